@@ -1,0 +1,259 @@
+#include "adapters/http/api_handler.h"
+
+#include <boost/json.hpp>
+#include <boost/url/parse.hpp>
+#include <boost/url/url_view.hpp>
+
+#include <charconv>
+#include <cmath>
+
+#include "adapters/crypto/openssl_secrets.h"
+#include "adapters/http/json_fields.h"
+#include "app/json_render.h"
+#include "common/time_format.h"
+#include "common/trace_context.h"
+
+namespace pahlawan {
+namespace {
+
+namespace json = boost::json;
+
+ApiResponse ok_json(std::string body, int status = 200) {
+  ApiResponse r;
+  r.status = status;
+  r.body = std::move(body);
+  return r;
+}
+
+Status method_not_allowed() { return {ErrorCode::kMethodNotAllowed, "method not allowed on this path"}; }
+
+// Replies with the surplus, or the refusal, of an asynchronous surplus operation.
+SurplusReply surplus_reply(Respond respond) {
+  return [respond = std::move(respond)](Result<Surplus> r) mutable {
+    respond(r ? ok_json(render_surplus(*r)) : error_response(r.status()));
+  };
+}
+
+std::optional<double> parse_double(std::string_view s) {
+  double v;
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || end != s.data() + s.size() || !std::isfinite(v)) return std::nullopt;
+  return v;
+}
+
+std::optional<int64_t> parse_int(std::string_view s) {
+  int64_t v;
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || end != s.data() + s.size()) return std::nullopt;
+  return v;
+}
+
+// If-Match: a bare integer, or a quoted one (an entity tag).
+Result<std::optional<int64_t>> parse_if_match(std::string_view s) {
+  if (s.empty()) return std::optional<int64_t>();
+  if (s.size() >= 2 && s.front() == '"' && s.back() == '"') s = s.substr(1, s.size() - 2);
+  auto v = parse_int(s);
+  if (!v || *v < 1) return invalid("If-Match must be a surplus version (a positive integer)");
+  return std::optional<int64_t>(*v);
+}
+
+}  // namespace
+
+void ApiHandler::handle(ApiRequest req, Respond respond) {
+  auto parsed = boost::urls::parse_origin_form(req.target);
+  if (!parsed) return respond(error_response(invalid("malformed request target")));
+  const boost::urls::url_view url = *parsed;
+  std::vector<std::string> seg;
+  for (auto s : url.segments()) seg.emplace_back(s);
+  const std::string& m = req.method;
+  std::vector<std::pair<std::string, std::string>> query;
+  for (auto qp : url.params()) query.emplace_back(qp.key, qp.value);
+
+  // Unauthenticated operational endpoints.
+  if (seg.size() == 1 && (seg[0] == "healthz" || seg[0] == "readyz" || seg[0] == "metrics")) {
+    if (m != "GET" && m != "HEAD") return respond(error_response(method_not_allowed()));
+    if (seg[0] == "metrics") {
+      ApiResponse r;
+      r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+      r.body = d_.metrics.render();
+      return respond(std::move(r));
+    }
+    if (seg[0] == "readyz" && !d_.ready.load()) {
+      return respond(error_response(Status(ErrorCode::kUnavailable, "not ready (starting or draining)")));
+    }
+    return respond(ok_json(R"({"status":"ok"})"));
+  }
+
+  enum class Route { kNone, kProviders, kNgos, kNgo, kSurplusList, kSurplus, kClaim, kPickup };
+  Route route = Route::kNone;
+  std::vector<const char*> allowed;
+  if (seg.size() >= 2 && seg[0] == "v1") {
+    if (seg.size() == 2 && seg[1] == "providers") route = Route::kProviders, allowed = {"POST"};
+    if (seg.size() == 2 && seg[1] == "ngos") route = Route::kNgos, allowed = {"POST"};
+    if (seg.size() == 3 && seg[1] == "ngos") route = Route::kNgo, allowed = {"GET"};
+    if (seg.size() == 2 && seg[1] == "surplus") route = Route::kSurplusList, allowed = {"GET", "POST"};
+    if (seg.size() == 3 && seg[1] == "surplus") route = Route::kSurplus, allowed = {"GET", "DELETE"};
+    if (seg.size() == 4 && seg[1] == "surplus" && seg[3] == "claim") route = Route::kClaim, allowed = {"POST"};
+    if (seg.size() == 4 && seg[1] == "surplus" && seg[3] == "pickup") route = Route::kPickup, allowed = {"POST"};
+  }
+  if (route == Route::kNone) return respond(error_response(Status(ErrorCode::kNotFound, "no such route")));
+  bool method_ok = false;
+  std::string allow;
+  for (const char* a : allowed) {
+    method_ok |= m == a;
+    allow += (allow.empty() ? "" : ", ") + std::string(a);
+  }
+  if (!method_ok) {
+    ApiResponse r = error_response(method_not_allowed());
+    r.headers.emplace_back("Allow", allow);
+    return respond(std::move(r));
+  }
+  if (!d_.ready.load()) {
+    return respond(error_response(Status(ErrorCode::kUnavailable, "server is draining")));
+  }
+
+  auto principal = d_.auth.authenticate(req.authorization);
+  if (!principal) return respond(error_response(principal.status()));
+  const Principal& p = *principal;
+  const std::string tp = child_traceparent(req.traceparent, d_.random64);
+
+  switch (route) {
+    case Route::kProviders: return register_provider(p, req, std::move(respond));
+    case Route::kNgos: return register_ngo(p, req, std::move(respond));
+    case Route::kNgo: {
+      auto ngo = d_.registry.get_ngo(p, seg[2]);
+      return respond(ngo ? ok_json(render_ngo(*ngo, std::nullopt, std::nullopt)) : error_response(ngo.status()));
+    }
+    case Route::kSurplusList:
+      if (m == "POST") return post_surplus(p, req, tp, std::move(respond));
+      return browse(p, query, std::move(respond));
+    case Route::kSurplus:
+      if (m == "DELETE") return d_.surplus.cancel(p, seg[2], tp, surplus_reply(std::move(respond)));
+      {
+        auto s = d_.surplus.get(p, seg[2]);
+        return respond(s ? ok_json(render_surplus(*s)) : error_response(s.status()));
+      }
+    case Route::kClaim: {
+      auto if_match = parse_if_match(req.if_match);
+      if (!if_match) return respond(error_response(if_match.status()));
+      return d_.surplus.claim(p, seg[2], *if_match, tp, surplus_reply(std::move(respond)));
+    }
+    case Route::kPickup: return d_.surplus.pickup(p, seg[2], tp, surplus_reply(std::move(respond)));
+    case Route::kNone: break;
+  }
+  respond(error_response(Status(ErrorCode::kNotFound, "no such route")));
+}
+
+void ApiHandler::post_surplus(const Principal& p, ApiRequest& req, const std::string& tp, Respond respond) {
+  if (p.role != Role::kProvider) {
+    return respond(error_response(Status(ErrorCode::kForbidden, "only providers post surplus")));
+  }
+  auto body = fields::parse_object(req.body);
+  if (!body) return respond(error_response(body.status()));
+  PostSurplusRequest r;
+  auto title = fields::req_string(*body, "title");
+  auto category = fields::req_string(*body, "category");
+  auto qty = fields::req_number(*body, "quantity_kg");
+  auto expires = fields::opt_string(*body, "expires_at");
+  auto ttl = fields::opt_integer(*body, "ttl_seconds");
+  auto lat = fields::opt_number(*body, "lat");
+  auto lon = fields::opt_number(*body, "lon");
+  for (const Status* s : {&title.status(), &category.status(), &qty.status(), &expires.status(), &ttl.status(),
+                          &lat.status(), &lon.status()}) {
+    if (!s->is_ok()) return respond(error_response(*s));
+  }
+  r.title = std::move(*title);
+  r.category = std::move(*category);
+  r.quantity_kg = *qty;
+  if (*expires) {
+    r.expires_at = parse_rfc3339(**expires);
+    if (!r.expires_at) return respond(error_response(invalid("field 'expires_at' must be an RFC 3339 time")));
+  }
+  r.ttl_seconds = *ttl;
+  r.lat = *lat;
+  r.lon = *lon;
+  if (!req.idempotency_key.empty()) r.idempotency_key = req.idempotency_key;
+  r.body_fingerprint = sha256_hex(req.body);
+  d_.surplus.post(p, std::move(r), tp, [respond = std::move(respond)](Result<PostOutcome> out) mutable {
+    if (!out) return respond(error_response(out.status()));
+    respond(ok_json(render_surplus(out->surplus), out->replayed ? 200 : 201));
+  });
+}
+
+void ApiHandler::browse(const Principal& p, const QueryParams& query, Respond respond) {
+  BrowseRequest b;
+  bool have_lat = false, have_lon = false;
+  for (const auto& [key, value] : query) {
+    if (key == "lat" || key == "lon" || key == "radius_m") {
+      auto v = parse_double(value);
+      if (!v) return respond(error_response(invalid("query parameter '" + key + "' must be a number")));
+      (key == "lat" ? (have_lat = true, b.lat) : key == "lon" ? (have_lon = true, b.lon) : b.radius_m) = *v;
+    } else if (key == "limit") {
+      auto v = parse_int(value);
+      if (!v) return respond(error_response(invalid("query parameter 'limit' must be an integer")));
+      b.limit = static_cast<int>(std::clamp<int64_t>(*v, -1, 100000));
+    } else if (key == "category") {
+      b.category = value;
+    }
+  }
+  if (!have_lat || !have_lon) return respond(error_response(invalid("query parameters 'lat' and 'lon' are required")));
+  auto hits = d_.surplus.browse(p, b);
+  if (!hits) return respond(error_response(hits.status()));
+  std::string body = R"({"items":[)";
+  body.reserve(256 + hits->size() * 480);
+  bool first = true;
+  for (const auto& h : *hits) {
+    if (!first) body += ',';
+    first = false;
+    append_surplus(body, *h.item, h.distance_m);
+  }
+  body += "]}";
+  respond(ok_json(std::move(body)));
+}
+
+void ApiHandler::register_provider(const Principal& p, ApiRequest& req, Respond respond) {
+  auto body = fields::parse_object(req.body);
+  if (!body) return respond(error_response(body.status()));
+  auto name = fields::req_string(*body, "name");
+  auto lat = fields::req_number(*body, "lat");
+  auto lon = fields::req_number(*body, "lon");
+  for (const Status* s : {&name.status(), &lat.status(), &lon.status()}) {
+    if (!s->is_ok()) return respond(error_response(*s));
+  }
+  d_.registry.register_provider(p, RegisterProviderRequest{*name, *lat, *lon},
+                                [respond = std::move(respond)](Result<Registered> r) mutable {
+                                  respond(r ? ok_json(r->body, 201) : error_response(r.status()));
+                                });
+}
+
+void ApiHandler::register_ngo(const Principal& p, ApiRequest& req, Respond respond) {
+  auto body = fields::parse_object(req.body);
+  if (!body) return respond(error_response(body.status()));
+  auto name = fields::req_string(*body, "name");
+  auto lat = fields::req_number(*body, "lat");
+  auto lon = fields::req_number(*body, "lon");
+  auto kind = fields::opt_string(*body, "kind");
+  auto cats = fields::opt_string_array(*body, "categories");
+  auto cap = fields::opt_number(*body, "capacity_kg");
+  auto hook = fields::opt_string(*body, "webhook_url");
+  for (const Status* s : {&name.status(), &lat.status(), &lon.status(), &kind.status(), &cats.status(), &cap.status(),
+                          &hook.status()}) {
+    if (!s->is_ok()) return respond(error_response(*s));
+  }
+  RegisterNgoRequest r;
+  r.name = *name;
+  r.lat = *lat;
+  r.lon = *lon;
+  if (*kind && **kind != "ngo" && **kind != "food_bank") {
+    return respond(error_response(invalid("field 'kind' must be \"ngo\" or \"food_bank\"")));
+  }
+  r.kind = (*kind && **kind == "food_bank") ? NgoKind::kFoodBank : NgoKind::kNgo;
+  if (*cats) r.categories = **cats;
+  r.capacity_kg = *cap;
+  r.webhook_url = *hook;
+  d_.registry.register_ngo(p, std::move(r), [respond = std::move(respond)](Result<Registered> r) mutable {
+    respond(r ? ok_json(r->body, 201) : error_response(r.status()));
+  });
+}
+
+}  // namespace pahlawan

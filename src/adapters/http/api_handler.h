@@ -1,0 +1,43 @@
+// ApiHandler: the v1 contract over the application services — routing, authentication, request
+// decoding, response rendering. Knows nothing of sockets (HttpServer feeds it ApiRequests).
+// Thread-safe: handle() may run on any I/O thread; `respond` is called exactly once, possibly on
+// another thread.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <string>
+
+#include "adapters/http/api_types.h"
+#include "app/authenticator.h"
+#include "app/registry_service.h"
+#include "app/surplus_service.h"
+#include "common/metrics.h"
+
+namespace pahlawan {
+
+struct ApiHandlerDeps {
+  Authenticator& auth;
+  RegistryService& registry;
+  SurplusService& surplus;
+  MetricsRegistry& metrics;
+  const std::atomic<bool>& ready;
+  std::function<uint64_t()> random64;  // for trace/span ids
+};
+
+class ApiHandler {
+ public:
+  explicit ApiHandler(ApiHandlerDeps deps) : d_(std::move(deps)) {}
+  void handle(ApiRequest req, Respond respond);
+
+ private:
+  void post_surplus(const Principal& p, ApiRequest& req, const std::string& tp, Respond respond);
+  using QueryParams = std::vector<std::pair<std::string, std::string>>;
+  void browse(const Principal& p, const QueryParams& query, Respond respond);
+  void register_provider(const Principal& p, ApiRequest& req, Respond respond);
+  void register_ngo(const Principal& p, ApiRequest& req, Respond respond);
+
+  ApiHandlerDeps d_;
+};
+
+}  // namespace pahlawan

@@ -1,0 +1,34 @@
+// The HTTP adapter's own plain request/response values, so that routing and handlers stay free of
+// Beast's types (and of its compile cost).
+#pragma once
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "common/status.h"
+#include "common/unique_function.h"
+
+namespace pahlawan {
+
+struct ApiRequest {
+  std::string method;  // "GET", "POST", ...
+  std::string target;  // origin-form: path and query
+  std::string body;
+  std::string authorization, content_type, idempotency_key, if_match, traceparent, last_event_id;
+};
+
+struct ApiResponse {
+  int status = 200;
+  std::string body;
+  std::string content_type = "application/json";
+  std::vector<std::pair<std::string, std::string>> headers;
+};
+
+using Respond = UniqueFunction<void(ApiResponse)>;
+
+// The contract's error model: status from the code, body {"error": {"code", "message"}}.
+int http_status_of(ErrorCode code);
+ApiResponse error_response(const Status& status);
+
+}  // namespace pahlawan

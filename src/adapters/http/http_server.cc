@@ -1,0 +1,195 @@
+#include "adapters/http/http_server.h"
+
+#include <boost/asio.hpp>
+#include <boost/asio/experimental/as_tuple.hpp>
+#include <boost/beast.hpp>
+
+#include <condition_variable>
+#include <mutex>
+
+namespace pahlawan {
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+
+namespace {
+
+constexpr size_t kBodyLimit = 64 * 1024;
+constexpr auto kIdleTimeout = std::chrono::seconds(75);
+constexpr auto use_nothrow = asio::experimental::as_tuple(asio::use_awaitable);
+
+// Awaits a callback-style reply from the application; resumes on the session's executor.
+asio::awaitable<ApiResponse> await_handler(ApiHandler& handler, ApiRequest req) {
+  auto ex = co_await asio::this_coro::executor;
+  co_return co_await asio::async_initiate<decltype(asio::use_awaitable), void(ApiResponse)>(
+      [&handler, &req, ex](auto completion) {
+        auto shared = std::make_shared<decltype(completion)>(std::move(completion));
+        handler.handle(std::move(req), [shared, ex](ApiResponse r) mutable {
+          asio::post(ex, [shared, r = std::move(r)]() mutable { std::move(*shared)(std::move(r)); });
+        });
+      },
+      asio::use_awaitable);
+}
+
+std::string header(const http::request<http::string_body>& req, http::field f) {
+  auto it = req.find(f);
+  return it == req.end() ? std::string() : std::string(it->value());
+}
+
+std::string header(const http::request<http::string_body>& req, const char* name) {
+  auto it = req.find(name);
+  return it == req.end() ? std::string() : std::string(it->value());
+}
+
+}  // namespace
+
+struct HttpServer::Impl {
+  asio::io_context& io;
+  ApiHandler& handler;
+  std::atomic<int>& in_flight;
+  tcp::acceptor acceptor;
+  std::atomic<bool> draining{false};
+  std::mutex mu;
+  std::condition_variable idle;
+  Counter* requests_2xx;
+  Counter* requests_4xx;
+  Counter* requests_5xx;
+  Histogram* latency;
+
+  Impl(asio::io_context& io_, ApiHandler& h, std::atomic<int>& f, MetricsRegistry& m)
+      : io(io_),
+        handler(h),
+        in_flight(f),
+        acceptor(io_),
+        requests_2xx(&m.counter("http_requests_total", "HTTP requests answered, by status class", "code=\"2xx\"")),
+        requests_4xx(&m.counter("http_requests_total", "HTTP requests answered, by status class", "code=\"4xx\"")),
+        requests_5xx(&m.counter("http_requests_total", "HTTP requests answered, by status class", "code=\"5xx\"")),
+        latency(&m.histogram("http_request_duration_seconds", "Time from a request's arrival to its answer",
+                             {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5})) {}
+
+  void count(int status, std::chrono::steady_clock::time_point started) {
+    (status < 400 ? requests_2xx : status < 500 ? requests_4xx : requests_5xx)->inc();
+    latency->observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+  }
+
+  asio::awaitable<void> accept_loop() {
+    for (;;) {
+      auto [ec, socket] = co_await acceptor.async_accept(use_nothrow);
+      if (ec) {
+        if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
+        continue;  // e.g. EMFILE: keep serving the connections we have
+      }
+      socket.set_option(tcp::no_delay(true), ec);
+      asio::co_spawn(acceptor.get_executor(), session(std::move(socket)), asio::detached);
+    }
+  }
+
+  asio::awaitable<void> write(beast::tcp_stream& stream, unsigned version, ApiResponse r, bool keep_alive) {
+    http::response<http::string_body> res{static_cast<http::status>(r.status), version};
+    res.set(http::field::server, "pahlawan");
+    res.set(http::field::content_type, r.content_type);
+    for (auto& [k, v] : r.headers) res.set(k, v);
+    res.keep_alive(keep_alive);
+    res.body() = std::move(r.body);
+    res.prepare_payload();
+    co_await http::async_write(stream, res, use_nothrow);
+  }
+
+  asio::awaitable<void> session(tcp::socket socket) {
+    beast::tcp_stream stream(std::move(socket));
+    beast::flat_buffer buffer;
+    for (;;) {
+      http::request_parser<http::string_body> parser;
+      parser.body_limit(kBodyLimit);
+      parser.header_limit(16 * 1024);
+      stream.expires_after(kIdleTimeout);
+      auto [ec, n] = co_await http::async_read(stream, buffer, parser, use_nothrow);
+      if (ec) {
+        if (ec == http::error::body_limit) {
+          co_await write(stream, 11, error_response(Status(ErrorCode::kPayloadTooLarge, "request body over 64 KiB")),
+                         false);
+        } else if (ec.category() == http::make_error_code(http::error::bad_target).category() &&
+                   ec != http::error::end_of_stream && ec != http::error::partial_message) {
+          co_await write(stream, 11, error_response(invalid("malformed HTTP request")), false);
+        }
+        break;
+      }
+      stream.expires_never();
+      const auto started = std::chrono::steady_clock::now();
+      auto& req = parser.get();
+      const bool draining_now = draining.load();
+      ApiResponse resp;
+      if (draining_now) {
+        resp = error_response(Status(ErrorCode::kUnavailable, "server is draining"));
+      } else {
+        ApiRequest api;
+        api.method = std::string(req.method_string());
+        api.target = std::string(req.target());
+        api.body = std::move(req.body());
+        api.authorization = header(req, http::field::authorization);
+        api.content_type = header(req, http::field::content_type);
+        api.if_match = header(req, http::field::if_match);
+        api.idempotency_key = header(req, "Idempotency-Key");
+        api.traceparent = header(req, "traceparent");
+        api.last_event_id = header(req, "Last-Event-ID");
+        in_flight.fetch_add(1);
+        resp = co_await await_handler(handler, std::move(api));
+        if (in_flight.fetch_sub(1) == 1) {
+          std::lock_guard lock(mu);
+          idle.notify_all();
+        }
+      }
+      count(resp.status, started);
+      const bool keep_alive = req.keep_alive() && !draining.load();
+      co_await write(stream, req.version(), std::move(resp), keep_alive);
+      if (!keep_alive) break;
+    }
+    beast::error_code ignored;
+    stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  }
+};
+
+HttpServer::HttpServer(asio::io_context& io, ApiHandler& handler, MetricsRegistry& metrics)
+    : impl_(std::make_unique<Impl>(io, handler, in_flight_, metrics)) {}
+
+HttpServer::~HttpServer() = default;
+
+Result<int> HttpServer::listen(const std::string& host_port) {
+  const auto colon = host_port.rfind(':');
+  if (colon == std::string::npos) return invalid("--listen must be host:port");
+  std::string host = host_port.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  int port = 0;
+  try {
+    port = std::stoi(host_port.substr(colon + 1));
+  } catch (...) {
+    return invalid("--listen port must be a number");
+  }
+  if (port < 0 || port > 65535) return invalid("--listen port must be in 0..65535");
+  boost::system::error_code ec;
+  const auto address = asio::ip::make_address(host == "localhost" ? "127.0.0.1" : host, ec);
+  if (ec) return invalid("--listen host must be an IP address: " + ec.message());
+  auto& a = impl_->acceptor;
+  const tcp::endpoint endpoint(address, static_cast<unsigned short>(port));
+  a.open(endpoint.protocol(), ec);
+  if (!ec) a.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) a.bind(endpoint, ec);
+  if (!ec) a.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) return Status(ErrorCode::kUnavailable, "cannot listen on " + host_port + ": " + ec.message());
+  const int bound = a.local_endpoint().port();
+  asio::co_spawn(a.get_executor(), impl_->accept_loop(), asio::detached);
+  return bound;
+}
+
+void HttpServer::drain(std::chrono::milliseconds timeout) {
+  impl_->draining = true;
+  asio::post(impl_->acceptor.get_executor(), [this] {
+    boost::system::error_code ec;
+    impl_->acceptor.close(ec);
+  });
+  std::unique_lock lock(impl_->mu);
+  impl_->idle.wait_for(lock, timeout, [&] { return in_flight_.load() == 0; });
+}
+
+}  // namespace pahlawan

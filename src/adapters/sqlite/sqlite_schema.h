@@ -1,0 +1,33 @@
+// The SQLite schema of the embedded store, applied idempotently at open.
+#pragma once
+
+namespace pahlawan {
+
+inline constexpr const char* kSqliteSchema = R"SQL(
+CREATE TABLE IF NOT EXISTS providers (
+  id TEXT PRIMARY KEY, name TEXT NOT NULL, lat REAL NOT NULL, lon REAL NOT NULL,
+  created_at INTEGER NOT NULL, token_hash TEXT NOT NULL UNIQUE);
+CREATE TABLE IF NOT EXISTS ngos (
+  id TEXT PRIMARY KEY, name TEXT NOT NULL, lat REAL NOT NULL, lon REAL NOT NULL, kind TEXT NOT NULL,
+  categories TEXT NOT NULL, capacity_kg REAL, webhook_url TEXT, webhook_secret TEXT,
+  created_at INTEGER NOT NULL, token_hash TEXT NOT NULL UNIQUE);
+CREATE TABLE IF NOT EXISTS surplus (
+  id TEXT PRIMARY KEY, provider_id TEXT NOT NULL, title TEXT NOT NULL, category TEXT NOT NULL,
+  quantity_kg REAL NOT NULL, lat REAL NOT NULL, lon REAL NOT NULL, cell INTEGER NOT NULL,
+  status TEXT NOT NULL, version INTEGER NOT NULL, created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL,
+  offer_ngo_id TEXT, offer_deadline INTEGER, offer_attempt INTEGER,
+  dead_lettered INTEGER NOT NULL DEFAULT 0,
+  claimed_by TEXT, claimed_at INTEGER, picked_up_at INTEGER);
+CREATE INDEX IF NOT EXISTS surplus_open ON surplus(status) WHERE status IN ('available', 'claimed');
+CREATE INDEX IF NOT EXISTS surplus_provider ON surplus(provider_id, created_at);
+CREATE TABLE IF NOT EXISTS idempotency (
+  provider_id TEXT NOT NULL, key TEXT NOT NULL, body_hash TEXT NOT NULL, surplus_id TEXT NOT NULL,
+  created_at INTEGER NOT NULL, PRIMARY KEY (provider_id, key));
+CREATE TABLE IF NOT EXISTS outbox (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, type TEXT NOT NULL,
+  surplus_id TEXT NOT NULL, occurred_at INTEGER NOT NULL, traceparent TEXT NOT NULL, data TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS cursors (consumer TEXT PRIMARY KEY, seq INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+)SQL";
+
+}  // namespace pahlawan

@@ -1,0 +1,459 @@
+#include "adapters/sqlite/sqlite_store.h"
+
+#include <chrono>
+
+#include "adapters/sqlite/sqlite_db.h"
+#include "adapters/sqlite/sqlite_schema.h"
+
+namespace pahlawan {
+namespace {
+
+constexpr const char* kSurplusColumns =
+    "id, provider_id, title, category, quantity_kg, lat, lon, cell, status, version, created_at, expires_at, "
+    "offer_ngo_id, offer_deadline, offer_attempt, dead_lettered, claimed_by, claimed_at, picked_up_at";
+
+std::optional<int64_t> opt_ms(const std::optional<TimePoint>& t) {
+  return t ? std::optional<int64_t>(to_unix_ms(*t)) : std::nullopt;
+}
+
+std::optional<TimePoint> opt_time(const SqliteStmt& s, int col) {
+  return s.is_null(col) ? std::nullopt : std::optional<TimePoint>(from_unix_ms(s.int64(col)));
+}
+
+Surplus read_surplus(const SqliteStmt& s) {
+  Surplus x;
+  x.id = s.text(0);
+  x.provider_id = s.text(1);
+  x.title = s.text(2);
+  x.category = s.text(3);
+  x.quantity_kg = s.real(4);
+  x.lat = s.real(5);
+  x.lon = s.real(6);
+  x.cell = static_cast<uint64_t>(s.int64(7));
+  x.status = parse_status(s.text(8)).value_or(SurplusStatus::kAvailable);
+  x.version = s.int64(9);
+  x.created_at = from_unix_ms(s.int64(10));
+  x.expires_at = from_unix_ms(s.int64(11));
+  if (!s.is_null(12)) {
+    x.offer = Offer{s.text(12), from_unix_ms(s.int64(13)), static_cast<int>(s.int64(14))};
+  }
+  x.dead_lettered = s.int64(15) != 0;
+  x.claimed_by = s.opt_text(16);
+  x.claimed_at = opt_time(s, 17);
+  x.picked_up_at = opt_time(s, 18);
+  return x;
+}
+
+// Binds the 19 surplus columns in kSurplusColumns order, starting at parameter `first`.
+void bind_surplus(SqliteStmt& st, const Surplus& x, int first) {
+  const int i = first;
+  st.bind(i, x.id);
+  st.bind(i + 1, x.provider_id);
+  st.bind(i + 2, x.title);
+  st.bind(i + 3, x.category);
+  st.bind(i + 4, x.quantity_kg);
+  st.bind(i + 5, x.lat);
+  st.bind(i + 6, x.lon);
+  st.bind(i + 7, static_cast<int64_t>(x.cell));
+  st.bind(i + 8, std::string(status_name(x.status)));
+  st.bind(i + 9, x.version);
+  st.bind(i + 10, to_unix_ms(x.created_at));
+  st.bind(i + 11, to_unix_ms(x.expires_at));
+  st.bind(i + 12, x.offer ? std::optional<std::string>(x.offer->ngo_id) : std::nullopt);
+  st.bind(i + 13, x.offer ? std::optional<int64_t>(to_unix_ms(x.offer->deadline)) : std::nullopt);
+  st.bind(i + 14, x.offer ? std::optional<int64_t>(x.offer->attempt) : std::nullopt);
+  st.bind(i + 15, static_cast<int64_t>(x.dead_lettered ? 1 : 0));
+  st.bind(i + 16, x.claimed_by);
+  st.bind(i + 17, opt_ms(x.claimed_at));
+  st.bind(i + 18, opt_ms(x.picked_up_at));
+}
+
+std::string join_categories(const std::vector<std::string>& cats) {
+  std::string out;
+  for (const auto& c : cats) out += (out.empty() ? "" : ",") + c;
+  return out;
+}
+
+std::vector<std::string> split_categories(const std::string& s) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start < s.size()) {
+    size_t comma = s.find(',', start);
+    if (comma == std::string::npos) comma = s.size();
+    out.push_back(s.substr(start, comma - start));
+    start = comma + 1;
+  }
+  return out;
+}
+
+#define RETURN_IF_ERROR(expr)          \
+  do {                                 \
+    Status _s = (expr);                \
+    if (!_s.is_ok()) return _s;        \
+  } while (0)
+
+#define ASSIGN_STMT(var, db, sql)           \
+  auto var##_r = (db).prepare(sql);         \
+  if (!var##_r) return var##_r.status();    \
+  auto& var = **var##_r
+
+}  // namespace
+
+// Borrows a read connection for the length of one query.
+class SqliteStore::ReaderLease {
+ public:
+  explicit ReaderLease(SqliteStore& store) : store_(store), db_(store.acquire_reader()) {}
+  ~ReaderLease() {
+    if (db_) store_.release_reader(std::move(db_));
+  }
+  SqliteDb* get() { return db_.get(); }
+
+ private:
+  SqliteStore& store_;
+  std::unique_ptr<SqliteDb> db_;
+};
+
+Result<std::unique_ptr<SqliteStore>> SqliteStore::open(SqliteStoreOptions options, MetricsRegistry* metrics) {
+  auto writer = SqliteDb::open(options.path, false);
+  if (!writer) return writer.status();
+  auto& db = **writer;
+  // WAL lets readers run beside the committer; synchronous=FULL makes every COMMIT an fsync of the
+  // WAL, which is what lets us acknowledge a write only once it survives a power cut.
+  for (const char* pragma : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL", "PRAGMA foreign_keys=OFF"}) {
+    Status s = db.exec(pragma);
+    if (!s) return s;
+  }
+  if (Status s = db.exec(kSqliteSchema); !s) return s;
+  return std::unique_ptr<SqliteStore>(new SqliteStore(std::move(options), std::move(*writer), metrics));
+}
+
+SqliteStore::SqliteStore(SqliteStoreOptions options, std::unique_ptr<SqliteDb> writer, MetricsRegistry* metrics)
+    : options_(std::move(options)), writer_(std::move(writer)) {
+  if (metrics) {
+    batch_size_ = &metrics->histogram("store_commit_batch_units", "Units of work committed per transaction",
+                                      {1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096});
+    commit_seconds_ = &metrics->histogram("store_commit_seconds", "Time to apply and fsync one group commit",
+                                          {0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1});
+    rejected_ = &metrics->counter("store_commit_rejected_total", "Units refused because the queue was full");
+  }
+  committer_ = std::thread([this] { run_committer(); });
+}
+
+SqliteStore::~SqliteStore() { flush_and_stop(); }
+
+void SqliteStore::flush_and_stop() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (committer_.joinable()) committer_.join();
+}
+
+void SqliteStore::on_events_committed(UniqueFunction<void()> listener) { listener_ = std::move(listener); }
+
+void SqliteStore::commit(UnitOfWork unit, CommitDone done) {
+  {
+    std::unique_lock lock(mu_);
+    if (stopping_) {
+      lock.unlock();
+      done(Status(ErrorCode::kUnavailable, "store is shutting down"));
+      return;
+    }
+    if (queue_.size() >= options_.max_queue) {
+      lock.unlock();
+      if (rejected_) rejected_->inc();
+      done(Status(ErrorCode::kUnavailable, "write queue is full"));
+      return;
+    }
+    queue_.push_back(Job{std::move(unit), std::move(done)});
+  }
+  cv_.notify_one();
+}
+
+void SqliteStore::run_committer() {
+  std::vector<Job> batch;
+  for (;;) {
+    {
+      std::unique_lock lock(mu_);
+      cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty()) return;  // stopping, and everything queued is committed
+      while (!queue_.empty() && batch.size() < options_.max_batch) {
+        batch.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+    }
+    commit_batch(batch);
+    batch.clear();
+  }
+}
+
+void SqliteStore::commit_batch(std::vector<Job>& batch) {
+  const auto started = std::chrono::steady_clock::now();
+  std::vector<Status> results(batch.size());
+  bool any_writes = false, any_events = false;
+  for (const auto& job : batch) {
+    any_writes |= !job.unit.empty();
+    any_events |= !job.unit.events.empty();
+  }
+  if (any_writes) {
+    Status begun = writer_->exec("BEGIN IMMEDIATE");
+    if (!begun) {
+      for (size_t i = 0; i < batch.size(); ++i) results[i] = batch[i].unit.empty() ? Status::ok() : begun;
+    } else {
+      size_t applied = 0;
+      for (size_t i = 0; i < batch.size(); ++i) {
+        if (batch[i].unit.empty()) continue;  // a barrier: nothing to write, answered after the commit
+        Status s = writer_->exec("SAVEPOINT unit");
+        if (s) s = apply(batch[i].unit);
+        if (!s) (void)writer_->exec("ROLLBACK TO unit");
+        (void)writer_->exec("RELEASE unit");
+        results[i] = s;
+        applied += s.is_ok();
+      }
+      Status committed = writer_->exec("COMMIT");
+      if (!committed) {
+        (void)writer_->exec("ROLLBACK");
+        for (size_t i = 0; i < batch.size(); ++i) {
+          if (!batch[i].unit.empty() && results[i].is_ok()) results[i] = committed;
+        }
+        any_events = false;
+      }
+      if (batch_size_) batch_size_->observe(static_cast<double>(applied));
+    }
+  }
+  if (commit_seconds_ && any_writes) {
+    commit_seconds_->observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+  }
+  for (size_t i = 0; i < batch.size(); ++i) batch[i].done(std::move(results[i]));
+  if (any_events && listener_) listener_();
+}
+
+Status SqliteStore::apply(const UnitOfWork& u) {
+  auto& db = *writer_;
+  for (const auto& x : u.inserts) {
+    static const std::string sql = std::string("INSERT INTO surplus (") + kSurplusColumns +
+                                   ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+    ASSIGN_STMT(st, db, sql.c_str());
+    bind_surplus(st, x, 1);
+    RETURN_IF_ERROR(st.run());
+  }
+  for (const auto& up : u.updates) {
+    static const std::string sql = std::string("UPDATE surplus SET (") + kSurplusColumns +
+                                   ") = (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) WHERE id = ?20 AND version = ?21";
+    ASSIGN_STMT(st, db, sql.c_str());
+    bind_surplus(st, up.after, 1);
+    st.bind(20, up.after.id).bind(21, up.expected_version);
+    RETURN_IF_ERROR(st.run());
+    if (db.changes() != 1) {
+      return {ErrorCode::kConflict, "surplus " + up.after.id + " changed concurrently (version is no longer " +
+                                        std::to_string(up.expected_version) + ")"};
+    }
+  }
+  for (const auto& e : u.events) {
+    ASSIGN_STMT(st, db,
+                "INSERT INTO outbox (id, type, surplus_id, occurred_at, traceparent, data) VALUES (?,?,?,?,?,?)");
+    st.bind(1, e.id).bind(2, e.type).bind(3, e.surplus_id).bind(4, to_unix_ms(e.occurred_at));
+    st.bind(5, e.traceparent).bind(6, e.data_json);
+    RETURN_IF_ERROR(st.run());
+  }
+  if (const auto& r = u.idempotency) {
+    ASSIGN_STMT(st, db,
+                "INSERT INTO idempotency (provider_id, key, body_hash, surplus_id, created_at) VALUES (?,?,?,?,?)");
+    st.bind(1, r->provider_id).bind(2, r->key).bind(3, r->body_hash).bind(4, r->surplus_id);
+    st.bind(5, to_unix_ms(r->created_at));
+    RETURN_IF_ERROR(st.run());
+  }
+  if (const auto& p = u.provider) {
+    ASSIGN_STMT(st, db, "INSERT INTO providers (id, name, lat, lon, created_at, token_hash) VALUES (?,?,?,?,?,?)");
+    st.bind(1, p->first.id).bind(2, p->first.name).bind(3, p->first.lat).bind(4, p->first.lon);
+    st.bind(5, to_unix_ms(p->first.created_at)).bind(6, p->second);
+    RETURN_IF_ERROR(st.run());
+  }
+  if (const auto& n = u.ngo) {
+    ASSIGN_STMT(st, db,
+                "INSERT INTO ngos (id, name, lat, lon, kind, categories, capacity_kg, webhook_url, webhook_secret, "
+                "created_at, token_hash) VALUES (?,?,?,?,?,?,?,?,?,?,?)");
+    st.bind(1, n->ngo.id).bind(2, n->ngo.name).bind(3, n->ngo.lat).bind(4, n->ngo.lon);
+    st.bind(5, std::string(n->ngo.kind == NgoKind::kFoodBank ? "food_bank" : "ngo"));
+    st.bind(6, join_categories(n->ngo.categories)).bind(7, n->ngo.capacity_kg).bind(8, n->ngo.webhook_url);
+    st.bind(9, n->webhook_secret).bind(10, to_unix_ms(n->ngo.created_at)).bind(11, n->token_hash);
+    RETURN_IF_ERROR(st.run());
+  }
+  for (const auto& [key, value] : u.meta) {
+    ASSIGN_STMT(st, db, "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value");
+    st.bind(1, key).bind(2, value);
+    RETURN_IF_ERROR(st.run());
+  }
+  if (const auto& c = u.cursor) {
+    // A cursor only moves forward, whatever order saves arrive in.
+    ASSIGN_STMT(st, db,
+                "INSERT INTO cursors (consumer, seq) VALUES (?, ?) "
+                "ON CONFLICT(consumer) DO UPDATE SET seq = max(seq, excluded.seq)");
+    st.bind(1, c->first).bind(2, c->second);
+    RETURN_IF_ERROR(st.run());
+  }
+  return Status::ok();
+}
+
+std::unique_ptr<SqliteDb> SqliteStore::acquire_reader() {
+  {
+    std::lock_guard lock(readers_mu_);
+    if (!readers_.empty()) {
+      auto db = std::move(readers_.back());
+      readers_.pop_back();
+      return db;
+    }
+  }
+  auto db = SqliteDb::open(options_.path, true);
+  return db ? std::move(*db) : nullptr;
+}
+
+void SqliteStore::release_reader(std::unique_ptr<SqliteDb> db) {
+  std::lock_guard lock(readers_mu_);
+  if (static_cast<int>(readers_.size()) < options_.read_connections) readers_.push_back(std::move(db));
+}
+
+#define READER(var)                                                                     \
+  ReaderLease var##_lease(*this);                                                       \
+  if (!var##_lease.get()) return Status(ErrorCode::kUnavailable, "cannot open database"); \
+  auto& var = *var##_lease.get()
+
+Result<std::optional<Surplus>> SqliteStore::find_surplus(const std::string& id) {
+  READER(db);
+  static const std::string sql = std::string("SELECT ") + kSurplusColumns + " FROM surplus WHERE id = ?";
+  ASSIGN_STMT(st, db, sql.c_str());
+  st.bind(1, id);
+  auto row = st.step();
+  if (!row) return row.status();
+  if (!*row) return std::optional<Surplus>();
+  return std::optional<Surplus>(read_surplus(st));
+}
+
+Result<std::vector<Surplus>> SqliteStore::load_open_surplus() {
+  READER(db);
+  static const std::string sql =
+      std::string("SELECT ") + kSurplusColumns + " FROM surplus WHERE status IN ('available', 'claimed')";
+  ASSIGN_STMT(st, db, sql.c_str());
+  std::vector<Surplus> out;
+  for (;;) {
+    auto row = st.step();
+    if (!row) return row.status();
+    if (!*row) break;
+    out.push_back(read_surplus(st));
+  }
+  return out;
+}
+
+Result<std::optional<IdempotencyRecord>> SqliteStore::find_idempotency(const std::string& provider_id,
+                                                                       const std::string& key) {
+  READER(db);
+  ASSIGN_STMT(st, db,
+              "SELECT body_hash, surplus_id, created_at FROM idempotency WHERE provider_id = ? AND key = ?");
+  st.bind(1, provider_id).bind(2, key);
+  auto row = st.step();
+  if (!row) return row.status();
+  if (!*row) return std::optional<IdempotencyRecord>();
+  return std::optional<IdempotencyRecord>(
+      IdempotencyRecord{provider_id, key, st.text(0), st.text(1), from_unix_ms(st.int64(2))});
+}
+
+Result<std::vector<Credential>> SqliteStore::load_credentials() {
+  READER(db);
+  std::vector<Credential> out;
+  for (auto [sql, role] : {std::pair{"SELECT id, token_hash FROM providers", Role::kProvider},
+                           std::pair{"SELECT id, token_hash FROM ngos", Role::kNgo}}) {
+    ASSIGN_STMT(st, db, sql);
+    for (;;) {
+      auto row = st.step();
+      if (!row) return row.status();
+      if (!*row) break;
+      out.push_back(Credential{Principal{role, st.text(0)}, st.text(1)});
+    }
+  }
+  return out;
+}
+
+Result<std::optional<Provider>> SqliteStore::find_provider(const std::string& id) {
+  READER(db);
+  ASSIGN_STMT(st, db, "SELECT id, name, lat, lon, created_at FROM providers WHERE id = ?");
+  st.bind(1, id);
+  auto row = st.step();
+  if (!row) return row.status();
+  if (!*row) return std::optional<Provider>();
+  return std::optional<Provider>(Provider{st.text(0), st.text(1), st.real(2), st.real(3), from_unix_ms(st.int64(4))});
+}
+
+Result<std::optional<Ngo>> SqliteStore::find_ngo(const std::string& id) {
+  READER(db);
+  ASSIGN_STMT(st, db,
+              "SELECT id, name, lat, lon, kind, categories, capacity_kg, webhook_url, created_at FROM ngos WHERE id = ?");
+  st.bind(1, id);
+  auto row = st.step();
+  if (!row) return row.status();
+  if (!*row) return std::optional<Ngo>();
+  Ngo n;
+  n.id = st.text(0);
+  n.name = st.text(1);
+  n.lat = st.real(2);
+  n.lon = st.real(3);
+  n.kind = st.text(4) == "food_bank" ? NgoKind::kFoodBank : NgoKind::kNgo;
+  n.categories = split_categories(st.text(5));
+  if (!st.is_null(6)) n.capacity_kg = st.real(6);
+  n.webhook_url = st.opt_text(7);
+  n.created_at = from_unix_ms(st.int64(8));
+  return std::optional<Ngo>(std::move(n));
+}
+
+Result<std::optional<std::string>> SqliteStore::get_meta(const std::string& key) {
+  READER(db);
+  ASSIGN_STMT(st, db, "SELECT value FROM meta WHERE key = ?");
+  st.bind(1, key);
+  auto row = st.step();
+  if (!row) return row.status();
+  if (!*row) return std::optional<std::string>();
+  return std::optional<std::string>(st.text(0));
+}
+
+Result<std::vector<Event>> SqliteStore::read_outbox(int64_t after_seq, int limit) {
+  READER(db);
+  ASSIGN_STMT(st, db,
+              "SELECT seq, id, type, surplus_id, occurred_at, traceparent, data FROM outbox "
+              "WHERE seq > ? ORDER BY seq LIMIT ?");
+  st.bind(1, after_seq).bind(2, static_cast<int64_t>(limit));
+  std::vector<Event> out;
+  for (;;) {
+    auto row = st.step();
+    if (!row) return row.status();
+    if (!*row) break;
+    Event e;
+    e.seq = st.int64(0);
+    e.id = st.text(1);
+    e.type = st.text(2);
+    e.surplus_id = st.text(3);
+    e.occurred_at = from_unix_ms(st.int64(4));
+    e.traceparent = st.text(5);
+    e.data_json = st.text(6);
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+Result<int64_t> SqliteStore::last_outbox_seq() {
+  READER(db);
+  ASSIGN_STMT(st, db, "SELECT coalesce(max(seq), 0) FROM outbox");
+  auto row = st.step();
+  if (!row) return row.status();
+  return st.int64(0);
+}
+
+Result<int64_t> SqliteStore::load_cursor(const std::string& consumer) {
+  READER(db);
+  ASSIGN_STMT(st, db, "SELECT seq FROM cursors WHERE consumer = ?");
+  st.bind(1, consumer);
+  auto row = st.step();
+  if (!row) return row.status();
+  return *row ? st.int64(0) : int64_t{0};
+}
+
+}  // namespace pahlawan

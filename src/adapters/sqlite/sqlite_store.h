@@ -1,0 +1,88 @@
+// SqliteStore: the embedded Store, one SQLite database in WAL mode with synchronous=FULL.
+//
+// Writes: one committer thread owns the only write connection. It takes every unit queued since its
+// last commit (up to max_batch) and applies them in one transaction, each inside its own SAVEPOINT so
+// a unit that fails (stale version, duplicate key) is rolled back alone; then one COMMIT, one fsync,
+// and every `done` is called. A burst of N requests therefore costs about N / batch fsyncs. The queue
+// is bounded (max_queue): beyond it commit() answers kUnavailable at once instead of queueing.
+// Reads: a small pool of read-only connections; WAL lets them read while the committer writes.
+// Thread-safety: every public method may be called from any thread.
+#pragma once
+
+#include <condition_variable>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/metrics.h"
+#include "ports/store.h"
+
+namespace pahlawan {
+
+class SqliteDb;
+
+struct SqliteStoreOptions {
+  std::string path;
+  size_t max_batch = 4096;
+  size_t max_queue = 50000;
+  int read_connections = 4;
+};
+
+class SqliteStore final : public Store {
+ public:
+  static Result<std::unique_ptr<SqliteStore>> open(SqliteStoreOptions options, MetricsRegistry* metrics);
+  ~SqliteStore() override;  // flushes the queue, then stops the committer
+
+  void commit(UnitOfWork unit, CommitDone done) override;
+  Result<std::optional<Surplus>> find_surplus(const std::string& id) override;
+  Result<std::vector<Surplus>> load_open_surplus() override;
+  Result<std::optional<IdempotencyRecord>> find_idempotency(const std::string& provider_id,
+                                                            const std::string& key) override;
+  Result<std::vector<Credential>> load_credentials() override;
+  Result<std::optional<Provider>> find_provider(const std::string& id) override;
+  Result<std::optional<Ngo>> find_ngo(const std::string& id) override;
+  Result<std::optional<std::string>> get_meta(const std::string& key) override;
+  Result<std::vector<Event>> read_outbox(int64_t after_seq, int limit) override;
+  Result<int64_t> last_outbox_seq() override;
+  Result<int64_t> load_cursor(const std::string& consumer) override;
+  void on_events_committed(UniqueFunction<void()> listener) override;
+
+  // Stops taking units and waits until everything queued is committed.
+  void flush_and_stop();
+
+ private:
+  struct Job {
+    UnitOfWork unit;
+    CommitDone done;
+  };
+  class ReaderLease;
+
+  SqliteStore(SqliteStoreOptions options, std::unique_ptr<SqliteDb> writer, MetricsRegistry* metrics);
+  void run_committer();
+  void commit_batch(std::vector<Job>& batch);
+  Status apply(const UnitOfWork& unit);
+  std::unique_ptr<SqliteDb> acquire_reader();
+  void release_reader(std::unique_ptr<SqliteDb> db);
+
+  SqliteStoreOptions options_;
+  std::unique_ptr<SqliteDb> writer_;  // committer thread only
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Job> queue_;   // GUARDED_BY(mu_)
+  bool stopping_ = false;   // GUARDED_BY(mu_)
+  UniqueFunction<void()> listener_;
+  std::thread committer_;
+
+  std::mutex readers_mu_;
+  std::vector<std::unique_ptr<SqliteDb>> readers_;  // GUARDED_BY(readers_mu_): idle read connections
+
+  Histogram* batch_size_ = nullptr;
+  Histogram* commit_seconds_ = nullptr;
+  Counter* rejected_ = nullptr;
+};
+
+}  // namespace pahlawan

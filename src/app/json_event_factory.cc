@@ -1,0 +1,18 @@
+#include "app/json_event_factory.h"
+
+#include "app/json_render.h"
+
+namespace pahlawan {
+
+Event JsonEventFactory::make(const char* type, const Surplus& after, const std::string& traceparent) {
+  Event e;
+  e.id = ids_.next();
+  e.type = type;
+  e.surplus_id = after.id;
+  e.occurred_at = clock_.now();
+  e.traceparent = traceparent;
+  e.data_json = render_surplus(after);
+  return e;
+}
+
+}  // namespace pahlawan

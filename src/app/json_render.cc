@@ -1,0 +1,92 @@
+#include "app/json_render.h"
+
+#include <boost/json.hpp>
+#include <cmath>
+
+#include "common/time_format.h"
+#include "domain/geo.h"
+
+namespace pahlawan {
+namespace json = boost::json;
+namespace {
+
+json::value time_or_null(const std::optional<TimePoint>& t) {
+  return t ? json::value(format_rfc3339(*t)) : json::value(nullptr);
+}
+
+json::object surplus_object(const Surplus& s) {
+  json::object o;
+  o["id"] = s.id;
+  o["provider_id"] = s.provider_id;
+  o["title"] = s.title;
+  o["category"] = s.category;
+  o["quantity_kg"] = s.quantity_kg;
+  o["lat"] = s.lat;
+  o["lon"] = s.lon;
+  o["cell"] = cell_token(s.cell);
+  o["status"] = status_name(s.status);
+  o["version"] = s.version;
+  o["created_at"] = format_rfc3339(s.created_at);
+  o["expires_at"] = format_rfc3339(s.expires_at);
+  if (s.offer) {
+    o["offer"] = json::object{{"ngo_id", s.offer->ngo_id},
+                              {"deadline", format_rfc3339(s.offer->deadline)},
+                              {"attempt", s.offer->attempt}};
+  } else {
+    o["offer"] = nullptr;
+  }
+  o["dead_lettered"] = s.dead_lettered;
+  o["claimed_by"] = s.claimed_by ? json::value(*s.claimed_by) : json::value(nullptr);
+  o["claimed_at"] = time_or_null(s.claimed_at);
+  o["picked_up_at"] = time_or_null(s.picked_up_at);
+  return o;
+}
+
+}  // namespace
+
+std::string render_surplus(const Surplus& s) { return json::serialize(surplus_object(s)); }
+
+void append_surplus(std::string& out, const Surplus& s, std::optional<double> distance_m) {
+  json::object o = surplus_object(s);
+  if (distance_m) o["distance_m"] = std::round(*distance_m * 10) / 10;
+  out += json::serialize(o);
+}
+
+std::string render_provider(const Provider& p, const std::optional<std::string>& token) {
+  json::object o{{"id", p.id}, {"name", p.name}, {"lat", p.lat}, {"lon", p.lon},
+                 {"created_at", format_rfc3339(p.created_at)}};
+  if (token) o["token"] = *token;
+  return json::serialize(o);
+}
+
+std::string render_ngo(const Ngo& n, const std::optional<std::string>& token,
+                       const std::optional<std::string>& webhook_secret) {
+  json::array cats;
+  for (const auto& c : n.categories) cats.emplace_back(c);
+  json::object o{{"id", n.id},
+                 {"name", n.name},
+                 {"lat", n.lat},
+                 {"lon", n.lon},
+                 {"kind", n.kind == NgoKind::kFoodBank ? "food_bank" : "ngo"},
+                 {"categories", std::move(cats)},
+                 {"capacity_kg", n.capacity_kg ? json::value(*n.capacity_kg) : json::value(nullptr)},
+                 {"webhook_url", n.webhook_url ? json::value(*n.webhook_url) : json::value(nullptr)},
+                 {"created_at", format_rfc3339(n.created_at)}};
+  if (token) o["token"] = *token;
+  if (webhook_secret) o["webhook_secret"] = *webhook_secret;
+  return json::serialize(o);
+}
+
+std::string render_event(const Event& e) {
+  json::object o{{"id", e.id},
+                 {"type", e.type},
+                 {"surplus_id", e.surplus_id},
+                 {"occurred_at", format_rfc3339(e.occurred_at)},
+                 {"traceparent", e.traceparent}};
+  boost::system::error_code ec;
+  json::value data = json::parse(e.data_json, ec);
+  o["data"] = ec ? json::value(json::object()) : std::move(data);
+  return json::serialize(o);
+}
+
+}  // namespace pahlawan

@@ -1,0 +1,22 @@
+// How the API renders its resources as JSON (the same rendering goes into outbox event payloads, so
+// an event's `data` is exactly what GET /v1/surplus/{id} returned at that moment). Pure functions.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "domain/event.h"
+#include "domain/party.h"
+#include "domain/surplus.h"
+
+namespace pahlawan {
+
+std::string render_surplus(const Surplus& s);
+// Appends the surplus object, with "distance_m" when given, to `out`.
+void append_surplus(std::string& out, const Surplus& s, std::optional<double> distance_m = std::nullopt);
+std::string render_provider(const Provider& p, const std::optional<std::string>& token);
+std::string render_ngo(const Ngo& n, const std::optional<std::string>& token,
+                       const std::optional<std::string>& webhook_secret);
+std::string render_event(const Event& e);
+
+}  // namespace pahlawan

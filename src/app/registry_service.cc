@@ -1,0 +1,75 @@
+#include "app/registry_service.h"
+
+#include <algorithm>
+
+#include "app/json_render.h"
+#include "domain/validation.h"
+
+namespace pahlawan {
+namespace {
+
+Status admin_only(const Principal& caller) {
+  if (caller.role != Role::kAdmin) return {ErrorCode::kForbidden, "only the admin may register parties"};
+  return Status::ok();
+}
+
+}  // namespace
+
+void RegistryService::register_provider(const Principal& caller, RegisterProviderRequest req,
+                                        RegisteredReply reply) {
+  for (Status s : {admin_only(caller), validate_name("name", req.name), validate_coordinates(req.lat, req.lon)}) {
+    if (!s) return reply(s);
+  }
+  Provider p{ids_.next(), req.name, req.lat, req.lon, clock_.now()};
+  const std::string token = secrets_.new_token("pp_prov_");
+  Credential cred{Principal{Role::kProvider, p.id}, secrets_.hash(token)};
+  UnitOfWork unit;
+  unit.provider = std::make_pair(p, cred.token_hash);
+  store_.commit(std::move(unit), [this, p, token, cred, reply = std::move(reply)](Status s) mutable {
+    if (!s) return reply(s);
+    auth_.add(cred);
+    reply(Registered{render_provider(p, token)});
+  });
+}
+
+void RegistryService::register_ngo(const Principal& caller, RegisterNgoRequest req, RegisteredReply reply) {
+  for (Status s : {admin_only(caller), validate_name("name", req.name), validate_coordinates(req.lat, req.lon)}) {
+    if (!s) return reply(s);
+  }
+  for (const auto& c : req.categories) {
+    if (Status s = validate_category(c); !s) return reply(s);
+  }
+  std::sort(req.categories.begin(), req.categories.end());
+  req.categories.erase(std::unique(req.categories.begin(), req.categories.end()), req.categories.end());
+  if (req.capacity_kg) {
+    if (Status s = validate_capacity(*req.capacity_kg); !s) return reply(s);
+  }
+  if (req.webhook_url) {
+    if (Status s = validate_webhook_url(*req.webhook_url); !s) return reply(s);
+  }
+  Ngo n{ids_.next(), req.name, req.lat, req.lon, req.kind, std::move(req.categories), req.capacity_kg,
+        req.webhook_url, clock_.now()};
+  const std::string token = secrets_.new_token("pp_ngo_");
+  std::optional<std::string> secret;
+  if (n.webhook_url) secret = secrets_.new_token("whsec_");
+  Credential cred{Principal{Role::kNgo, n.id}, secrets_.hash(token)};
+  UnitOfWork unit;
+  unit.ngo = UnitOfWork::NgoInsert{n, cred.token_hash, secret};
+  store_.commit(std::move(unit), [this, n, token, secret, cred, reply = std::move(reply)](Status s) mutable {
+    if (!s) return reply(s);
+    auth_.add(cred);
+    reply(Registered{render_ngo(n, token, secret)});
+  });
+}
+
+Result<Ngo> RegistryService::get_ngo(const Principal& caller, const std::string& id) {
+  if (caller.role == Role::kProvider || (caller.role == Role::kNgo && caller.id != id)) {
+    return Status(ErrorCode::kForbidden, "only the admin or the NGO itself may read it");
+  }
+  auto found = store_.find_ngo(id);
+  if (!found) return found.status();
+  if (!*found) return Status(ErrorCode::kNotFound, "no such NGO");
+  return std::move(**found);
+}
+
+}  // namespace pahlawan

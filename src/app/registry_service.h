@@ -1,0 +1,55 @@
+// RegistryService: the admin registers providers and NGOs; each gets a token shown once. Validates
+// every field, stores only the token's hash, and makes the token usable as soon as the reply is
+// sent. Thread-safe; replies arrive on the store's thread.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "app/authenticator.h"
+#include "common/clock.h"
+#include "common/ids.h"
+#include "ports/secrets.h"
+#include "ports/store.h"
+
+namespace pahlawan {
+
+struct RegisterProviderRequest {
+  std::string name;
+  double lat = 0, lon = 0;
+};
+
+struct RegisterNgoRequest {
+  std::string name;
+  double lat = 0, lon = 0;
+  NgoKind kind = NgoKind::kNgo;
+  std::vector<std::string> categories;
+  std::optional<double> capacity_kg;
+  std::optional<std::string> webhook_url;
+};
+
+struct Registered {
+  std::string body;  // the rendered resource with its token (and webhook secret)
+};
+
+using RegisteredReply = UniqueFunction<void(Result<Registered>)>;
+
+class RegistryService {
+ public:
+  RegistryService(Store& store, Authenticator& auth, Secrets& secrets, IdGenerator& ids, const Clock& clock)
+      : store_(store), auth_(auth), secrets_(secrets), ids_(ids), clock_(clock) {}
+
+  void register_provider(const Principal& caller, RegisterProviderRequest req, RegisteredReply reply);
+  void register_ngo(const Principal& caller, RegisterNgoRequest req, RegisteredReply reply);
+  Result<Ngo> get_ngo(const Principal& caller, const std::string& id);
+
+ private:
+  Store& store_;
+  Authenticator& auth_;
+  Secrets& secrets_;
+  IdGenerator& ids_;
+  const Clock& clock_;
+};
+
+}  // namespace pahlawan

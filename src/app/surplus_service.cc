@@ -1,0 +1,184 @@
+#include "app/surplus_service.h"
+
+#include "domain/geo.h"
+#include "domain/validation.h"
+
+namespace pahlawan {
+namespace {
+
+constexpr double kMaxBrowseRadiusM = 50000;
+constexpr int kMaxBrowseLimit = 500;
+
+Status forbidden(const char* why) { return {ErrorCode::kForbidden, why}; }
+
+}  // namespace
+
+void SurplusService::post(const Principal& caller, PostSurplusRequest req, std::string traceparent,
+                          PostReply reply) {
+  if (caller.role != Role::kProvider) return reply(forbidden("only providers post surplus"));
+  if (!req.idempotency_key) return insert(caller, std::move(req), std::move(traceparent), std::move(reply));
+
+  if (req.idempotency_key->empty() || req.idempotency_key->size() > 255) {
+    return reply(invalid("Idempotency-Key must be 1 to 255 characters"));
+  }
+  const std::string slot = caller.id + '\n' + *req.idempotency_key;
+  {
+    std::lock_guard lock(keys_mu_);
+    auto it = keys_in_flight_.find(slot);
+    if (it != keys_in_flight_.end()) {
+      if (it->second->fingerprint != req.body_fingerprint) {
+        return reply(Status(ErrorCode::kConflict, "Idempotency-Key was used with a different body"));
+      }
+      it->second->waiters.push_back(std::move(reply));
+      return;
+    }
+    auto pending = std::make_shared<PendingPost>();
+    pending->fingerprint = req.body_fingerprint;
+    pending->waiters.push_back(std::move(reply));
+    keys_in_flight_.emplace(slot, std::move(pending));
+  }
+  // This request now owns the key within the process; the store decides against earlier processes.
+  auto earlier = store_.find_idempotency(caller.id, *req.idempotency_key);
+  if (!earlier) return finish_keyed(slot, earlier.status(), false);
+  if (*earlier) {
+    if ((*earlier)->body_hash != req.body_fingerprint) {
+      return finish_keyed(slot, Status(ErrorCode::kConflict, "Idempotency-Key was used with a different body"), false);
+    }
+    auto found = store_.find_surplus((*earlier)->surplus_id);
+    if (!found) return finish_keyed(slot, found.status(), false);
+    if (!*found) return finish_keyed(slot, Status(ErrorCode::kInternal, "idempotent surplus vanished"), false);
+    return finish_keyed(slot, std::move(**found), false);
+  }
+  insert(caller, std::move(req), std::move(traceparent), [this, slot](Result<PostOutcome> r) mutable {
+    finish_keyed(slot, r ? Result<Surplus>(r->surplus) : Result<Surplus>(r.status()), true);
+  });
+}
+
+void SurplusService::finish_keyed(const std::string& slot, Result<Surplus> result, bool created) {
+  std::shared_ptr<PendingPost> pending;
+  {
+    std::lock_guard lock(keys_mu_);
+    auto it = keys_in_flight_.find(slot);
+    if (it == keys_in_flight_.end()) return;
+    pending = std::move(it->second);
+    keys_in_flight_.erase(it);
+  }
+  // The first waiter is the request that owned the key: it alone may be answered "created".
+  bool first = created;
+  for (auto& waiter : pending->waiters) {
+    if (result) {
+      waiter(PostOutcome{*result, !first});
+    } else {
+      waiter(result.status());
+    }
+    first = false;
+  }
+}
+
+void SurplusService::insert(const Principal& caller, PostSurplusRequest req, std::string traceparent,
+                            PostReply reply) {
+  const TimePoint now = clock_.now();
+  for (Status s : {validate_name("title", req.title), validate_category(req.category),
+                   validate_quantity(req.quantity_kg)}) {
+    if (!s) return reply(s);
+  }
+  if (req.expires_at.has_value() == req.ttl_seconds.has_value()) {
+    return reply(invalid("give exactly one of expires_at and ttl_seconds"));
+  }
+  if (req.ttl_seconds && (*req.ttl_seconds <= 0 || *req.ttl_seconds > 7 * 24 * 3600)) {
+    return reply(invalid("ttl_seconds must be between 1 and 604800"));
+  }
+  const TimePoint expires_at = req.expires_at ? *req.expires_at : now + std::chrono::seconds(*req.ttl_seconds);
+  if (Status s = validate_expiry(expires_at, now); !s) return reply(s);
+  if (req.lat.has_value() != req.lon.has_value()) return reply(invalid("give both lat and lon, or neither"));
+  if (!req.lat) {
+    auto provider = store_.find_provider(caller.id);
+    if (!provider) return reply(provider.status());
+    if (!*provider) return reply(Status(ErrorCode::kUnauthorized, "provider no longer exists"));
+    req.lat = (*provider)->lat;
+    req.lon = (*provider)->lon;
+  }
+  if (Status s = validate_coordinates(*req.lat, *req.lon); !s) return reply(s);
+
+  Surplus s;
+  s.id = ids_.next();
+  s.provider_id = caller.id;
+  s.title = std::move(req.title);
+  s.category = std::move(req.category);
+  s.quantity_kg = req.quantity_kg;
+  s.lat = *req.lat;
+  s.lon = *req.lon;
+  s.cell = cell_id_at(s.lat, s.lon, router_.level());
+  s.created_at = now;
+  s.expires_at = expires_at;
+  std::optional<IdempotencyRecord> idem;
+  if (req.idempotency_key) {
+    idem = IdempotencyRecord{caller.id, *req.idempotency_key, req.body_fingerprint, s.id, now};
+  }
+  const uint64_t cell = s.cell;
+  router_.actor_for_cell(cell).insert(std::move(s), std::move(traceparent), std::move(idem),
+                                      [reply = std::move(reply)](Result<Surplus> r) mutable {
+                                        if (r) {
+                                          reply(PostOutcome{std::move(*r), false});
+                                        } else {
+                                          reply(r.status());
+                                        }
+                                      });
+}
+
+Result<Surplus> SurplusService::get(const Principal&, const std::string& id) {
+  auto found = store_.find_surplus(id);
+  if (!found) return found.status();
+  if (!*found) return Status(ErrorCode::kNotFound, "no such surplus");
+  return std::move(**found);
+}
+
+Result<std::vector<NearbyHit>> SurplusService::browse(const Principal& caller, const BrowseRequest& req) {
+  if (caller.role == Role::kProvider) return Status(forbidden("providers do not browse surplus"));
+  if (Status s = validate_coordinates(req.lat, req.lon); !s) return s;
+  if (!(req.radius_m > 0 && req.radius_m <= kMaxBrowseRadiusM)) return invalid("radius_m must be in (0, 50000]");
+  if (req.limit < 1 || req.limit > kMaxBrowseLimit) return invalid("limit must be in [1, 500]");
+  if (req.category) {
+    if (Status s = validate_category(*req.category); !s) return s;
+  }
+  return index_.nearby(NearbyQuery{req.lat, req.lon, req.radius_m, req.limit, req.category, clock_.now()});
+}
+
+void SurplusService::route(std::string id, std::string traceparent, Decide decide, SurplusReply reply) {
+  auto cell = router_.locate(id);
+  if (!cell) return reply(cell.status());
+  if (!*cell) return reply(Status(ErrorCode::kNotFound, "no such surplus"));
+  router_.actor_for_cell(**cell).mutate(std::move(id), std::move(traceparent), std::move(decide), std::move(reply));
+}
+
+void SurplusService::claim(const Principal& caller, std::string id, std::optional<int64_t> if_match,
+                           std::string traceparent, SurplusReply reply) {
+  if (caller.role != Role::kNgo) return reply(forbidden("only NGOs claim surplus"));
+  route(std::move(id), std::move(traceparent),
+        [this, ngo = caller.id, if_match](const Surplus& s) { return decide_claim(s, ngo, clock_.now(), if_match); },
+        std::move(reply));
+}
+
+void SurplusService::pickup(const Principal& caller, std::string id, std::string traceparent, SurplusReply reply) {
+  if (caller.role == Role::kAdmin) return reply(forbidden("pickup is confirmed by the NGO or the provider"));
+  route(std::move(id), std::move(traceparent),
+        [this, caller](const Surplus& s) -> Result<Decision> {
+          const bool allowed = (caller.role == Role::kProvider && s.provider_id == caller.id) ||
+                               (caller.role == Role::kNgo && s.claimed_by == caller.id);
+          if (!allowed) return forbidden("only the claiming NGO or the provider may confirm pickup");
+          return decide_pickup(s, clock_.now());
+        },
+        std::move(reply));
+}
+
+void SurplusService::cancel(const Principal& caller, std::string id, std::string traceparent, SurplusReply reply) {
+  if (caller.role != Role::kProvider) return reply(forbidden("only the owning provider cancels surplus"));
+  route(std::move(id), std::move(traceparent),
+        [this, provider = caller.id](const Surplus& s) -> Result<Decision> {
+          if (s.provider_id != provider) return forbidden("only the owning provider cancels surplus");
+          return decide_cancel(s, clock_.now());
+        },
+        std::move(reply));
+}
+
+}  // namespace pahlawan

@@ -1,0 +1,79 @@
+// SurplusService: the use cases of surplus — post, read, browse nearby, claim, pick up, cancel.
+//
+// Checks who may do what, validates meaning, and routes each change to the shard actor that owns the
+// item's cell. Posting honours Idempotency-Key: the same key and body give the same surplus (even
+// when the duplicates arrive concurrently), a reused key with another body is a conflict.
+// Thread-safe; replies arrive on the store's thread (or the caller's, for refusals).
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/ids.h"
+#include "domain/party.h"
+#include "engine/shard_router.h"
+#include "ports/hot_geo_index.h"
+#include "ports/store.h"
+
+namespace pahlawan {
+
+struct PostSurplusRequest {
+  std::string title, category;
+  double quantity_kg = 0;
+  std::optional<TimePoint> expires_at;
+  std::optional<int64_t> ttl_seconds;
+  std::optional<double> lat, lon;
+  std::optional<std::string> idempotency_key;
+  std::string body_fingerprint;  // hash of the request body, to tell a replay from a reused key
+};
+
+struct PostOutcome {
+  Surplus surplus;
+  bool replayed = false;  // an earlier post with the same Idempotency-Key
+};
+
+using PostReply = UniqueFunction<void(Result<PostOutcome>)>;
+
+struct BrowseRequest {
+  double lat = 0, lon = 0, radius_m = 5000;
+  int limit = 50;
+  std::optional<std::string> category;
+};
+
+class SurplusService {
+ public:
+  SurplusService(ShardRouter& router, Store& store, HotGeoIndex& index, IdGenerator& ids, const Clock& clock)
+      : router_(router), store_(store), index_(index), ids_(ids), clock_(clock) {}
+
+  void post(const Principal& caller, PostSurplusRequest req, std::string traceparent, PostReply reply);
+  Result<Surplus> get(const Principal& caller, const std::string& id);
+  Result<std::vector<NearbyHit>> browse(const Principal& caller, const BrowseRequest& req);
+  void claim(const Principal& caller, std::string id, std::optional<int64_t> if_match, std::string traceparent,
+             SurplusReply reply);
+  void pickup(const Principal& caller, std::string id, std::string traceparent, SurplusReply reply);
+  void cancel(const Principal& caller, std::string id, std::string traceparent, SurplusReply reply);
+
+ private:
+  struct PendingPost {
+    std::string fingerprint;
+    std::vector<PostReply> waiters;  // duplicates that arrived while the first was in flight
+  };
+  void insert(const Principal& caller, PostSurplusRequest req, std::string traceparent, PostReply reply);
+  void finish_keyed(const std::string& slot, Result<Surplus> result, bool created);
+  void route(std::string id, std::string traceparent, Decide decide, SurplusReply reply);
+
+  ShardRouter& router_;
+  Store& store_;
+  HotGeoIndex& index_;
+  IdGenerator& ids_;
+  const Clock& clock_;
+  std::mutex keys_mu_;
+  std::unordered_map<std::string, std::shared_ptr<PendingPost>> keys_in_flight_;  // GUARDED_BY(keys_mu_)
+};
+
+}  // namespace pahlawan

@@ -1,0 +1,55 @@
+// Executors: where work runs.
+//
+// ThreadPool runs tasks on a few threads (one per core). SerialExecutor is a mailbox on top of another
+// executor: its tasks run one at a time, in post order, never two at once, on whichever pool thread
+// picks it up — the shard actors are SerialExecutors, so thousands of them cost a queue each, not a
+// thread each. post() is the only way in and is safe from any thread.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "common/unique_function.h"
+
+namespace pahlawan {
+
+class Executor {
+ public:
+  virtual ~Executor() = default;
+  virtual void post(Task task) = 0;
+};
+
+class ThreadPool final : public Executor {
+ public:
+  explicit ThreadPool(unsigned threads);
+  ~ThreadPool() override;  // runs what is queued, then joins
+  void post(Task task) override;
+  void stop();
+
+ private:
+  void run();
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Task> queue_;  // GUARDED_BY(mu_)
+  bool stopping_ = false;   // GUARDED_BY(mu_)
+  std::vector<std::thread> threads_;
+};
+
+class SerialExecutor final : public Executor {
+ public:
+  explicit SerialExecutor(Executor& target) : target_(target) {}
+  void post(Task task) override;
+
+ private:
+  void drain();
+  Executor& target_;
+  std::mutex mu_;
+  std::deque<Task> queue_;  // GUARDED_BY(mu_)
+  bool scheduled_ = false;  // GUARDED_BY(mu_): a drain() is queued on or running in target_
+};
+
+}  // namespace pahlawan

@@ -1,0 +1,33 @@
+// Event: one row of the transactional outbox, committed in the same transaction as the change it
+// describes. `id` is unique and is the de-duplication key wherever the event travels.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "common/clock.h"
+
+namespace pahlawan {
+
+namespace event_type {
+inline constexpr const char* kPosted = "surplus.posted";
+inline constexpr const char* kOffered = "surplus.offered";
+inline constexpr const char* kClaimed = "surplus.claimed";
+inline constexpr const char* kDeclined = "surplus.declined";
+inline constexpr const char* kPickedUp = "surplus.picked_up";
+inline constexpr const char* kExpired = "surplus.expired";
+inline constexpr const char* kCancelled = "surplus.cancelled";
+inline constexpr const char* kDeadLettered = "surplus.dead_lettered";
+}  // namespace event_type
+
+struct Event {
+  std::string id;
+  std::string type;
+  std::string surplus_id;
+  TimePoint occurred_at;
+  std::string traceparent;  // W3C trace context of the request that caused it; may be empty
+  std::string data_json;    // a JSON object, rendered by the app layer
+  int64_t seq = 0;          // outbox position, assigned by the store at commit
+};
+
+}  // namespace pahlawan

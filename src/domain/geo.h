@@ -1,0 +1,25 @@
+// Geography of the platform: coordinate checks, great-circle distance, and the S2 cells that shard
+// surplus (levels 12–15) and group the Geo-DLQ (level 6). Pure functions; S2 stays inside geo.cc so
+// that its heavy headers do not spread.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace pahlawan {
+
+inline constexpr int kMinShardLevel = 12;
+inline constexpr int kMaxShardLevel = 15;
+inline constexpr double kEarthRadiusM = 6371008.8;
+
+bool valid_lat(double lat);
+bool valid_lon(double lon);
+double haversine_m(double lat1, double lon1, double lat2, double lon2);
+
+uint64_t cell_id_at(double lat, double lon, int level);
+std::string cell_token(uint64_t cell_id);
+// The cells at `level` that cover the cap of radius_m around (lat, lon).
+std::vector<uint64_t> covering_cells(double lat, double lon, double radius_m, int level);
+
+}  // namespace pahlawan

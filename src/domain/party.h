@@ -1,0 +1,38 @@
+// The parties of the platform: providers post surplus, NGOs rescue it, the admin registers both.
+// Principal is who a bearer token stands for. Plain values.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/clock.h"
+
+namespace pahlawan {
+
+enum class Role { kAdmin, kProvider, kNgo };
+
+struct Principal {
+  Role role = Role::kAdmin;
+  std::string id;  // empty for the admin
+};
+
+struct Provider {
+  std::string id, name;
+  double lat = 0, lon = 0;
+  TimePoint created_at;
+};
+
+enum class NgoKind { kNgo, kFoodBank };
+
+struct Ngo {
+  std::string id, name;
+  double lat = 0, lon = 0;
+  NgoKind kind = NgoKind::kNgo;
+  std::vector<std::string> categories;  // empty: accepts every category
+  std::optional<double> capacity_kg;    // per rolling 24 h; absent: unlimited
+  std::optional<std::string> webhook_url;
+  TimePoint created_at;
+};
+
+}  // namespace pahlawan

@@ -1,0 +1,44 @@
+// Surplus: one posted lot of food and its life cycle (available → claimed → picked_up, or expired /
+// cancelled). A plain value; the transition rules live in surplus_rules.h.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "common/clock.h"
+
+namespace pahlawan {
+
+enum class SurplusStatus { kAvailable, kClaimed, kPickedUp, kExpired, kCancelled };
+
+const char* status_name(SurplusStatus s);
+std::optional<SurplusStatus> parse_status(std::string_view s);
+
+// The pending match offer (made by the matcher; see issue 3).
+struct Offer {
+  std::string ngo_id;
+  TimePoint deadline;
+  int attempt = 0;
+};
+
+struct Surplus {
+  std::string id;
+  std::string provider_id;
+  std::string title;
+  std::string category;
+  double quantity_kg = 0;
+  double lat = 0, lon = 0;
+  uint64_t cell = 0;  // S2 cell id at the shard level: the shard actor that owns this item
+  SurplusStatus status = SurplusStatus::kAvailable;
+  int64_t version = 1;
+  TimePoint created_at, expires_at;
+  std::optional<Offer> offer;
+  bool dead_lettered = false;
+  std::optional<std::string> claimed_by;
+  std::optional<TimePoint> claimed_at, picked_up_at;
+
+  bool is_open() const { return status == SurplusStatus::kAvailable || status == SurplusStatus::kClaimed; }
+};
+
+}  // namespace pahlawan

@@ -1,0 +1,64 @@
+#include "domain/validation.h"
+
+#include <cmath>
+
+#include "domain/geo.h"
+
+namespace pahlawan {
+
+Status validate_coordinates(double lat, double lon) {
+  if (!valid_lat(lat)) return invalid("lat must be a number in [-90, 90]");
+  if (!valid_lon(lon)) return invalid("lon must be a number in [-180, 180]");
+  return Status::ok();
+}
+
+Status validate_name(const std::string& field, const std::string& value) {
+  bool blank = true;
+  for (char c : value) {
+    if (static_cast<unsigned char>(c) < 0x20) return invalid(field + " must not contain control characters");
+    if (c != ' ') blank = false;
+  }
+  if (blank) return invalid(field + " must not be empty");
+  if (value.size() > kMaxNameBytes) return invalid(field + " must be at most 200 bytes");
+  return Status::ok();
+}
+
+Status validate_category(const std::string& category) {
+  if (category.empty() || category.size() > 40) return invalid("category must be 1 to 40 characters");
+  for (char c : category) {
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-')) {
+      return invalid("category must be a lower-case word (a-z, 0-9, '_' or '-')");
+    }
+  }
+  return Status::ok();
+}
+
+Status validate_quantity(double kg) {
+  if (!std::isfinite(kg) || kg <= 0) return invalid("quantity_kg must be a number greater than 0");
+  if (kg > kMaxQuantityKg) return invalid("quantity_kg must be at most 100000");
+  return Status::ok();
+}
+
+Status validate_expiry(TimePoint expires_at, TimePoint now) {
+  if (expires_at <= now) return invalid("expiry must be in the future");
+  if (expires_at - now > kMaxExpiryAhead) return invalid("expiry must be at most 7 days ahead");
+  return Status::ok();
+}
+
+Status validate_capacity(double kg) {
+  if (!std::isfinite(kg) || kg <= 0 || kg > 1e9) return invalid("capacity_kg must be a positive number");
+  return Status::ok();
+}
+
+Status validate_webhook_url(const std::string& url) {
+  const bool scheme_ok = url.rfind("http://", 0) == 0 || url.rfind("https://", 0) == 0;
+  if (!scheme_ok || url.size() > 2048 || url.size() < 10) {
+    return invalid("webhook_url must be an http:// or https:// URL of at most 2048 bytes");
+  }
+  for (char c : url) {
+    if (static_cast<unsigned char>(c) <= 0x20) return invalid("webhook_url must not contain spaces or controls");
+  }
+  return Status::ok();
+}
+
+}  // namespace pahlawan

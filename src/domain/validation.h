@@ -1,0 +1,27 @@
+// Semantic checks of what clients send. The HTTP adapter checks JSON shape and types; these functions
+// check meaning (ranges, windows, vocabularies) and say precisely what is wrong. Pure functions.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/status.h"
+
+namespace pahlawan {
+
+inline constexpr double kMaxQuantityKg = 100000.0;
+inline constexpr Millis kMaxExpiryAhead = std::chrono::hours(24 * 7);
+inline constexpr size_t kMaxTitleBytes = 200;
+inline constexpr size_t kMaxNameBytes = 200;
+
+Status validate_coordinates(double lat, double lon);
+Status validate_name(const std::string& field, const std::string& value);
+Status validate_category(const std::string& category);
+Status validate_quantity(double kg);
+Status validate_expiry(TimePoint expires_at, TimePoint now);
+Status validate_capacity(double kg);
+Status validate_webhook_url(const std::string& url);
+
+}  // namespace pahlawan

@@ -1,0 +1,72 @@
+#include "engine/outbox_relay.h"
+
+#include <cstdio>
+
+namespace pahlawan {
+
+OutboxRelay::OutboxRelay(Store& store, EventBus& bus, std::string consumer, int batch)
+    : store_(store), bus_(bus), consumer_(std::move(consumer)), batch_(batch) {}
+
+OutboxRelay::~OutboxRelay() { stop(); }
+
+Status OutboxRelay::start() {
+  auto cursor = store_.load_cursor(consumer_);
+  if (!cursor) return cursor.status();
+  position_ = *cursor;
+  thread_ = std::thread([this] { run(); });
+  return Status::ok();
+}
+
+void OutboxRelay::notify() {
+  {
+    std::lock_guard lock(mu_);
+    pending_ = true;
+  }
+  cv_.notify_one();
+}
+
+void OutboxRelay::stop() {
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_ && !thread_.joinable()) return;
+    stopping_ = true;
+  }
+  cv_.notify_one();
+  if (thread_.joinable()) thread_.join();
+}
+
+Result<size_t> OutboxRelay::run_once() {
+  auto events = store_.read_outbox(position_, batch_);
+  if (!events) return events.status();
+  if (events->empty()) return size_t{0};
+  for (const auto& e : *events) bus_.publish(e);
+  position_ = events->back().seq;
+  UnitOfWork save;
+  save.cursor = std::make_pair(consumer_, position_.load());
+  store_.commit(std::move(save), [](Status) {});  // a lost save only means a replay the subscribers absorb
+  return events->size();
+}
+
+void OutboxRelay::run() {
+  for (;;) {
+    bool stopping;
+    {
+      std::unique_lock lock(mu_);
+      cv_.wait(lock, [&] { return pending_ || stopping_; });
+      pending_ = false;
+      stopping = stopping_;
+    }
+    // Drain everything committed so far, even when stopping: a drain flushes the relay too.
+    for (;;) {
+      auto n = run_once();
+      if (!n) {
+        std::fprintf(stderr, "outbox relay: %s\n", n.status().message().c_str());
+        break;
+      }
+      if (*n == 0) break;
+    }
+    if (stopping) return;
+  }
+}
+
+}  // namespace pahlawan

@@ -1,0 +1,47 @@
+// OutboxRelay: reads committed outbox events in commit order and publishes them on the EventBus.
+//
+// Its position (the last seq handed to the bus) is saved in the store after each batch, so after a
+// restart it resumes there. A crash between publishing and saving replays at most one batch:
+// delivery is at-least-once and subscribers de-duplicate by event id. One relay thread; notify() is
+// called by the store after each commit that appended events. Thread-safe.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "ports/event_bus.h"
+#include "ports/store.h"
+
+namespace pahlawan {
+
+class OutboxRelay {
+ public:
+  OutboxRelay(Store& store, EventBus& bus, std::string consumer = "relay", int batch = 512);
+  ~OutboxRelay();
+
+  Status start();
+  void notify();
+  // Publishes what is committed, saves the position, and stops the thread.
+  void stop();
+  // Delivers one batch on the caller's thread; returns how many events it published.
+  Result<size_t> run_once();
+  int64_t position() const { return position_.load(); }
+
+ private:
+  void run();
+  Store& store_;
+  EventBus& bus_;
+  const std::string consumer_;
+  const int batch_;
+  std::atomic<int64_t> position_{0};
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool pending_ = true;    // GUARDED_BY(mu_)
+  bool stopping_ = false;  // GUARDED_BY(mu_)
+  std::thread thread_;
+};
+
+}  // namespace pahlawan

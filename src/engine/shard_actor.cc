@@ -1,0 +1,133 @@
+#include "engine/shard_actor.h"
+
+namespace pahlawan {
+
+ShardActor::ShardActor(uint64_t cell, ShardContext& ctx) : cell_(cell), ctx_(ctx), mailbox_(ctx.pool) {}
+
+void ShardActor::adopt(Surplus s) {
+  if (s.status == SurplusStatus::kAvailable) {
+    ctx_.index.upsert(std::make_shared<const Surplus>(s));
+    ctx_.expiries.push(Deadline{s.expires_at, s.id, cell_});
+  }
+  ctx_.track(s.id, cell_, true);
+  const std::string id = s.id;
+  items_.insert_or_assign(id, std::move(s));
+}
+
+void ShardActor::insert(Surplus s, std::string traceparent, std::optional<IdempotencyRecord> idempotency,
+                        SurplusReply reply) {
+  mailbox_.post([this, s = std::move(s), traceparent = std::move(traceparent),
+                 idempotency = std::move(idempotency), reply = std::move(reply)]() mutable {
+    UnitOfWork unit;
+    unit.inserts.push_back(s);
+    unit.events.push_back(ctx_.events.make(event_type::kPosted, s, traceparent));
+    unit.idempotency = std::move(idempotency);
+    items_.insert_or_assign(s.id, s);
+    ctx_.track(s.id, cell_, true);
+    ++in_flight_;
+    ctx_.store.commit(std::move(unit), [this, s, reply = std::move(reply)](Status st) mutable {
+      if (st.is_ok()) {
+        on_committed(s);
+        ctx_.expiries.push(Deadline{s.expires_at, s.id, cell_});
+      } else {
+        on_failed(s.id);
+      }
+      --in_flight_;
+      if (st.is_ok()) {
+        reply(std::move(s));
+      } else {
+        reply(std::move(st));
+      }
+    });
+  });
+}
+
+void ShardActor::mutate(std::string id, std::string traceparent, Decide decide, SurplusReply reply) {
+  mailbox_.post([this, id = std::move(id), traceparent = std::move(traceparent), decide = std::move(decide),
+                 reply = std::move(reply)]() mutable { do_mutate(id, traceparent, decide, std::move(reply)); });
+}
+
+void ShardActor::do_mutate(const std::string& id, const std::string& traceparent, Decide& decide,
+                           SurplusReply reply) {
+  auto it = items_.find(id);
+  if (it == items_.end()) {
+    // Not open here (finished items are not kept in memory): the store has the final word.
+    auto found = ctx_.store.find_surplus(id);
+    if (!found) return reply(found.status());
+    if (!*found || (*found)->cell != cell_) return reply(Status(ErrorCode::kNotFound, "no such surplus"));
+    it = items_.emplace(id, std::move(**found)).first;
+  }
+  const Surplus current = it->second;
+  auto decided = decide(current);
+  if (!decided) return answer_after_pending(decided.status(), std::move(reply));
+  if (!decided->changed) {
+    if (!current.is_open() && in_flight_ == 0) items_.erase(id);
+    return answer_after_pending(current, std::move(reply));
+  }
+
+  Surplus after = std::move(decided->after);
+  UnitOfWork unit;
+  unit.updates.push_back(SurplusUpdate{after, current.version});
+  unit.events.push_back(ctx_.events.make(decided->event_type, after, traceparent));
+  it->second = after;
+  // Browsers must stop seeing an item the moment it stops being available, not after the fsync.
+  if (after.status != SurplusStatus::kAvailable) ctx_.index.remove(id);
+  ++in_flight_;
+  ctx_.store.commit(std::move(unit), [this, after = std::move(after), reply = std::move(reply)](Status st) mutable {
+    if (st.is_ok()) {
+      on_committed(after);
+    } else {
+      on_failed(after.id);
+    }
+    --in_flight_;
+    if (st.is_ok()) {
+      reply(std::move(after));
+    } else {
+      reply(std::move(st));
+    }
+  });
+}
+
+void ShardActor::answer_after_pending(Result<Surplus> result, SurplusReply reply) {
+  if (in_flight_ == 0) return reply(std::move(result));
+  ctx_.store.commit(UnitOfWork{}, [result = std::move(result), reply = std::move(reply)](Status) mutable {
+    reply(std::move(result));
+  });
+}
+
+// Runs on the store's thread once `after` is durable.
+void ShardActor::on_committed(const Surplus& after) {
+  if (after.status == SurplusStatus::kAvailable) {
+    ctx_.index.upsert(std::make_shared<const Surplus>(after));
+  } else if (!after.is_open()) {
+    ctx_.track(after.id, cell_, false);
+    // Drop the finished item from memory unless a newer change has been decided since.
+    mailbox_.post([this, id = after.id, version = after.version] {
+      auto it = items_.find(id);
+      if (it != items_.end() && it->second.version == version) items_.erase(it);
+    });
+  }
+}
+
+// Runs on the store's thread: the in-memory copy is ahead of the store; take the store's word again.
+void ShardActor::on_failed(const std::string& id) {
+  mailbox_.post([this, id] {
+    auto found = ctx_.store.find_surplus(id);
+    if (!found) return;  // store unreachable: the next command reloads on a miss
+    if (!*found) {
+      items_.erase(id);
+      ctx_.index.remove(id);
+      ctx_.track(id, cell_, false);
+      return;
+    }
+    Surplus s = std::move(**found);
+    if (s.status == SurplusStatus::kAvailable) {
+      ctx_.index.upsert(std::make_shared<const Surplus>(s));
+    } else {
+      ctx_.index.remove(id);
+    }
+    items_.insert_or_assign(id, std::move(s));
+  });
+}
+
+}  // namespace pahlawan

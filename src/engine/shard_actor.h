@@ -1,0 +1,73 @@
+// ShardActor: the single owner of the surplus of one S2 cell.
+//
+// Every command for an item of the cell runs on the actor's mailbox (a SerialExecutor over the shared
+// pool), one at a time, so two claims of one item are decided in a definite order without locks. The
+// actor decides against its in-memory copy, moves that copy forward at once (so the next command sees
+// the change), and hands the unit of work to the Store. Replies are sent only once the store has made
+// the change durable; a refusal decided against a change still in flight waits for that commit too
+// (a barrier), so no client is told "already claimed" about a claim that could still be lost.
+// If the store refuses a change (stale version: another replica moved the item; or an I/O error) the
+// actor reloads the item from the store.
+// Thread-safety: public methods may be called from any thread; they only post to the mailbox.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+
+#include "common/clock.h"
+#include "common/executor.h"
+#include "common/status.h"
+#include "domain/surplus_rules.h"
+#include "engine/deadline_queue.h"
+#include "ports/event_factory.h"
+#include "ports/hot_geo_index.h"
+#include "ports/store.h"
+
+namespace pahlawan {
+
+using SurplusReply = UniqueFunction<void(Result<Surplus>)>;
+// Decides a change of the current item (or refuses it). Runs on the actor's mailbox.
+using Decide = UniqueFunction<Result<Decision>(const Surplus& current)>;
+
+// What every actor shares. All references outlive the actors.
+struct ShardContext {
+  Store& store;
+  HotGeoIndex& index;
+  DeadlineQueue& expiries;
+  EventFactory& events;
+  Executor& pool;
+  std::function<void(const std::string& id, uint64_t cell, bool open)> track;  // router's id → cell map
+};
+
+class ShardActor {
+ public:
+  ShardActor(uint64_t cell, ShardContext& ctx);
+
+  uint64_t cell() const { return cell_; }
+  // Takes an item loaded from the store (no write).
+  // REQUIRES: start-up, before any command is posted to this actor and before the pool runs it.
+  void adopt(Surplus s);
+  // Durably inserts a new item (with its posted event and optional idempotency record).
+  void insert(Surplus s, std::string traceparent, std::optional<IdempotencyRecord> idempotency, SurplusReply reply);
+  // Decides and durably applies a change to an item of this cell.
+  void mutate(std::string id, std::string traceparent, Decide decide, SurplusReply reply);
+
+ private:
+  void do_mutate(const std::string& id, const std::string& traceparent, Decide& decide, SurplusReply reply);
+  // Answers without writing, after any write of this actor still in flight has been decided.
+  void answer_after_pending(Result<Surplus> result, SurplusReply reply);
+  void on_committed(const Surplus& after);
+  void on_failed(const std::string& id);
+
+  const uint64_t cell_;
+  ShardContext& ctx_;
+  SerialExecutor mailbox_;
+  std::unordered_map<std::string, Surplus> items_;  // mailbox only: open items, and ones changing
+  std::atomic<int> in_flight_{0};                    // writes handed to the store, not yet decided
+};
+
+}  // namespace pahlawan

@@ -1,0 +1,55 @@
+#include "engine/shard_router.h"
+
+namespace pahlawan {
+
+ShardRouter::ShardRouter(int level, Store& store, HotGeoIndex& index, DeadlineQueue& expiries,
+                         EventFactory& events, Executor& pool)
+    : level_(level),
+      store_(store),
+      ctx_{store, index, expiries, events, pool,
+           [this](const std::string& id, uint64_t cell, bool open) { track(id, cell, open); }} {}
+
+ShardActor& ShardRouter::actor_for_cell(uint64_t cell) {
+  std::lock_guard lock(mu_);
+  auto& slot = actors_[cell];
+  if (!slot) slot = std::make_unique<ShardActor>(cell, ctx_);
+  return *slot;
+}
+
+void ShardRouter::track(const std::string& id, uint64_t cell, bool open) {
+  std::lock_guard lock(mu_);
+  if (open) {
+    cell_of_[id] = cell;
+  } else {
+    cell_of_.erase(id);
+  }
+}
+
+Result<std::optional<uint64_t>> ShardRouter::locate(const std::string& id) {
+  {
+    std::lock_guard lock(mu_);
+    auto it = cell_of_.find(id);
+    if (it != cell_of_.end()) return std::optional<uint64_t>(it->second);
+  }
+  auto found = store_.find_surplus(id);
+  if (!found) return found.status();
+  if (!*found) return std::optional<uint64_t>();
+  return std::optional<uint64_t>((*found)->cell);
+}
+
+Status ShardRouter::load_open_items() {
+  auto items = store_.load_open_surplus();
+  if (!items) return items.status();
+  for (auto& s : *items) {
+    const uint64_t cell = s.cell;
+    actor_for_cell(cell).adopt(std::move(s));
+  }
+  return Status::ok();
+}
+
+size_t ShardRouter::actor_count() const {
+  std::lock_guard lock(mu_);
+  return actors_.size();
+}
+
+}  // namespace pahlawan

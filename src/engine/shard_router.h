@@ -1,0 +1,40 @@
+// ShardRouter: finds the shard actor that owns a cell or an item, creating actors on first use.
+// Actors are cheap (a mailbox and a map) and live until shutdown. Knows which cell each open item
+// is in; for other ids it asks the store. Thread-safe.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+
+#include "engine/shard_actor.h"
+
+namespace pahlawan {
+
+class ShardRouter {
+ public:
+  ShardRouter(int level, Store& store, HotGeoIndex& index, DeadlineQueue& expiries, EventFactory& events,
+              Executor& pool);
+
+  int level() const { return level_; }
+  ShardActor& actor_for_cell(uint64_t cell);
+  // The cell of an item: from memory for open items, else from the store. nullopt: no such item.
+  Result<std::optional<uint64_t>> locate(const std::string& id);
+  // Hands every open item of the store to its actor (at start, before serving).
+  Status load_open_items();
+  size_t actor_count() const;
+
+ private:
+  void track(const std::string& id, uint64_t cell, bool open);
+
+  const int level_;
+  Store& store_;
+  ShardContext ctx_;
+  mutable std::mutex mu_;
+  std::unordered_map<uint64_t, std::unique_ptr<ShardActor>> actors_;  // GUARDED_BY(mu_)
+  std::unordered_map<std::string, uint64_t> cell_of_;                 // GUARDED_BY(mu_): open items
+};
+
+}  // namespace pahlawan

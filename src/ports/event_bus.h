@@ -1,0 +1,27 @@
+// EventBus: where committed outbox events go once the relay has read them.
+//
+// Contract: publish() hands one event to every subscriber, in outbox order, and returns when each has
+// taken it. Delivery is at-least-once (after a crash the relay resumes from its last saved cursor), so
+// subscribers must be idempotent by event id. Called from the relay thread only.
+#pragma once
+
+#include <string>
+
+#include "domain/event.h"
+
+namespace pahlawan {
+
+class EventSubscriber {
+ public:
+  virtual ~EventSubscriber() = default;
+  virtual void on_event(const Event& event) = 0;
+};
+
+class EventBus {
+ public:
+  virtual ~EventBus() = default;
+  virtual void subscribe(EventSubscriber& subscriber) = 0;
+  virtual void publish(const Event& event) = 0;
+};
+
+}  // namespace pahlawan

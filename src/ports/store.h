@@ -1,0 +1,95 @@
+// Store: the durable state of the platform (surplus, parties, idempotency keys, the outbox) behind
+// one unit of work.
+//
+// Contract
+// - commit(UnitOfWork) applies every mutation of the unit and appends its events to the outbox
+//   atomically, or applies none of it. `done` is called exactly once, after the outcome is durable
+//   (fsync'd), on a store-owned thread: it must be quick and must not block (post elsewhere).
+// - Units are applied in submission order. An empty unit is a barrier: its `done` runs only after
+//   every unit submitted before it has been decided.
+// - An update carries the version it expects; a stale one fails the unit with kConflict (optimistic
+//   locking: it keeps several replicas on one database correct).
+// - A store may refuse a unit when its queue is full (kUnavailable): callers never wait behind an
+//   unbounded queue.
+// - Reads are safe from any thread and see only committed data.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "common/status.h"
+#include "common/unique_function.h"
+#include "domain/event.h"
+#include "domain/party.h"
+#include "domain/surplus.h"
+
+namespace pahlawan {
+
+struct IdempotencyRecord {
+  std::string provider_id, key, body_hash, surplus_id;
+  TimePoint created_at;
+};
+
+struct Credential {
+  Principal principal;
+  std::string token_hash;
+};
+
+struct SurplusUpdate {
+  Surplus after;
+  int64_t expected_version = 0;
+};
+
+struct UnitOfWork {
+  std::vector<Surplus> inserts;
+  std::vector<SurplusUpdate> updates;
+  std::vector<Event> events;
+  std::optional<IdempotencyRecord> idempotency;
+  std::optional<std::pair<Provider, std::string>> provider;  // with its token hash
+  struct NgoInsert {
+    Ngo ngo;
+    std::string token_hash;
+    std::optional<std::string> webhook_secret;
+  };
+  std::optional<NgoInsert> ngo;
+  std::vector<std::pair<std::string, std::string>> meta;   // key → value
+  std::optional<std::pair<std::string, int64_t>> cursor;    // consumer name → last seq handled
+
+  bool empty() const {
+    return inserts.empty() && updates.empty() && events.empty() && !idempotency && !provider && !ngo &&
+           meta.empty() && !cursor;
+  }
+};
+
+using CommitDone = UniqueFunction<void(Status)>;
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  virtual void commit(UnitOfWork unit, CommitDone done) = 0;
+
+  virtual Result<std::optional<Surplus>> find_surplus(const std::string& id) = 0;
+  // Every item still available or claimed, for rebuilding shard actors and the hot index at start.
+  virtual Result<std::vector<Surplus>> load_open_surplus() = 0;
+  virtual Result<std::optional<IdempotencyRecord>> find_idempotency(const std::string& provider_id,
+                                                                    const std::string& key) = 0;
+
+  virtual Result<std::vector<Credential>> load_credentials() = 0;
+  virtual Result<std::optional<Provider>> find_provider(const std::string& id) = 0;
+  virtual Result<std::optional<Ngo>> find_ngo(const std::string& id) = 0;
+  virtual Result<std::optional<std::string>> get_meta(const std::string& key) = 0;
+
+  // The outbox, in commit order: events with seq > after_seq, at most `limit`.
+  virtual Result<std::vector<Event>> read_outbox(int64_t after_seq, int limit) = 0;
+  virtual Result<int64_t> last_outbox_seq() = 0;
+  virtual Result<int64_t> load_cursor(const std::string& consumer) = 0;
+
+  // Called (on the store's thread, after `done` of the units) whenever committed units appended
+  // events: how the relay learns there is something new without polling. Set once, before use.
+  virtual void on_events_committed(UniqueFunction<void()> listener) = 0;
+};
+
+}  // namespace pahlawan

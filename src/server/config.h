@@ -1,0 +1,32 @@
+// Config: the command line of `pahlawan serve`, with PAHLAWAN_* environment variables as fallbacks
+// (a flag wins over the environment). Unknown flags and bad values are errors, never ignored.
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+
+namespace pahlawan {
+
+struct Config {
+  std::string listen = "127.0.0.1:8080";
+  std::string data_dir = "./data";
+  std::optional<std::string> admin_token;
+  int ack_timeout_s = 300;
+  int shard_level = 13;
+  double match_radius_m = 10000;
+  int max_attempts = 5;
+  int max_pending_offers = 3;
+  std::optional<std::string> routing_url;
+  int threads = 0;  // 0: one per core
+};
+
+// args: the words after "serve". env: lookup of environment variables (getenv in production).
+Result<Config> parse_config(const std::vector<std::string>& args,
+                            const std::function<std::optional<std::string>(const char*)>& env);
+std::string config_usage();
+
+}  // namespace pahlawan

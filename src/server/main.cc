@@ -1,0 +1,34 @@
+// pahlawan: the one binary. `pahlawan serve` runs the platform on the embedded default.
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include "server/config.h"
+#include "server/server.h"
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
+    std::printf("pahlawan — food-rescue platform server\n\n%s", pahlawan::config_usage().c_str());
+    return args.empty() ? 2 : 0;
+  }
+  if (args[0] == "version" || args[0] == "--version") {
+    std::printf("pahlawan 0.1.0\n");
+    return 0;
+  }
+  if (args[0] != "serve") {
+    std::fprintf(stderr, "unknown command '%s'\n\n%s", args[0].c_str(), pahlawan::config_usage().c_str());
+    return 2;
+  }
+  args.erase(args.begin());
+  auto config = pahlawan::parse_config(args, [](const char* name) -> std::optional<std::string> {
+    const char* v = std::getenv(name);
+    return v ? std::optional<std::string>(v) : std::nullopt;
+  });
+  if (!config) {
+    std::fprintf(stderr, "%s\n\n%s", config.status().message().c_str(), pahlawan::config_usage().c_str());
+    return 2;
+  }
+  return pahlawan::run_server(*config);
+}

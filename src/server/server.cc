@@ -1,0 +1,201 @@
+#include "server/server.h"
+
+#include <boost/asio.hpp>
+
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <future>
+#include <random>
+#include <thread>
+
+#include "adapters/bus/in_process_bus.h"
+#include "adapters/crypto/openssl_secrets.h"
+#include "adapters/geo/s2_hot_geo_index.h"
+#include "adapters/http/api_handler.h"
+#include "adapters/http/http_server.h"
+#include "adapters/journal/file_event_journal.h"
+#include "adapters/sqlite/sqlite_store.h"
+#include "app/authenticator.h"
+#include "app/json_event_factory.h"
+#include "app/metrics_subscriber.h"
+#include "app/registry_service.h"
+#include "app/surplus_service.h"
+#include "engine/expiry_scheduler.h"
+#include "engine/outbox_relay.h"
+#include "engine/shard_router.h"
+
+namespace pahlawan {
+namespace {
+
+namespace asio = boost::asio;
+
+// Runs shard actors' mailboxes on the I/O threads: fewer threads than cores' worth of context switches.
+class AsioExecutor final : public Executor {
+ public:
+  explicit AsioExecutor(asio::io_context& io) : io_(io) {}
+  void post(Task task) override {
+    asio::post(io_, [t = std::make_shared<Task>(std::move(task))] { (*t)(); });
+  }
+
+ private:
+  asio::io_context& io_;
+};
+
+constexpr const char* kAdminHashKey = "admin_token_sha256";
+
+Status commit_sync(Store& store, UnitOfWork unit) {
+  std::promise<Status> done;
+  auto f = done.get_future();
+  store.commit(std::move(unit), [&done](Status s) { done.set_value(std::move(s)); });
+  return f.get();
+}
+
+// The admin token: from the flag/env (its hash is recorded), else the one generated at first start.
+Result<std::string> admin_token_hash(const Config& config, Store& store, Secrets& secrets) {
+  if (config.admin_token) {
+    const std::string hash = secrets.hash(*config.admin_token);
+    UnitOfWork unit;
+    unit.meta.emplace_back(kAdminHashKey, hash);
+    if (Status s = commit_sync(store, std::move(unit)); !s) return s;
+    std::printf("admin token: as given by --admin-token / PAHLAWAN_ADMIN_TOKEN\n");
+    return hash;
+  }
+  auto stored = store.get_meta(kAdminHashKey);
+  if (!stored) return stored.status();
+  if (*stored) {
+    std::printf("admin token: generated at first start and shown then (stored hashed; pass --admin-token to set one)\n");
+    return **stored;
+  }
+  const std::string token = secrets.new_token("pp_admin_");
+  UnitOfWork unit;
+  unit.meta.emplace_back(kAdminHashKey, secrets.hash(token));
+  if (Status s = commit_sync(store, std::move(unit)); !s) return s;
+  std::printf("admin token: %s\n(shown once; only its hash is stored in the data directory)\n", token.c_str());
+  return secrets.hash(token);
+}
+
+}  // namespace
+
+int run_server(const Config& config) {
+  std::error_code fs_ec;
+  std::filesystem::create_directories(config.data_dir, fs_ec);
+  if (fs_ec) {
+    std::fprintf(stderr, "cannot create data directory %s: %s\n", config.data_dir.c_str(), fs_ec.message().c_str());
+    return 1;
+  }
+  // Block the stop signals in every thread we start; the main thread waits for them with sigwait.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
+
+  MetricsRegistry metrics;
+  SystemClock clock;
+  auto store_r = SqliteStore::open(SqliteStoreOptions{config.data_dir + "/pahlawan.db"}, &metrics);
+  if (!store_r) {
+    std::fprintf(stderr, "cannot open store: %s\n", store_r.status().message().c_str());
+    return 1;
+  }
+  SqliteStore& store = **store_r;
+  OpenSslSecrets secrets;
+  auto admin_hash = admin_token_hash(config, store, secrets);
+  if (!admin_hash) {
+    std::fprintf(stderr, "cannot set up the admin token: %s\n", admin_hash.status().message().c_str());
+    return 1;
+  }
+  Authenticator auth(secrets, *admin_hash);
+  auto creds = store.load_credentials();
+  if (!creds) {
+    std::fprintf(stderr, "cannot load credentials: %s\n", creds.status().message().c_str());
+    return 1;
+  }
+  for (const auto& c : *creds) auth.add(c);
+
+  const unsigned threads = config.threads > 0 ? config.threads : std::max(1u, std::thread::hardware_concurrency());
+  asio::io_context io(static_cast<int>(threads));
+  AsioExecutor pool(io);
+  S2HotGeoIndex index;
+  DeadlineQueue expiries;
+  IdGenerator ids(clock);
+  JsonEventFactory events(ids, clock);
+  ShardRouter router(config.shard_level, store, index, expiries, events, pool);
+  if (Status s = router.load_open_items(); !s) {
+    std::fprintf(stderr, "cannot load surplus: %s\n", s.message().c_str());
+    return 1;
+  }
+  ExpiryScheduler expiry(expiries, router, clock);
+
+  InProcessBus bus;
+  MetricsSubscriber metrics_subscriber(metrics);
+  bus.subscribe(metrics_subscriber);
+  auto journal = FileEventJournal::open(config.data_dir + "/events.jsonl");
+  if (!journal) {
+    std::fprintf(stderr, "%s\n", journal.status().message().c_str());
+    return 1;
+  }
+  bus.subscribe(**journal);
+  OutboxRelay relay(store, bus);
+  store.on_events_committed([&relay] { relay.notify(); });
+  if (Status s = relay.start(); !s) {
+    std::fprintf(stderr, "cannot start the outbox relay: %s\n", s.message().c_str());
+    return 1;
+  }
+  metrics.add_collector([&metrics, &relay, &index, &router, &expiries] {
+    metrics.gauge("outbox_relay_position", "Seq of the last outbox event handed to the bus")
+        .set(static_cast<double>(relay.position()));
+    metrics.gauge("hot_index_items", "Available surplus items in the in-process geo index")
+        .set(static_cast<double>(index.size()));
+    metrics.gauge("shard_actors", "Shard actors alive (one per active S2 cell)")
+        .set(static_cast<double>(router.actor_count()));
+    metrics.gauge("expiry_queue_depth", "Deadlines waiting in the expiry queue")
+        .set(static_cast<double>(expiries.size()));
+  });
+
+  RegistryService registry(store, auth, secrets, ids, clock);
+  SurplusService surplus(router, store, index, ids, clock);
+  std::atomic<bool> ready{false};
+  std::random_device rd;
+  std::mt19937_64 seed_rng((static_cast<uint64_t>(rd()) << 32) ^ rd());
+  std::mutex rng_mu;
+  ApiHandler handler(ApiHandlerDeps{auth, registry, surplus, metrics, ready, [&] {
+                                      std::lock_guard lock(rng_mu);
+                                      return seed_rng();
+                                    }});
+  HttpServer http(io, handler, metrics);
+  auto port = http.listen(config.listen);
+  if (!port) {
+    std::fprintf(stderr, "%s\n", port.status().message().c_str());
+    return 1;
+  }
+  expiry.start();
+  std::vector<std::thread> io_threads;
+  for (unsigned i = 0; i < threads; ++i) io_threads.emplace_back([&io] { io.run(); });
+  auto work = asio::make_work_guard(io);
+
+  const std::string host = config.listen.substr(0, config.listen.rfind(':'));
+  ready = true;
+  std::printf("pahlawan listening on http://%s:%d (data dir %s, %u threads)\n", host.c_str(), *port,
+              config.data_dir.c_str(), threads);
+  std::fflush(stdout);
+
+  int sig = 0;
+  sigwait(&stop_signals, &sig);
+  std::printf("signal %d: draining\n", sig);
+  std::fflush(stdout);
+  ready = false;
+  http.drain(std::chrono::seconds(30));
+  expiry.stop();
+  work.reset();
+  io.stop();
+  for (auto& t : io_threads) t.join();
+  relay.stop();
+  store.flush_and_stop();
+  std::printf("drained; bye\n");
+  std::fflush(stdout);
+  return 0;
+}
+
+}  // namespace pahlawan

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Installs what is missing, then builds and runs every test: the debug build, then the same tests
+# under AddressSanitizer+UndefinedBehaviorSanitizer and under ThreadSanitizer.
+# PAHLAWAN_TEST_PRESETS="debug" limits the run to some builds (e.g. while iterating locally).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/install-deps.sh
+
+presets=${PAHLAWAN_TEST_PRESETS:-"debug asan tsan"}
+jobs=$(nproc)
+for preset in $presets; do
+  echo "=== ${preset}: configure, build, test"
+  cmake --preset "$preset" >/dev/null
+  cmake --build --preset "$preset" -j "$jobs"
+  ctest --preset "$preset" -j "$jobs"
+done

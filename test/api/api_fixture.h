@@ -1,0 +1,70 @@
+// Shared set-up of the end-to-end tests: one real server per test suite, helpers to register
+// parties and post surplus over HTTP.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+
+#include <memory>
+#include <string>
+
+#include "http_client.h"
+#include "server_process.h"
+
+namespace pahlawan::testing {
+
+inline std::string str(const boost::json::value& v, const char* key) {
+  return std::string(v.as_object().at(key).as_string());
+}
+
+class ApiTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    server_ = new ServerProcess();
+    server_->start();
+  }
+  static void TearDownTestSuite() {
+    EXPECT_EQ(server_->stop(), 0) << server_->output();
+    delete server_;
+    server_ = nullptr;
+  }
+
+  HttpClient client() { return HttpClient("127.0.0.1", server_->port()); }
+  const std::string& admin() { return server_->admin_token(); }
+
+  // Returns {id, token}.
+  std::pair<std::string, std::string> provider(double lat = -6.2, double lon = 106.8) {
+    auto c = client();
+    auto r = c.call("POST", "/v1/providers", admin(),
+                    R"({"name":"Warung Bu Sri","lat":)" + std::to_string(lat) + R"(,"lon":)" + std::to_string(lon) + "}");
+    EXPECT_EQ(r.status, 201) << r.body;
+    return {str(r.json(), "id"), str(r.json(), "token")};
+  }
+  std::pair<std::string, std::string> ngo(const std::string& extra = "") {
+    auto c = client();
+    auto r = c.call("POST", "/v1/ngos", admin(), R"({"name":"Rumah Singgah","lat":-6.21,"lon":106.81)" + extra + "}");
+    EXPECT_EQ(r.status, 201) << r.body;
+    return {str(r.json(), "id"), str(r.json(), "token")};
+  }
+  boost::json::value post(const std::string& provider_token, const std::string& body =
+                              R"({"title":"Nasi kotak","category":"prepared_meal","quantity_kg":12.5,"ttl_seconds":3600})") {
+    auto c = client();
+    auto r = c.call("POST", "/v1/surplus", provider_token, body);
+    EXPECT_EQ(r.status, 201) << r.body;
+    return r.json();
+  }
+
+  static inline ServerProcess* server_ = nullptr;
+};
+
+inline void expect_error(const HttpResult& r, int status, const char* code) {
+  EXPECT_EQ(r.status, status) << r.body;
+  auto v = r.json();
+  ASSERT_TRUE(v.is_object()) << r.body;
+  ASSERT_TRUE(v.as_object().contains("error")) << r.body;
+  EXPECT_EQ(v.at("error").at("code").as_string(), code) << r.body;
+  EXPECT_TRUE(v.at("error").at("message").is_string());
+}
+
+}  // namespace pahlawan::testing

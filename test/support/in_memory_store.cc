@@ -1,0 +1,156 @@
+#include "in_memory_store.h"
+
+namespace pahlawan::testing {
+
+void InMemoryStore::commit(UnitOfWork unit, CommitDone done) {
+  if (held_) {
+    std::lock_guard lock(mu_);
+    pending_.emplace_back(std::move(unit), std::move(done));
+    return;
+  }
+  decide(std::move(unit), std::move(done));
+}
+
+size_t InMemoryStore::release() {
+  size_t n = 0;
+  for (;;) {
+    std::pair<UnitOfWork, CommitDone> next;
+    {
+      std::lock_guard lock(mu_);
+      if (pending_.empty()) return n;
+      next = std::move(pending_.front());
+      pending_.pop_front();
+    }
+    decide(std::move(next.first), std::move(next.second));
+    ++n;
+  }
+}
+
+void InMemoryStore::decide(UnitOfWork unit, CommitDone done) {
+  Status s;
+  bool events = !unit.events.empty();
+  {
+    std::lock_guard lock(mu_);
+    if (fail_next_ && !unit.empty()) {
+      s = *fail_next_;
+      fail_next_.reset();
+    } else {
+      // Apply to a copy first so that a failing unit leaves nothing behind (atomicity).
+      auto backup_surplus = surplus_;
+      auto backup_outbox = outbox_;
+      s = apply(unit);
+      if (!s) {
+        surplus_ = std::move(backup_surplus);
+        outbox_ = std::move(backup_outbox);
+      }
+    }
+  }
+  done(s);
+  if (s && events && listener_) listener_();
+}
+
+Status InMemoryStore::apply(const UnitOfWork& u) {
+  for (const auto& x : u.inserts) {
+    if (surplus_.count(x.id)) return {ErrorCode::kConflict, "duplicate id"};
+    surplus_[x.id] = x;
+  }
+  for (const auto& up : u.updates) {
+    auto it = surplus_.find(up.after.id);
+    if (it == surplus_.end() || it->second.version != up.expected_version) {
+      return {ErrorCode::kConflict, "stale version"};
+    }
+    it->second = up.after;
+  }
+  if (u.idempotency) {
+    const auto key = u.idempotency->provider_id + '\n' + u.idempotency->key;
+    if (idempotency_.count(key)) return {ErrorCode::kConflict, "duplicate idempotency key"};
+    idempotency_[key] = *u.idempotency;
+  }
+  for (auto e : u.events) {
+    e.seq = static_cast<int64_t>(outbox_.size()) + 1;
+    outbox_.push_back(std::move(e));
+  }
+  if (u.provider) {
+    providers_[u.provider->first.id] = u.provider->first;
+    credentials_.push_back(Credential{Principal{Role::kProvider, u.provider->first.id}, u.provider->second});
+  }
+  if (u.ngo) {
+    ngos_[u.ngo->ngo.id] = u.ngo->ngo;
+    credentials_.push_back(Credential{Principal{Role::kNgo, u.ngo->ngo.id}, u.ngo->token_hash});
+  }
+  for (const auto& [k, v] : u.meta) meta_[k] = v;
+  if (u.cursor) cursors_[u.cursor->first] = std::max(cursors_[u.cursor->first], u.cursor->second);
+  return Status::ok();
+}
+
+Result<std::optional<Surplus>> InMemoryStore::find_surplus(const std::string& id) {
+  std::lock_guard lock(mu_);
+  auto it = surplus_.find(id);
+  return it == surplus_.end() ? std::optional<Surplus>() : std::optional<Surplus>(it->second);
+}
+
+Result<std::vector<Surplus>> InMemoryStore::load_open_surplus() {
+  std::lock_guard lock(mu_);
+  std::vector<Surplus> out;
+  for (const auto& [id, s] : surplus_) {
+    if (s.is_open()) out.push_back(s);
+  }
+  return out;
+}
+
+Result<std::optional<IdempotencyRecord>> InMemoryStore::find_idempotency(const std::string& provider_id,
+                                                                         const std::string& key) {
+  std::lock_guard lock(mu_);
+  auto it = idempotency_.find(provider_id + '\n' + key);
+  return it == idempotency_.end() ? std::optional<IdempotencyRecord>() : std::optional<IdempotencyRecord>(it->second);
+}
+
+Result<std::vector<Credential>> InMemoryStore::load_credentials() {
+  std::lock_guard lock(mu_);
+  return credentials_;
+}
+
+Result<std::optional<Provider>> InMemoryStore::find_provider(const std::string& id) {
+  std::lock_guard lock(mu_);
+  auto it = providers_.find(id);
+  return it == providers_.end() ? std::optional<Provider>() : std::optional<Provider>(it->second);
+}
+
+Result<std::optional<Ngo>> InMemoryStore::find_ngo(const std::string& id) {
+  std::lock_guard lock(mu_);
+  auto it = ngos_.find(id);
+  return it == ngos_.end() ? std::optional<Ngo>() : std::optional<Ngo>(it->second);
+}
+
+Result<std::optional<std::string>> InMemoryStore::get_meta(const std::string& key) {
+  std::lock_guard lock(mu_);
+  auto it = meta_.find(key);
+  return it == meta_.end() ? std::optional<std::string>() : std::optional<std::string>(it->second);
+}
+
+Result<std::vector<Event>> InMemoryStore::read_outbox(int64_t after_seq, int limit) {
+  std::lock_guard lock(mu_);
+  std::vector<Event> out;
+  for (const auto& e : outbox_) {
+    if (e.seq > after_seq && static_cast<int>(out.size()) < limit) out.push_back(e);
+  }
+  return out;
+}
+
+Result<int64_t> InMemoryStore::last_outbox_seq() {
+  std::lock_guard lock(mu_);
+  return static_cast<int64_t>(outbox_.size());
+}
+
+Result<int64_t> InMemoryStore::load_cursor(const std::string& consumer) {
+  std::lock_guard lock(mu_);
+  auto it = cursors_.find(consumer);
+  return it == cursors_.end() ? int64_t{0} : it->second;
+}
+
+std::vector<Event> InMemoryStore::events() const {
+  std::lock_guard lock(mu_);
+  return outbox_;
+}
+
+}  // namespace pahlawan::testing

@@ -1,0 +1,60 @@
+// InMemoryStore: a real Store kept in memory — same unit-of-work semantics as SqliteStore (atomic
+// units, version checks, ordered outbox, barriers) without durability. In held mode commits wait in a
+// queue until the test calls release(), which lets tests observe what happens while a write is in
+// flight; fail_next() makes the next unit fail, as a disk error would. Thread-safe.
+#pragma once
+
+#include <deque>
+#include <map>
+#include <mutex>
+
+#include "ports/store.h"
+
+namespace pahlawan::testing {
+
+class InMemoryStore final : public Store {
+ public:
+  void hold(bool on) { held_ = on; }
+  void fail_next(Status s) {
+    std::lock_guard lock(mu_);
+    fail_next_ = std::move(s);
+  }
+  // Decides every held unit, in order. Returns how many.
+  size_t release();
+
+  void commit(UnitOfWork unit, CommitDone done) override;
+  Result<std::optional<Surplus>> find_surplus(const std::string& id) override;
+  Result<std::vector<Surplus>> load_open_surplus() override;
+  Result<std::optional<IdempotencyRecord>> find_idempotency(const std::string& provider_id,
+                                                            const std::string& key) override;
+  Result<std::vector<Credential>> load_credentials() override;
+  Result<std::optional<Provider>> find_provider(const std::string& id) override;
+  Result<std::optional<Ngo>> find_ngo(const std::string& id) override;
+  Result<std::optional<std::string>> get_meta(const std::string& key) override;
+  Result<std::vector<Event>> read_outbox(int64_t after_seq, int limit) override;
+  Result<int64_t> last_outbox_seq() override;
+  Result<int64_t> load_cursor(const std::string& consumer) override;
+  void on_events_committed(UniqueFunction<void()> listener) override { listener_ = std::move(listener); }
+
+  std::vector<Event> events() const;
+
+ private:
+  Status apply(const UnitOfWork& u);  // REQUIRES: mu_ held
+  void decide(UnitOfWork unit, CommitDone done);
+
+  bool held_ = false;
+  mutable std::mutex mu_;
+  std::deque<std::pair<UnitOfWork, CommitDone>> pending_;  // GUARDED_BY(mu_)
+  std::optional<Status> fail_next_;                        // GUARDED_BY(mu_)
+  std::map<std::string, Surplus> surplus_;
+  std::map<std::string, IdempotencyRecord> idempotency_;
+  std::map<std::string, Provider> providers_;
+  std::map<std::string, Ngo> ngos_;
+  std::vector<Credential> credentials_;
+  std::map<std::string, std::string> meta_;
+  std::map<std::string, int64_t> cursors_;
+  std::vector<Event> outbox_;
+  UniqueFunction<void()> listener_;
+};
+
+}  // namespace pahlawan::testing

@@ -1,0 +1,41 @@
+// ServerProcess: a real `pahlawan serve` child process on an ephemeral port with its own data
+// directory, for end-to-end tests. start() returns once the server printed its URL (it is then
+// listening); stop() sends SIGTERM and returns the exit status; kill() is SIGKILL, for crash tests.
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+namespace pahlawan::testing {
+
+class ServerProcess {
+ public:
+  // data_dir empty: a fresh temporary directory (removed by the destructor).
+  explicit ServerProcess(std::string data_dir = "", std::vector<std::string> extra_args = {});
+  ~ServerProcess();
+
+  void start();
+  int stop();  // SIGTERM; returns the exit code (or 128 + signal)
+  void kill();
+  int port() const { return port_; }
+  const std::string& data_dir() const { return data_dir_; }
+  const std::string& admin_token() const { return admin_token_; }
+  const std::string& output() const { return output_; }
+
+ private:
+  std::string data_dir_;
+  bool own_dir_ = false;
+  std::vector<std::string> extra_args_;
+  std::string admin_token_ = "test-admin-token-0123456789";
+  pid_t pid_ = -1;
+  int out_fd_ = -1;
+  int port_ = 0;
+  std::string output_;
+};
+
+// Path of the server binary under test (set by CMake).
+const char* server_binary();
+
+}  // namespace pahlawan::testing

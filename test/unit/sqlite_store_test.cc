@@ -1,0 +1,265 @@
+// The SQLite store against a real database file in a temporary directory.
+#include "adapters/sqlite/sqlite_store.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <future>
+
+#include "adapters/journal/file_event_journal.h"
+#include "adapters/bus/in_process_bus.h"
+#include "engine/outbox_relay.h"
+
+namespace pahlawan {
+namespace {
+
+const TimePoint kNow = from_unix_ms(1'795'000'000'000);
+
+class TempDir {
+ public:
+  TempDir() {
+    char tmpl[] = "/tmp/pahlawan-test-XXXXXX";
+    path_ = mkdtemp(tmpl);
+  }
+  ~TempDir() { std::filesystem::remove_all(path_); }
+  std::string file(const std::string& name) const { return path_ + "/" + name; }
+
+ private:
+  std::string path_;
+};
+
+Surplus sample(const std::string& id) {
+  Surplus s;
+  s.id = id;
+  s.provider_id = "p1";
+  s.title = "Roti \"manis\" 🍞";
+  s.category = "bakery";
+  s.quantity_kg = 4.5;
+  s.lat = -6.2;
+  s.lon = 106.8;
+  s.cell = 0x2e69f6bc00000000ULL;  // above INT64_MAX: must survive the round trip
+  s.created_at = kNow;
+  s.expires_at = kNow + std::chrono::hours(2);
+  return s;
+}
+
+Event event_for(const Surplus& s, const std::string& id, const char* type = "surplus.posted") {
+  return Event{id, type, s.id, kNow, "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", "{}", 0};
+}
+
+Status commit_sync(Store& store, UnitOfWork u) {
+  std::promise<Status> p;
+  auto f = p.get_future();
+  store.commit(std::move(u), [&](Status s) { p.set_value(s); });
+  return f.get();
+}
+
+std::unique_ptr<SqliteStore> open_store(const TempDir& dir) {
+  auto s = SqliteStore::open(SqliteStoreOptions{dir.file("p.db")}, nullptr);
+  EXPECT_TRUE(s) << s.status().message();
+  return std::move(*s);
+}
+
+TEST(SqliteStore, RoundTripsSurplusAndSurvivesReopen) {
+  TempDir dir;
+  Surplus s = sample("s1");
+  s.offer = Offer{"ngo-1", kNow + std::chrono::minutes(5), 2};
+  {
+    auto store = open_store(dir);
+    UnitOfWork u;
+    u.inserts.push_back(s);
+    u.events.push_back(event_for(s, "e1"));
+    ASSERT_TRUE(commit_sync(*store, std::move(u)));
+  }
+  auto store = open_store(dir);
+  auto found = store->find_surplus("s1");
+  ASSERT_TRUE(found && *found);
+  const Surplus& r = **found;
+  EXPECT_EQ(r.title, s.title);
+  EXPECT_EQ(r.cell, s.cell);
+  EXPECT_EQ(r.expires_at, s.expires_at);
+  ASSERT_TRUE(r.offer);
+  EXPECT_EQ(r.offer->attempt, 2);
+  EXPECT_EQ(store->load_open_surplus()->size(), 1u);
+  EXPECT_EQ(*store->last_outbox_seq(), 1);
+  EXPECT_FALSE(store->find_surplus("nope")->has_value());
+}
+
+TEST(SqliteStore, StaleVersionFailsOnlyItsOwnUnitInAGroupCommit) {
+  TempDir dir;
+  auto store = open_store(dir);
+  UnitOfWork setup;
+  setup.inserts = {sample("a"), sample("b")};
+  ASSERT_TRUE(commit_sync(*store, std::move(setup)));
+
+  // Submit many units without waiting so they share transactions; one of them is stale.
+  std::vector<std::promise<Status>> results(50);
+  for (int i = 0; i < 50; ++i) {
+    UnitOfWork u;
+    Surplus after = sample(i == 25 ? "b" : "a");
+    if (i == 25) {
+      after.version = 2;
+      u.updates.push_back(SurplusUpdate{after, 7});  // stale: b is at version 1
+    } else {
+      after.version = i + 2 - (i > 25);
+      u.updates.push_back(SurplusUpdate{after, after.version - 1});
+    }
+    u.events.push_back(event_for(after, "ev-" + std::to_string(i), "surplus.claimed"));
+    store->commit(std::move(u), [&results, i](Status s) { results[i].set_value(s); });
+  }
+  for (int i = 0; i < 50; ++i) {
+    Status s = results[i].get_future().get();
+    if (i == 25) {
+      EXPECT_EQ(s.code(), ErrorCode::kConflict);
+    } else {
+      EXPECT_TRUE(s) << i << ": " << s.message();
+    }
+  }
+  EXPECT_EQ((*store->find_surplus("a"))->version, 50);
+  EXPECT_EQ((*store->find_surplus("b"))->version, 1);
+  // The failed unit's event was rolled back with it; the others are in commit order.
+  auto events = store->read_outbox(0, 1000);
+  ASSERT_EQ(events->size(), 49u);
+  for (size_t i = 1; i < events->size(); ++i) EXPECT_LT((*events)[i - 1].seq, (*events)[i].seq);
+  for (const auto& e : *events) EXPECT_NE(e.id, "ev-25");
+}
+
+TEST(SqliteStore, DuplicateIdempotencyKeyIsAConflictAndWritesNothing) {
+  TempDir dir;
+  auto store = open_store(dir);
+  UnitOfWork first;
+  first.inserts.push_back(sample("s1"));
+  first.idempotency = IdempotencyRecord{"p1", "k", "h", "s1", kNow};
+  ASSERT_TRUE(commit_sync(*store, std::move(first)));
+  UnitOfWork second;
+  second.inserts.push_back(sample("s2"));
+  second.events.push_back(event_for(sample("s2"), "e2"));
+  second.idempotency = IdempotencyRecord{"p1", "k", "h", "s2", kNow};
+  EXPECT_EQ(commit_sync(*store, std::move(second)).code(), ErrorCode::kConflict);
+  EXPECT_FALSE(store->find_surplus("s2")->has_value());
+  EXPECT_EQ(*store->last_outbox_seq(), 0);
+  EXPECT_EQ((*store->find_idempotency("p1", "k"))->surplus_id, "s1");
+}
+
+TEST(SqliteStore, CursorsOnlyMoveForward) {
+  TempDir dir;
+  auto store = open_store(dir);
+  for (int64_t seq : {5, 9, 3}) {
+    UnitOfWork u;
+    u.cursor = std::make_pair(std::string("relay"), seq);
+    ASSERT_TRUE(commit_sync(*store, std::move(u)));
+  }
+  EXPECT_EQ(*store->load_cursor("relay"), 9);
+  EXPECT_EQ(*store->load_cursor("other"), 0);
+}
+
+TEST(SqliteStore, PartiesAndCredentials) {
+  TempDir dir;
+  auto store = open_store(dir);
+  UnitOfWork u;
+  u.provider = std::make_pair(Provider{"p1", "Warung", -6.2, 106.8, kNow}, std::string("hash-p"));
+  Ngo n{"n1", "Shelter", -6.21, 106.81, NgoKind::kFoodBank, {"bakery", "produce"}, 50.0, std::nullopt, kNow};
+  u.ngo = UnitOfWork::NgoInsert{n, "hash-n", std::nullopt};
+  ASSERT_TRUE(commit_sync(*store, std::move(u)));
+  auto creds = store->load_credentials();
+  ASSERT_EQ(creds->size(), 2u);
+  auto ngo = store->find_ngo("n1");
+  ASSERT_TRUE(ngo && *ngo);
+  EXPECT_EQ((*ngo)->categories, (std::vector<std::string>{"bakery", "produce"}));
+  EXPECT_EQ((*ngo)->kind, NgoKind::kFoodBank);
+  EXPECT_EQ((*ngo)->capacity_kg, 50.0);
+  EXPECT_EQ((*store->find_provider("p1"))->name, "Warung");
+}
+
+TEST(SqliteStore, FullQueueIsRefusedNotQueued) {
+  TempDir dir;
+  auto s = SqliteStore::open(SqliteStoreOptions{dir.file("p.db"), 4096, 0}, nullptr);
+  ASSERT_TRUE(s);
+  UnitOfWork u;
+  u.inserts.push_back(sample("x"));
+  EXPECT_EQ(commit_sync(**s, std::move(u)).code(), ErrorCode::kUnavailable);
+}
+
+// A subscriber whose effect is a count per event id: any duplicate shows.
+class CountingSubscriber final : public EventSubscriber {
+ public:
+  void on_event(const Event& e) override { ++seen[e.id]; }
+  std::map<std::string, int> seen;
+};
+
+TEST(OutboxRelay, DeliversInOrderAndResumesAfterRestartWithoutLossOrDuplicateEffects) {
+  TempDir dir;
+  const std::string journal_path = dir.file("events.jsonl");
+  {
+    auto store = open_store(dir);
+    for (int i = 0; i < 10; ++i) {
+      UnitOfWork u;
+      u.inserts.push_back(sample("s" + std::to_string(i)));
+      u.events.push_back(event_for(sample("s" + std::to_string(i)), "e" + std::to_string(i)));
+      ASSERT_TRUE(commit_sync(*store, std::move(u)));
+    }
+    InProcessBus bus;
+    auto journal = FileEventJournal::open(journal_path);
+    ASSERT_TRUE(journal);
+    bus.subscribe(**journal);
+    OutboxRelay relay(*store, bus, "relay", 4);
+    ASSERT_TRUE(relay.start());
+    relay.stop();  // drains everything committed
+    EXPECT_EQ(relay.position(), 10);
+  }
+  {
+    auto store = open_store(dir);
+    // Simulate a crash that lost the last cursor saves: the relay will replay from seq 3.
+    {
+      UnitOfWork more;
+      more.inserts.push_back(sample("s10"));
+      more.events.push_back(event_for(sample("s10"), "e10"));
+      ASSERT_TRUE(commit_sync(*store, std::move(more)));
+    }
+    InProcessBus bus;
+    auto journal = FileEventJournal::open(journal_path);
+    ASSERT_TRUE(journal);
+    EXPECT_EQ((*journal)->last_seq(), 10);
+    CountingSubscriber counter;
+    bus.subscribe(**journal);
+    bus.subscribe(counter);
+    OutboxRelay replaying(*store, bus, "replayer", 4);  // a fresh consumer starts from 0
+    ASSERT_TRUE(replaying.start());
+    replaying.stop();
+    EXPECT_EQ(counter.seen.size(), 11u);
+    for (const auto& [id, n] : counter.seen) EXPECT_EQ(n, 1) << id;
+  }
+  // The journal holds each event exactly once although 10 of them were handed to it twice.
+  std::ifstream in(journal_path);
+  std::string line;
+  int lines = 0;
+  while (std::getline(in, line)) ++lines;
+  EXPECT_EQ(lines, 11);
+}
+
+TEST(FileEventJournal, DropsATornLastLine) {
+  TempDir dir;
+  const std::string path = dir.file("events.jsonl");
+  {
+    std::ofstream out(path);
+    out << "{\"seq\":1,\"event\":{}}\n{\"seq\":2,\"ev";
+  }
+  auto j = FileEventJournal::open(path);
+  ASSERT_TRUE(j);
+  EXPECT_EQ((*j)->last_seq(), 1);
+  Event e{"e2", "surplus.posted", "s", kNow, "", "{}", 2};
+  (*j)->on_event(e);
+  j->reset();
+  std::ifstream in(path);
+  std::string l1, l2, l3;
+  std::getline(in, l1);
+  std::getline(in, l2);
+  EXPECT_EQ(l1, "{\"seq\":1,\"event\":{}}");
+  EXPECT_EQ(l2.rfind("{\"seq\":2,\"event\":{\"id\":\"e2\"", 0), 0u);
+  EXPECT_FALSE(std::getline(in, l3));
+}
+
+}  // namespace
+}  // namespace pahlawan

@@ -105,6 +105,8 @@ TEST(SerialExecutor, RunsTasksOneAtATimeInOrder) {
   }
   std::unique_lock lock(done_mu);
   done_cv.wait(lock, [&] { return done == 1000; });
+  lock.unlock();
+  pool.stop();  // the mailbox's last drain may still be running: let it finish before `serial` goes
   EXPECT_EQ(overlap.load(), 0);
   for (int i = 0; i < 1000; ++i) ASSERT_EQ(order[i], i);
 }

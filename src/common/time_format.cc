@@ -34,12 +34,13 @@ std::string format_rfc3339(TimePoint t) {
   const auto ms = t.time_since_epoch().count();
   const auto day_point = floor<days>(sys_time<milliseconds>(milliseconds(ms)));
   const year_month_day ymd(day_point);
-  const int64_t ms_of_day = ms - duration_cast<milliseconds>(day_point.time_since_epoch()).count();
-  char buf[40];
-  std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02lld:%02lld:%02lld.%03lldZ", static_cast<int>(ymd.year()),
-                static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
-                static_cast<long long>(ms_of_day / 3600000), static_cast<long long>(ms_of_day / 60000 % 60),
-                static_cast<long long>(ms_of_day / 1000 % 60), static_cast<long long>(ms_of_day % 1000));
+  // In [0, 86'400'000) by construction; unsigned so the formatter knows the field widths.
+  const auto ms_of_day =
+      static_cast<unsigned>(ms - duration_cast<milliseconds>(day_point.time_since_epoch()).count());
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02u:%02u:%02u.%03uZ", static_cast<int>(ymd.year()),
+                static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()), ms_of_day / 3600000,
+                ms_of_day / 60000 % 60, ms_of_day / 1000 % 60, ms_of_day % 1000);
   return buf;
 }
 

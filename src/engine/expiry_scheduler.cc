@@ -1,4 +1,5 @@
 #include "engine/expiry_scheduler.h"
+#include "common/thread_name.h"
 
 namespace pahlawan {
 
@@ -25,7 +26,10 @@ size_t ExpiryScheduler::run_due() {
   return due.size();
 }
 
-void ExpiryScheduler::start() { thread_ = std::thread([this] { run(); }); }
+void ExpiryScheduler::start() { thread_ = std::thread([this] {
+    name_this_thread("pp-expiry");
+    run();
+  }); }
 
 void ExpiryScheduler::stop() {
   {

@@ -1,4 +1,5 @@
 #include "engine/outbox_relay.h"
+#include "common/thread_name.h"
 
 #include <cstdio>
 
@@ -13,7 +14,10 @@ Status OutboxRelay::start() {
   auto cursor = store_.load_cursor(consumer_);
   if (!cursor) return cursor.status();
   position_ = *cursor;
-  thread_ = std::thread([this] { run(); });
+  thread_ = std::thread([this] {
+    name_this_thread("pp-relay");
+    run();
+  });
   return Status::ok();
 }
 
@@ -40,6 +44,7 @@ Result<size_t> OutboxRelay::run_once() {
   if (!events) return events.status();
   if (events->empty()) return size_t{0};
   for (const auto& e : *events) bus_.publish(e);
+  bus_.flush();
   position_ = events->back().seq;
   UnitOfWork save;
   save.cursor = std::make_pair(consumer_, position_.load());

@@ -26,18 +26,7 @@ void ShardActor::insert(Surplus s, std::string traceparent, std::optional<Idempo
     ctx_.track(s.id, cell_, true);
     ++in_flight_;
     ctx_.store.commit(std::move(unit), [this, s, reply = std::move(reply)](Status st) mutable {
-      if (st.is_ok()) {
-        on_committed(s);
-        ctx_.expiries.push(Deadline{s.expires_at, s.id, cell_});
-      } else {
-        on_failed(s.id);
-      }
-      --in_flight_;
-      if (st.is_ok()) {
-        reply(std::move(s));
-      } else {
-        reply(std::move(st));
-      }
+      finish(std::move(st), std::move(s), std::move(reply));
     });
   });
 }
@@ -74,17 +63,26 @@ void ShardActor::do_mutate(const std::string& id, const std::string& traceparent
   if (after.status != SurplusStatus::kAvailable) ctx_.index.remove(id);
   ++in_flight_;
   ctx_.store.commit(std::move(unit), [this, after = std::move(after), reply = std::move(reply)](Status st) mutable {
-    if (st.is_ok()) {
-      on_committed(after);
-    } else {
-      on_failed(after.id);
-    }
-    --in_flight_;
-    if (st.is_ok()) {
-      reply(std::move(after));
-    } else {
+    finish(std::move(st), std::move(after), std::move(reply));
+  });
+}
+
+// Runs on the store's thread, which is the one serial resource of the write path: it only hands the
+// outcome over. The index update and the reply (which renders JSON) run on the mailbox, where they are
+// ordered with the decisions made since.
+void ShardActor::finish(Status st, Surplus after, SurplusReply reply) {
+  if (!st.is_ok()) {
+    // in_flight_ stays raised until the reload has run, so no refusal is answered from the stale copy.
+    return mailbox_.post([this, st = std::move(st), id = after.id, reply = std::move(reply)]() mutable {
+      reload(id);
+      --in_flight_;
       reply(std::move(st));
-    }
+    });
+  }
+  --in_flight_;
+  mailbox_.post([this, after = std::move(after), reply = std::move(reply)]() mutable {
+    on_committed(after);
+    reply(std::move(after));
   });
 }
 
@@ -95,39 +93,41 @@ void ShardActor::answer_after_pending(Result<Surplus> result, SurplusReply reply
   });
 }
 
-// Runs on the store's thread once `after` is durable.
+// Runs on the mailbox once `after` is durable. A newer change decided meanwhile has already updated
+// the index (or will, when it commits), so only the latest version touches it.
 void ShardActor::on_committed(const Surplus& after) {
+  if (after.version == 1) ctx_.expiries.push(Deadline{after.expires_at, after.id, cell_});
+  auto it = items_.find(after.id);
+  if (it == items_.end() || it->second.version != after.version) return;
   if (after.status == SurplusStatus::kAvailable) {
     ctx_.index.upsert(std::make_shared<const Surplus>(after));
   } else if (!after.is_open()) {
     ctx_.track(after.id, cell_, false);
-    // Drop the finished item from memory unless a newer change has been decided since.
-    mailbox_.post([this, id = after.id, version = after.version] {
-      auto it = items_.find(id);
-      if (it != items_.end() && it->second.version == version) items_.erase(it);
-    });
+    items_.erase(it);  // finished items are not kept in memory; the store has them
   }
 }
 
-// Runs on the store's thread: the in-memory copy is ahead of the store; take the store's word again.
-void ShardActor::on_failed(const std::string& id) {
-  mailbox_.post([this, id] {
-    auto found = ctx_.store.find_surplus(id);
-    if (!found) return;  // store unreachable: the next command reloads on a miss
-    if (!*found) {
-      items_.erase(id);
-      ctx_.index.remove(id);
-      ctx_.track(id, cell_, false);
-      return;
-    }
-    Surplus s = std::move(**found);
-    if (s.status == SurplusStatus::kAvailable) {
-      ctx_.index.upsert(std::make_shared<const Surplus>(s));
-    } else {
-      ctx_.index.remove(id);
-    }
-    items_.insert_or_assign(id, std::move(s));
-  });
+// Runs on the mailbox after a refused write: the in-memory copy is ahead of the store; take the
+// store's word again.
+void ShardActor::reload(const std::string& id) {
+  auto found = ctx_.store.find_surplus(id);
+  if (!found) {
+    items_.erase(id);  // store unreachable: the next command reloads on the miss
+    return;
+  }
+  if (!*found) {
+    items_.erase(id);
+    ctx_.index.remove(id);
+    ctx_.track(id, cell_, false);
+    return;
+  }
+  Surplus s = std::move(**found);
+  if (s.status == SurplusStatus::kAvailable) {
+    ctx_.index.upsert(std::make_shared<const Surplus>(s));
+  } else {
+    ctx_.index.remove(id);
+  }
+  items_.insert_or_assign(id, std::move(s));
 }
 
 }  // namespace pahlawan

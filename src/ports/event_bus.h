@@ -15,6 +15,8 @@ class EventSubscriber {
  public:
   virtual ~EventSubscriber() = default;
   virtual void on_event(const Event& event) = 0;
+  // End of a batch: make what on_event did visible/durable before the relay saves its position.
+  virtual void flush() {}
 };
 
 class EventBus {
@@ -22,6 +24,8 @@ class EventBus {
   virtual ~EventBus() = default;
   virtual void subscribe(EventSubscriber& subscriber) = 0;
   virtual void publish(const Event& event) = 0;
+  // Called after each batch, before the relay records how far it got.
+  virtual void flush() = 0;
 };
 
 }  // namespace pahlawan

@@ -1,4 +1,5 @@
 #include "server/server.h"
+#include "common/thread_name.h"
 
 #include <boost/asio.hpp>
 
@@ -172,7 +173,10 @@ int run_server(const Config& config) {
   }
   expiry.start();
   std::vector<std::thread> io_threads;
-  for (unsigned i = 0; i < threads; ++i) io_threads.emplace_back([&io] { io.run(); });
+  for (unsigned i = 0; i < threads; ++i) io_threads.emplace_back([&io] {
+      name_this_thread("pp-io");
+      io.run();
+    });
   auto work = asio::make_work_guard(io);
 
   const std::string host = config.listen.substr(0, config.listen.rfind(':'));

@@ -14,6 +14,9 @@ class InProcessBus final : public EventBus {
   void publish(const Event& event) override {
     for (auto* s : subscribers_) s->on_event(event);
   }
+  void flush() override {
+    for (auto* s : subscribers_) s->flush();
+  }
 
  private:
   std::vector<EventSubscriber*> subscribers_;

@@ -18,6 +18,7 @@ class FileEventJournal final : public EventSubscriber {
   static Result<std::unique_ptr<FileEventJournal>> open(const std::string& path);
   ~FileEventJournal() override;
   void on_event(const Event& event) override;
+  void flush() override;
   int64_t last_seq() const { return last_seq_; }
 
  private:

@@ -1,4 +1,5 @@
 #include "adapters/sqlite/sqlite_store.h"
+#include "common/thread_name.h"
 
 #include <chrono>
 
@@ -136,7 +137,41 @@ SqliteStore::SqliteStore(SqliteStoreOptions options, std::unique_ptr<SqliteDb> w
                                           {0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1});
     rejected_ = &metrics->counter("store_commit_rejected_total", "Units refused because the queue was full");
   }
-  committer_ = std::thread([this] { run_committer(); });
+  // Replaces SQLite's automatic checkpoint, which would run inside the committer's COMMIT.
+  sqlite3_wal_hook(writer_->raw(), &SqliteStore::on_wal_commit, this);
+  committer_ = std::thread([this] {
+    name_this_thread("pp-commit");
+    run_committer();
+  });
+  checkpointer_ = std::thread([this] {
+    name_this_thread("pp-checkpoint");
+    run_checkpointer();
+  });
+}
+
+int SqliteStore::on_wal_commit(void* self, sqlite3*, const char*, int pages) {
+  auto* store = static_cast<SqliteStore*>(self);
+  if (pages >= 1000) {
+    std::lock_guard lock(store->mu_);
+    store->checkpoint_due_ = true;
+    store->checkpoint_cv_.notify_one();
+  }
+  return SQLITE_OK;
+}
+
+void SqliteStore::run_checkpointer() {
+  auto db = SqliteDb::open(options_.path, false);
+  if (!db) return;
+  for (;;) {
+    {
+      std::unique_lock lock(mu_);
+      checkpoint_cv_.wait(lock, [&] { return stopping_ || checkpoint_due_; });
+      if (stopping_) return;
+      checkpoint_due_ = false;
+    }
+    // PASSIVE: copies what it can without blocking the committer or readers.
+    (void)sqlite3_wal_checkpoint_v2((*db)->raw(), nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+  }
 }
 
 SqliteStore::~SqliteStore() { flush_and_stop(); }
@@ -147,7 +182,9 @@ void SqliteStore::flush_and_stop() {
     stopping_ = true;
   }
   cv_.notify_all();
+  checkpoint_cv_.notify_all();
   if (committer_.joinable()) committer_.join();
+  if (checkpointer_.joinable()) checkpointer_.join();
 }
 
 void SqliteStore::on_events_committed(UniqueFunction<void()> listener) { listener_ = std::move(listener); }
@@ -197,29 +234,16 @@ void SqliteStore::commit_batch(std::vector<Job>& batch) {
     any_events |= !job.unit.events.empty();
   }
   if (any_writes) {
-    Status begun = writer_->exec("BEGIN IMMEDIATE");
-    if (!begun) {
-      for (size_t i = 0; i < batch.size(); ++i) results[i] = batch[i].unit.empty() ? Status::ok() : begun;
-    } else {
-      size_t applied = 0;
+    // Units almost never fail, so the batch is first applied without a savepoint per unit (three
+    // statements fewer each). Only if one fails is the transaction redone with savepoints, so that
+    // the failing unit alone is rolled back.
+    Status tx = apply_batch(batch, results, false);
+    if (tx.code() == ErrorCode::kConflict) tx = apply_batch(batch, results, true);
+    if (!tx) {
       for (size_t i = 0; i < batch.size(); ++i) {
-        if (batch[i].unit.empty()) continue;  // a barrier: nothing to write, answered after the commit
-        Status s = writer_->exec("SAVEPOINT unit");
-        if (s) s = apply(batch[i].unit);
-        if (!s) (void)writer_->exec("ROLLBACK TO unit");
-        (void)writer_->exec("RELEASE unit");
-        results[i] = s;
-        applied += s.is_ok();
+        if (!batch[i].unit.empty()) results[i] = tx;
       }
-      Status committed = writer_->exec("COMMIT");
-      if (!committed) {
-        (void)writer_->exec("ROLLBACK");
-        for (size_t i = 0; i < batch.size(); ++i) {
-          if (!batch[i].unit.empty() && results[i].is_ok()) results[i] = committed;
-        }
-        any_events = false;
-      }
-      if (batch_size_) batch_size_->observe(static_cast<double>(applied));
+      any_events = false;
     }
   }
   if (commit_seconds_ && any_writes) {
@@ -227,6 +251,46 @@ void SqliteStore::commit_batch(std::vector<Job>& batch) {
   }
   for (size_t i = 0; i < batch.size(); ++i) batch[i].done(std::move(results[i]));
   if (any_events && listener_) listener_();
+}
+
+// One transaction over the batch. Without savepoints, the first failing unit aborts it all and its
+// Status is returned (kConflict: worth retrying with savepoints). With savepoints, each unit's result
+// lands in `results` and only BEGIN/COMMIT failures are returned.
+Status SqliteStore::apply_batch(std::vector<Job>& batch, std::vector<Status>& results, bool savepoints) {
+  if (Status s = run_cached("BEGIN IMMEDIATE"); !s) return s;
+  size_t applied = 0;
+  for (size_t i = 0; i < batch.size(); ++i) {
+    results[i] = Status::ok();
+    if (batch[i].unit.empty()) continue;  // a barrier: nothing to write, answered after the commit
+    if (!savepoints) {
+      Status s = apply(batch[i].unit);
+      if (!s) {
+        (void)run_cached("ROLLBACK");
+        return s.code() == ErrorCode::kConflict ? s : Status(ErrorCode::kUnavailable, s.message());
+      }
+      ++applied;
+      continue;
+    }
+    Status s = run_cached("SAVEPOINT unit");
+    if (s) s = apply(batch[i].unit);
+    if (!s) (void)run_cached("ROLLBACK TO unit");
+    (void)run_cached("RELEASE unit");
+    results[i] = s;
+    applied += s.is_ok();
+  }
+  if (Status committed = run_cached("COMMIT"); !committed) {
+    (void)run_cached("ROLLBACK");
+    return Status(ErrorCode::kUnavailable, committed.message());
+  }
+  if (batch_size_) batch_size_->observe(static_cast<double>(applied));
+  return Status::ok();
+}
+
+// Statements run for every unit are prepared once: parsing them each time cost more than the insert.
+Status SqliteStore::run_cached(const char* sql) {
+  auto st = writer_->prepare(sql);
+  if (!st) return st.status();
+  return (*st)->run();
 }
 
 Status SqliteStore::apply(const UnitOfWork& u) {

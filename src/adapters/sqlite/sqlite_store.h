@@ -6,6 +6,8 @@
 // and every `done` is called. A burst of N requests therefore costs about N / batch fsyncs. The queue
 // is bounded (max_queue): beyond it commit() answers kUnavailable at once instead of queueing.
 // Reads: a small pool of read-only connections; WAL lets them read while the committer writes.
+// Checkpoints (copying the WAL back into the database file) run on their own thread and connection,
+// started when the WAL passes ~1000 pages, so the committer never pays for them.
 // Thread-safety: every public method may be called from any thread.
 #pragma once
 
@@ -16,6 +18,8 @@
 #include <string>
 #include <thread>
 #include <vector>
+
+#include <sqlite3.h>
 
 #include "common/metrics.h"
 #include "ports/store.h"
@@ -62,8 +66,12 @@ class SqliteStore final : public Store {
 
   SqliteStore(SqliteStoreOptions options, std::unique_ptr<SqliteDb> writer, MetricsRegistry* metrics);
   void run_committer();
+  void run_checkpointer();
+  static int on_wal_commit(void* self, sqlite3* db, const char* name, int pages);
   void commit_batch(std::vector<Job>& batch);
   Status apply(const UnitOfWork& unit);
+  Status run_cached(const char* sql);
+  Status apply_batch(std::vector<Job>& batch, std::vector<Status>& results, bool savepoints);
   std::unique_ptr<SqliteDb> acquire_reader();
   void release_reader(std::unique_ptr<SqliteDb> db);
 
@@ -76,6 +84,9 @@ class SqliteStore final : public Store {
   bool stopping_ = false;   // GUARDED_BY(mu_)
   UniqueFunction<void()> listener_;
   std::thread committer_;
+  std::condition_variable checkpoint_cv_;
+  bool checkpoint_due_ = false;  // GUARDED_BY(mu_)
+  std::thread checkpointer_;
 
   std::mutex readers_mu_;
   std::vector<std::unique_ptr<SqliteDb>> readers_;  // GUARDED_BY(readers_mu_): idle read connections

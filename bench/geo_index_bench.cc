@@ -18,13 +18,13 @@ S2HotGeoIndex& jakarta(size_t n) {
     std::mt19937_64 rng(7);
     std::uniform_real_distribution<double> lat(-6.37, -6.08), lon(106.68, 106.98);
     for (size_t i = 0; i < n; ++i) {
-      auto s = std::make_shared<Surplus>();
-      s->id = "s" + std::to_string(i);
-      s->lat = lat(rng);
-      s->lon = lon(rng);
-      s->category = i % 3 == 0 ? "bakery" : "prepared_meal";
-      s->expires_at = kNow + std::chrono::hours(2);
-      idx->upsert(std::move(s));
+      auto h = std::make_shared<HotItem>();
+      h->surplus.id = "s" + std::to_string(i);
+      h->surplus.lat = lat(rng);
+      h->surplus.lon = lon(rng);
+      h->surplus.category = i % 3 == 0 ? "bakery" : "prepared_meal";
+      h->surplus.expires_at = kNow + std::chrono::hours(2);
+      idx->upsert(std::move(h));
     }
     return idx;
   }();
@@ -62,13 +62,13 @@ void BM_UpsertRemove(benchmark::State& state) {
   std::uniform_real_distribution<double> lat(-6.37, -6.08), lon(106.68, 106.98);
   size_t i = 0;
   for (auto _ : state) {
-    auto s = std::make_shared<Surplus>();
-    s->id = "x" + std::to_string(i++ % 1000);
-    s->lat = lat(rng);
-    s->lon = lon(rng);
-    s->category = "bakery";
-    s->expires_at = kNow + std::chrono::hours(2);
-    index.upsert(std::move(s));
+    auto h = std::make_shared<HotItem>();
+    h->surplus.id = "x" + std::to_string(i++ % 1000);
+    h->surplus.lat = lat(rng);
+    h->surplus.lon = lon(rng);
+    h->surplus.category = "bakery";
+    h->surplus.expires_at = kNow + std::chrono::hours(2);
+    index.upsert(std::move(h));
   }
 }
 BENCHMARK(BM_UpsertRemove);

@@ -11,8 +11,10 @@ Event JsonEventFactory::make(const char* type, const Surplus& after, const std::
   e.surplus_id = after.id;
   e.occurred_at = clock_.now();
   e.traceparent = traceparent;
-  e.data_json = render_surplus(after);
+  e.data_json = payload(after);
   return e;
 }
+
+std::string JsonEventFactory::payload(const Surplus& s) { return render_surplus(s); }
 
 }  // namespace pahlawan

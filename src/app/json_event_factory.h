@@ -11,6 +11,7 @@ class JsonEventFactory final : public EventFactory {
  public:
   JsonEventFactory(IdGenerator& ids, const Clock& clock) : ids_(ids), clock_(clock) {}
   Event make(const char* type, const Surplus& after, const std::string& traceparent) override;
+  std::string payload(const Surplus& s) override;
 
  private:
   IdGenerator& ids_;

@@ -1,7 +1,6 @@
 #include "app/json_render.h"
 
 #include <boost/json.hpp>
-#include <cmath>
 
 #include "common/time_format.h"
 #include "domain/geo.h"
@@ -45,12 +44,6 @@ json::object surplus_object(const Surplus& s) {
 }  // namespace
 
 std::string render_surplus(const Surplus& s) { return json::serialize(surplus_object(s)); }
-
-void append_surplus(std::string& out, const Surplus& s, std::optional<double> distance_m) {
-  json::object o = surplus_object(s);
-  if (distance_m) o["distance_m"] = std::round(*distance_m * 10) / 10;
-  out += json::serialize(o);
-}
 
 std::string render_provider(const Provider& p, const std::optional<std::string>& token) {
   json::object o{{"id", p.id}, {"name", p.name}, {"lat", p.lat}, {"lon", p.lon},

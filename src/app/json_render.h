@@ -12,8 +12,6 @@
 namespace pahlawan {
 
 std::string render_surplus(const Surplus& s);
-// Appends the surplus object, with "distance_m" when given, to `out`.
-void append_surplus(std::string& out, const Surplus& s, std::optional<double> distance_m = std::nullopt);
 std::string render_provider(const Provider& p, const std::optional<std::string>& token);
 std::string render_ngo(const Ngo& n, const std::optional<std::string>& token,
                        const std::optional<std::string>& webhook_secret);

@@ -6,7 +6,7 @@ ShardActor::ShardActor(uint64_t cell, ShardContext& ctx) : cell_(cell), ctx_(ctx
 
 void ShardActor::adopt(Surplus s) {
   if (s.status == SurplusStatus::kAvailable) {
-    ctx_.index.upsert(std::make_shared<const Surplus>(s));
+    ctx_.index.upsert(std::make_shared<const HotItem>(HotItem{s, ctx_.events.payload(s)}));
     ctx_.expiries.push(Deadline{s.expires_at, s.id, cell_});
   }
   ctx_.track(s.id, cell_, true);
@@ -22,11 +22,12 @@ void ShardActor::insert(Surplus s, std::string traceparent, std::optional<Idempo
     unit.inserts.push_back(s);
     unit.events.push_back(ctx_.events.make(event_type::kPosted, s, traceparent));
     unit.idempotency = std::move(idempotency);
+    std::string json = unit.events.back().data_json;
     items_.insert_or_assign(s.id, s);
     ctx_.track(s.id, cell_, true);
     ++in_flight_;
-    ctx_.store.commit(std::move(unit), [this, s, reply = std::move(reply)](Status st) mutable {
-      finish(std::move(st), std::move(s), std::move(reply));
+    ctx_.store.commit(std::move(unit), [this, s, json = std::move(json), reply = std::move(reply)](Status st) mutable {
+      finish(std::move(st), std::move(s), std::move(json), std::move(reply));
     });
   });
 }
@@ -58,19 +59,21 @@ void ShardActor::do_mutate(const std::string& id, const std::string& traceparent
   UnitOfWork unit;
   unit.updates.push_back(SurplusUpdate{after, current.version});
   unit.events.push_back(ctx_.events.make(decided->event_type, after, traceparent));
+  std::string json = unit.events.back().data_json;
   it->second = after;
   // Browsers must stop seeing an item the moment it stops being available, not after the fsync.
   if (after.status != SurplusStatus::kAvailable) ctx_.index.remove(id);
   ++in_flight_;
-  ctx_.store.commit(std::move(unit), [this, after = std::move(after), reply = std::move(reply)](Status st) mutable {
-    finish(std::move(st), std::move(after), std::move(reply));
+  ctx_.store.commit(std::move(unit), [this, after = std::move(after), json = std::move(json),
+                                      reply = std::move(reply)](Status st) mutable {
+    finish(std::move(st), std::move(after), std::move(json), std::move(reply));
   });
 }
 
 // Runs on the store's thread, which is the one serial resource of the write path: it only hands the
 // outcome over. The index update and the reply (which renders JSON) run on the mailbox, where they are
 // ordered with the decisions made since.
-void ShardActor::finish(Status st, Surplus after, SurplusReply reply) {
+void ShardActor::finish(Status st, Surplus after, std::string json, SurplusReply reply) {
   if (!st.is_ok()) {
     // in_flight_ stays raised until the reload has run, so no refusal is answered from the stale copy.
     return mailbox_.post([this, st = std::move(st), id = after.id, reply = std::move(reply)]() mutable {
@@ -80,8 +83,8 @@ void ShardActor::finish(Status st, Surplus after, SurplusReply reply) {
     });
   }
   --in_flight_;
-  mailbox_.post([this, after = std::move(after), reply = std::move(reply)]() mutable {
-    on_committed(after);
+  mailbox_.post([this, after = std::move(after), json = std::move(json), reply = std::move(reply)]() mutable {
+    on_committed(after, std::move(json));
     reply(std::move(after));
   });
 }
@@ -95,12 +98,12 @@ void ShardActor::answer_after_pending(Result<Surplus> result, SurplusReply reply
 
 // Runs on the mailbox once `after` is durable. A newer change decided meanwhile has already updated
 // the index (or will, when it commits), so only the latest version touches it.
-void ShardActor::on_committed(const Surplus& after) {
+void ShardActor::on_committed(const Surplus& after, std::string json) {
   if (after.version == 1) ctx_.expiries.push(Deadline{after.expires_at, after.id, cell_});
   auto it = items_.find(after.id);
   if (it == items_.end() || it->second.version != after.version) return;
   if (after.status == SurplusStatus::kAvailable) {
-    ctx_.index.upsert(std::make_shared<const Surplus>(after));
+    ctx_.index.upsert(std::make_shared<const HotItem>(HotItem{after, std::move(json)}));
   } else if (!after.is_open()) {
     ctx_.track(after.id, cell_, false);
     items_.erase(it);  // finished items are not kept in memory; the store has them
@@ -123,7 +126,7 @@ void ShardActor::reload(const std::string& id) {
   }
   Surplus s = std::move(**found);
   if (s.status == SurplusStatus::kAvailable) {
-    ctx_.index.upsert(std::make_shared<const Surplus>(s));
+    ctx_.index.upsert(std::make_shared<const HotItem>(HotItem{s, ctx_.events.payload(s)}));
   } else {
     ctx_.index.remove(id);
   }

@@ -60,8 +60,8 @@ class ShardActor {
   void do_mutate(const std::string& id, const std::string& traceparent, Decide& decide, SurplusReply reply);
   // Answers without writing, after any write of this actor still in flight has been decided.
   void answer_after_pending(Result<Surplus> result, SurplusReply reply);
-  void finish(Status st, Surplus after, SurplusReply reply);
-  void on_committed(const Surplus& after);
+  void finish(Status st, Surplus after, std::string json, SurplusReply reply);
+  void on_committed(const Surplus& after, std::string json);
   void reload(const std::string& id);
 
   const uint64_t cell_;

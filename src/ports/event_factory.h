@@ -14,6 +14,8 @@ class EventFactory {
  public:
   virtual ~EventFactory() = default;
   virtual Event make(const char* type, const Surplus& after, const std::string& traceparent) = 0;
+  // The payload an event about this item carries (the item as the API renders it).
+  virtual std::string payload(const Surplus& s) = 0;
 };
 
 }  // namespace pahlawan

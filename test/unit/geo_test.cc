@@ -34,15 +34,16 @@ TEST(Geo, CoveringGrowsWithRadius) {
   EXPECT_LT(covering_cells(-6.2, 106.8, 500, 13).size(), covering_cells(-6.2, 106.8, 5000, 13).size());
 }
 
-std::shared_ptr<const Surplus> item(const std::string& id, double lat, double lon, const std::string& cat = "bakery",
+std::shared_ptr<const HotItem> item(const std::string& id, double lat, double lon, const std::string& cat = "bakery",
                                     TimePoint expires = kNow + std::chrono::hours(1)) {
-  auto s = std::make_shared<Surplus>();
-  s->id = id;
-  s->lat = lat;
-  s->lon = lon;
-  s->category = cat;
-  s->expires_at = expires;
-  return s;
+  auto h = std::make_shared<HotItem>();
+  h->surplus.id = id;
+  h->surplus.lat = lat;
+  h->surplus.lon = lon;
+  h->surplus.category = cat;
+  h->surplus.expires_at = expires;
+  h->json = "{\"id\":\"" + id + "\"}";
+  return h;
 }
 
 TEST(S2HotGeoIndex, NearestFirstWithinRadiusAndLimit) {
@@ -52,8 +53,8 @@ TEST(S2HotGeoIndex, NearestFirstWithinRadiusAndLimit) {
   index.upsert(item("mid", -6.2, 106.82));    // ~2.2 km
   auto hits = index.nearby(NearbyQuery{-6.2, 106.8, 5000, 10, std::nullopt, kNow});
   ASSERT_EQ(hits.size(), 2u);
-  EXPECT_EQ(hits[0].item->id, "near");
-  EXPECT_EQ(hits[1].item->id, "mid");
+  EXPECT_EQ(hits[0].item->surplus.id, "near");
+  EXPECT_EQ(hits[1].item->surplus.id, "mid");
   EXPECT_NEAR(hits[0].distance_m, 110.6, 2);
   EXPECT_EQ(index.nearby(NearbyQuery{-6.2, 106.8, 10000, 1, std::nullopt, kNow}).size(), 1u);
 }
@@ -65,7 +66,7 @@ TEST(S2HotGeoIndex, FiltersByCategoryAndExpiry) {
   index.upsert(item("stale", -6.2, 106.803, "bakery", kNow));
   auto bakery = index.nearby(NearbyQuery{-6.2, 106.8, 5000, 10, std::string("bakery"), kNow});
   ASSERT_EQ(bakery.size(), 1u);
-  EXPECT_EQ(bakery[0].item->id, "bread");
+  EXPECT_EQ(bakery[0].item->surplus.id, "bread");
   EXPECT_TRUE(index.nearby(NearbyQuery{-6.2, 106.8, 5000, 10, std::string("dairy"), kNow}).empty());
 }
 

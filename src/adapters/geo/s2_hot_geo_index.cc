@@ -17,32 +17,32 @@ struct S2HotGeoIndex::Impl {
   // Data attached to each point: a dense handle, because S2PointIndex wants Data ordered and cheap.
   using Index = S2PointIndex<uint64_t>;
   struct Entry {
-    std::shared_ptr<const Surplus> item;
+    std::shared_ptr<const HotItem> item;
     S2Point point;
     uint64_t handle;
   };
   Index all;
   std::unordered_map<std::string, std::unique_ptr<Index>> by_category;
   std::unordered_map<std::string, Entry> by_id;
-  std::unordered_map<uint64_t, std::shared_ptr<const Surplus>> by_handle;
+  std::unordered_map<uint64_t, std::shared_ptr<const HotItem>> by_handle;
   uint64_t next_handle = 1;
 };
 
 S2HotGeoIndex::S2HotGeoIndex() : impl_(std::make_unique<Impl>()) {}
 S2HotGeoIndex::~S2HotGeoIndex() = default;
 
-void S2HotGeoIndex::upsert(std::shared_ptr<const Surplus> item) {
-  const S2Point point = S2LatLng::FromDegrees(item->lat, item->lon).ToPoint();
+void S2HotGeoIndex::upsert(std::shared_ptr<const HotItem> item) {
+  const S2Point point = S2LatLng::FromDegrees(item->surplus.lat, item->surplus.lon).ToPoint();
   std::unique_lock lock(mu_);
-  remove_locked(item->id);
+  remove_locked(item->surplus.id);
   auto& impl = *impl_;
   const uint64_t handle = impl.next_handle++;
   impl.all.Add(point, handle);
-  auto& cat = impl.by_category[item->category];
+  auto& cat = impl.by_category[item->surplus.category];
   if (!cat) cat = std::make_unique<Impl::Index>();
   cat->Add(point, handle);
   impl.by_handle.emplace(handle, item);
-  const std::string id = item->id;
+  const std::string id = item->surplus.id;
   impl.by_id.emplace(id, Impl::Entry{std::move(item), point, handle});
 }
 
@@ -57,7 +57,7 @@ void S2HotGeoIndex::remove_locked(const std::string& id) {
   if (it == impl.by_id.end()) return;
   const auto& e = it->second;
   impl.all.Remove(e.point, e.handle);
-  auto cat = impl.by_category.find(e.item->category);
+  auto cat = impl.by_category.find(e.item->surplus.category);
   if (cat != impl.by_category.end()) {
     cat->second->Remove(e.point, e.handle);
     if (cat->second->num_points() == 0) impl.by_category.erase(cat);
@@ -84,7 +84,7 @@ std::vector<NearbyHit> S2HotGeoIndex::nearby(const NearbyQuery& q) const {
   S2ClosestPointQuery<uint64_t>::PointTarget target(center);
   for (const auto& r : query.FindClosestPoints(&target)) {
     const auto& item = impl_->by_handle.at(r.data());
-    if (item->expires_at <= q.now) continue;
+    if (item->surplus.expires_at <= q.now) continue;
     out.push_back(NearbyHit{item, S2Earth::ToMeters(r.distance())});
     if (static_cast<int>(out.size()) == q.limit) break;
   }

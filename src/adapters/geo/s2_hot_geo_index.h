@@ -17,7 +17,7 @@ class S2HotGeoIndex final : public HotGeoIndex {
  public:
   S2HotGeoIndex();
   ~S2HotGeoIndex() override;
-  void upsert(std::shared_ptr<const Surplus> item) override;
+  void upsert(std::shared_ptr<const HotItem> item) override;
   void remove(const std::string& id) override;
   std::vector<NearbyHit> nearby(const NearbyQuery& q) const override;
   size_t size() const override;

@@ -199,13 +199,18 @@ void ApiHandler::browse(const Principal& p, const QueryParams& query, Respond re
   if (!have_lat || !have_lon) return respond(error_response(invalid("query parameters 'lat' and 'lon' are required")));
   auto hits = d_.surplus.browse(p, b);
   if (!hits) return respond(error_response(hits.status()));
+  // Items carry their rendered JSON; each gets "distance_m" spliced in before its closing brace.
   std::string body = R"({"items":[)";
-  body.reserve(256 + hits->size() * 480);
+  body.reserve(256 + hits->size() * 520);
+  char distance[48];
   bool first = true;
   for (const auto& h : *hits) {
     if (!first) body += ',';
     first = false;
-    append_surplus(body, *h.item, h.distance_m);
+    const std::string& json = h.item->json;
+    body.append(json, 0, json.size() - 1);
+    const int n = std::snprintf(distance, sizeof distance, R"(,"distance_m":%.1f})", h.distance_m);
+    body.append(distance, static_cast<size_t>(n));
   }
   body += "]}";
   respond(ok_json(std::move(body)));

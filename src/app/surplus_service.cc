@@ -1,5 +1,9 @@
 #include "app/surplus_service.h"
 
+#include <algorithm>
+#include <unordered_set>
+
+#include "app/json_render.h"
 #include "domain/geo.h"
 #include "domain/validation.h"
 
@@ -8,6 +12,9 @@ namespace {
 
 constexpr double kMaxBrowseRadiusM = 50000;
 constexpr int kMaxBrowseLimit = 500;
+// Cold (older than the hot window) candidates read per browse: they are few by nature — food rarely
+// stays unclaimed for hours — and this bounds the cost when they are not.
+constexpr int kMaxColdCandidates = 2000;
 
 Status forbidden(const char* why) { return {ErrorCode::kForbidden, why}; }
 
@@ -141,7 +148,24 @@ Result<std::vector<NearbyHit>> SurplusService::browse(const Principal& caller, c
   if (req.category) {
     if (Status s = validate_category(*req.category); !s) return s;
   }
-  return index_.nearby(NearbyQuery{req.lat, req.lon, req.radius_m, req.limit, req.category, clock_.now()});
+  const TimePoint now = clock_.now();
+  auto hits = index_.nearby(NearbyQuery{req.lat, req.lon, req.radius_m, req.limit, req.category, now});
+  if (router_.cold_available() == 0) return hits;
+  // Some available items are older than the hot window: the store has them.
+  auto cold = store_.find_available_in_box(bounding_box(req.lat, req.lon, req.radius_m), now - router_.hot_window(),
+                                           now, req.category, kMaxColdCandidates);
+  if (!cold) return cold.status();
+  std::unordered_set<std::string> seen;
+  for (const auto& h : hits) seen.insert(h.item->surplus.id);
+  for (auto& s : *cold) {
+    const double d = haversine_m(req.lat, req.lon, s.lat, s.lon);
+    if (d > req.radius_m || seen.count(s.id)) continue;
+    std::string json = render_surplus(s);
+    hits.push_back(NearbyHit{std::make_shared<const HotItem>(HotItem{std::move(s), std::move(json)}), d});
+  }
+  std::sort(hits.begin(), hits.end(), [](const NearbyHit& a, const NearbyHit& b) { return a.distance_m < b.distance_m; });
+  if (static_cast<int>(hits.size()) > req.limit) hits.resize(static_cast<size_t>(req.limit));
+  return hits;
 }
 
 void SurplusService::route(std::string id, std::string traceparent, Decide decide, SurplusReply reply) {

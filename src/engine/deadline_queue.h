@@ -16,10 +16,15 @@
 
 namespace pahlawan {
 
+// What happens when a deadline comes: the item expires, or it leaves the hot index (it is older
+// than the hot window and is served from the store from then on).
+enum class DeadlineKind { kExpire, kCool };
+
 struct Deadline {
   TimePoint at;
   std::string surplus_id;
   uint64_t cell = 0;
+  DeadlineKind kind = DeadlineKind::kExpire;
   bool operator>(const Deadline& o) const { return at > o.at; }
 };
 

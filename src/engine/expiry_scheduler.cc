@@ -14,6 +14,10 @@ size_t ExpiryScheduler::run_due() {
   const TimePoint now = clock_.now();
   auto due = queue_.pop_due(now);
   for (auto& d : due) {
+    if (d.kind == DeadlineKind::kCool) {
+      router_.actor_for_cell(d.cell).cool(std::move(d.surplus_id));
+      continue;
+    }
     router_.actor_for_cell(d.cell).mutate(
         d.surplus_id, "",
         [now](const Surplus& s) -> Result<Decision> {

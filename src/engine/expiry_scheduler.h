@@ -1,4 +1,5 @@
-// ExpiryScheduler: turns items whose expires_at has passed into `expired`, through their shard actor.
+// ExpiryScheduler: acts on due deadlines through the items' shard actors — turns items whose
+// expires_at has passed into `expired`, and moves items older than the hot window out of the index.
 //
 // run_due() expires everything due at clock.now(); tests call it after advancing a fake clock.
 // start() runs a timer thread that sleeps until the earliest deadline (re-armed when an earlier one

@@ -6,8 +6,14 @@ ShardActor::ShardActor(uint64_t cell, ShardContext& ctx) : cell_(cell), ctx_(ctx
 
 void ShardActor::adopt(Surplus s) {
   if (s.status == SurplusStatus::kAvailable) {
-    ctx_.index.upsert(std::make_shared<const HotItem>(HotItem{s, ctx_.events.payload(s)}));
-    ctx_.expiries.push(Deadline{s.expires_at, s.id, cell_});
+    ctx_.expiries.push(Deadline{s.expires_at, s.id, cell_, DeadlineKind::kExpire});
+    if (s.created_at + ctx_.hot_window <= ctx_.clock.now()) {
+      cold_.insert(s.id);
+      ++ctx_.cold_available;
+    } else {
+      ctx_.expiries.push(Deadline{s.created_at + ctx_.hot_window, s.id, cell_, DeadlineKind::kCool});
+      make_hot(s, ctx_.events.payload(s));
+    }
   }
   ctx_.track(s.id, cell_, true);
   const std::string id = s.id;
@@ -99,15 +105,39 @@ void ShardActor::answer_after_pending(Result<Surplus> result, SurplusReply reply
 // Runs on the mailbox once `after` is durable. A newer change decided meanwhile has already updated
 // the index (or will, when it commits), so only the latest version touches it.
 void ShardActor::on_committed(const Surplus& after, std::string json) {
-  if (after.version == 1) ctx_.expiries.push(Deadline{after.expires_at, after.id, cell_});
+  if (after.version == 1) {
+    ctx_.expiries.push(Deadline{after.expires_at, after.id, cell_, DeadlineKind::kExpire});
+    ctx_.expiries.push(Deadline{after.created_at + ctx_.hot_window, after.id, cell_, DeadlineKind::kCool});
+  }
+  if (after.status != SurplusStatus::kAvailable) forget_cold(after.id);
   auto it = items_.find(after.id);
   if (it == items_.end() || it->second.version != after.version) return;
   if (after.status == SurplusStatus::kAvailable) {
-    ctx_.index.upsert(std::make_shared<const HotItem>(HotItem{after, std::move(json)}));
+    make_hot(after, std::move(json));
   } else if (!after.is_open()) {
     ctx_.track(after.id, cell_, false);
     items_.erase(it);  // finished items are not kept in memory; the store has them
   }
+}
+
+void ShardActor::make_hot(const Surplus& s, std::string json) {
+  if (cold_.count(s.id)) return;  // browsing finds it through the store now
+  ctx_.index.upsert(std::make_shared<const HotItem>(HotItem{s, std::move(json)}));
+}
+
+void ShardActor::forget_cold(const std::string& id) {
+  if (cold_.erase(id)) --ctx_.cold_available;
+}
+
+void ShardActor::cool(std::string id) {
+  mailbox_.post([this, id = std::move(id)] {
+    auto it = items_.find(id);
+    if (it == items_.end() || it->second.status != SurplusStatus::kAvailable || cold_.count(id)) return;
+    if (it->second.created_at + ctx_.hot_window > ctx_.clock.now()) return;
+    ctx_.index.remove(id);
+    cold_.insert(id);
+    ++ctx_.cold_available;
+  });
 }
 
 // Runs on the mailbox after a refused write: the in-memory copy is ahead of the store; take the
@@ -121,14 +151,16 @@ void ShardActor::reload(const std::string& id) {
   if (!*found) {
     items_.erase(id);
     ctx_.index.remove(id);
+    forget_cold(id);
     ctx_.track(id, cell_, false);
     return;
   }
   Surplus s = std::move(**found);
   if (s.status == SurplusStatus::kAvailable) {
-    ctx_.index.upsert(std::make_shared<const HotItem>(HotItem{s, ctx_.events.payload(s)}));
+    make_hot(s, ctx_.events.payload(s));
   } else {
     ctx_.index.remove(id);
+    forget_cold(id);
   }
   items_.insert_or_assign(id, std::move(s));
 }

@@ -17,6 +17,7 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "common/clock.h"
 #include "common/executor.h"
@@ -40,6 +41,9 @@ struct ShardContext {
   DeadlineQueue& expiries;
   EventFactory& events;
   Executor& pool;
+  const Clock& clock;
+  Millis hot_window;                     // available items older than this leave the hot index
+  std::atomic<int64_t>& cold_available;  // available items served from the store, across actors
   std::function<void(const std::string& id, uint64_t cell, bool open)> track;  // router's id → cell map
 };
 
@@ -55,6 +59,8 @@ class ShardActor {
   void insert(Surplus s, std::string traceparent, std::optional<IdempotencyRecord> idempotency, SurplusReply reply);
   // Decides and durably applies a change to an item of this cell.
   void mutate(std::string id, std::string traceparent, Decide decide, SurplusReply reply);
+  // Moves an available item older than the hot window out of the hot index (it stays claimable).
+  void cool(std::string id);
 
  private:
   void do_mutate(const std::string& id, const std::string& traceparent, Decide& decide, SurplusReply reply);
@@ -63,11 +69,14 @@ class ShardActor {
   void finish(Status st, Surplus after, std::string json, SurplusReply reply);
   void on_committed(const Surplus& after, std::string json);
   void reload(const std::string& id);
+  void make_hot(const Surplus& s, std::string json);  // index it, unless it is cold
+  void forget_cold(const std::string& id);
 
   const uint64_t cell_;
   ShardContext& ctx_;
   SerialExecutor mailbox_;
   std::unordered_map<std::string, Surplus> items_;  // mailbox only: open items, and ones changing
+  std::unordered_set<std::string> cold_;             // mailbox only: available, older than hot_window
   std::atomic<int> in_flight_{0};                    // writes handed to the store, not yet decided
 };
 

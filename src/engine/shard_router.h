@@ -16,7 +16,7 @@ namespace pahlawan {
 class ShardRouter {
  public:
   ShardRouter(int level, Store& store, HotGeoIndex& index, DeadlineQueue& expiries, EventFactory& events,
-              Executor& pool);
+              Executor& pool, const Clock& clock, Millis hot_window = std::chrono::hours(2));
 
   int level() const { return level_; }
   ShardActor& actor_for_cell(uint64_t cell);
@@ -25,12 +25,16 @@ class ShardRouter {
   // Hands every open item of the store to its actor (at start, before serving).
   Status load_open_items();
   size_t actor_count() const;
+  Millis hot_window() const { return ctx_.hot_window; }
+  // Available items older than the hot window: browsing asks the store for them only when > 0.
+  int64_t cold_available() const { return cold_available_.load(); }
 
  private:
   void track(const std::string& id, uint64_t cell, bool open);
 
   const int level_;
   Store& store_;
+  std::atomic<int64_t> cold_available_{0};
   ShardContext ctx_;
   mutable std::mutex mu_;
   std::unordered_map<uint64_t, std::unique_ptr<ShardActor>> actors_;  // GUARDED_BY(mu_)

@@ -22,6 +22,7 @@
 #include "common/status.h"
 #include "common/unique_function.h"
 #include "domain/event.h"
+#include "domain/geo.h"
 #include "domain/party.h"
 #include "domain/surplus.h"
 
@@ -74,6 +75,11 @@ class Store {
   virtual Result<std::optional<Surplus>> find_surplus(const std::string& id) = 0;
   // Every item still available or claimed, for rebuilding shard actors and the hot index at start.
   virtual Result<std::vector<Surplus>> load_open_surplus() = 0;
+  // Available items in `box`, created before `created_before`, not expired at `now` (at most
+  // `limit`): how browsing reaches items older than the hot index keeps.
+  virtual Result<std::vector<Surplus>> find_available_in_box(const GeoBox& box, TimePoint created_before,
+                                                             TimePoint now, const std::optional<std::string>& category,
+                                                             int limit) = 0;
   virtual Result<std::optional<IdempotencyRecord>> find_idempotency(const std::string& provider_id,
                                                                     const std::string& key) = 0;
 

@@ -32,6 +32,7 @@ std::string config_usage() {
   return "usage: pahlawan serve [--listen 127.0.0.1:8080] [--data-dir ./data] [--admin-token T]\n"
          "                      [--ack-timeout 300] [--shard-level 13] [--match-radius-m 10000]\n"
          "                      [--max-attempts 5] [--max-pending-offers 3] [--routing-url URL] [--threads N]\n"
+         "                      [--hot-window 7200]\n"
          "Each flag may also come from PAHLAWAN_<FLAG> (e.g. PAHLAWAN_DATA_DIR); a flag wins.\n";
 }
 
@@ -43,6 +44,7 @@ Result<Config> parse_config(const std::vector<std::string>& args,
       {"--shard-level", "PAHLAWAN_SHARD_LEVEL"}, {"--match-radius-m", "PAHLAWAN_MATCH_RADIUS_M"},
       {"--max-attempts", "PAHLAWAN_MAX_ATTEMPTS"}, {"--max-pending-offers", "PAHLAWAN_MAX_PENDING_OFFERS"},
       {"--routing-url", "PAHLAWAN_ROUTING_URL"}, {"--threads", "PAHLAWAN_THREADS"},
+      {"--hot-window", "PAHLAWAN_HOT_WINDOW"},
   };
   std::map<std::string, std::string> values;
   for (const auto& f : kFlags) {
@@ -97,6 +99,11 @@ Result<Config> parse_config(const std::vector<std::string>& args,
       auto r = to_int(flag, v, 1, 1000);
       if (!r) return r.status();
       c.max_pending_offers = *r;
+    }
+    if (flag == "--hot-window") {
+      auto r = to_int(flag, v, 60, 7 * 86400);
+      if (!r) return r.status();
+      c.hot_window_s = *r;
     }
     if (flag == "--threads") {
       auto r = to_int(flag, v, 0, 256);

@@ -22,6 +22,7 @@ struct Config {
   int max_pending_offers = 3;
   std::optional<std::string> routing_url;
   int threads = 0;  // 0: one per core
+  int hot_window_s = 7200;  // available items younger than this are browsed from memory
 };
 
 // args: the words after "serve". env: lookup of environment variables (getenv in production).

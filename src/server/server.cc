@@ -122,7 +122,8 @@ int run_server(const Config& config) {
   DeadlineQueue expiries;
   IdGenerator ids(clock);
   JsonEventFactory events(ids, clock);
-  ShardRouter router(config.shard_level, store, index, expiries, events, pool);
+  ShardRouter router(config.shard_level, store, index, expiries, events, pool, clock,
+                     std::chrono::seconds(config.hot_window_s));
   if (Status s = router.load_open_items(); !s) {
     std::fprintf(stderr, "cannot load surplus: %s\n", s.message().c_str());
     return 1;

@@ -29,7 +29,7 @@ class ShardActorTest : public ::testing::Test {
   ShardActorTest()
       : ids(clock),
         events(ids, clock),
-        router(kLevel, store, index, expiries, events, pool),
+        router(kLevel, store, index, expiries, events, pool, clock, std::chrono::hours(2)),
         expiry(expiries, router, clock),
         service(router, store, index, ids, clock) {}
 
@@ -167,6 +167,31 @@ TEST_F(ShardActorTest, ExpiryFollowsTheClockNotAScan) {
   EXPECT_EQ(late->status().code(), ErrorCode::kGone);
 }
 
+TEST_F(ShardActorTest, ItemsOlderThanTheHotWindowAreBrowsedFromTheStore) {
+  const Principal browser = ngo(1);
+  Surplus old_item = post(-6.2, 106.8, 6 * 3600);
+  clock.advance(std::chrono::minutes(90));
+  Surplus young_item = post(-6.2, 106.801, 6 * 3600);
+  clock.advance(std::chrono::minutes(31));  // old_item is now 2 h 1 min old
+  expiry.run_due();
+  settle();
+  EXPECT_EQ(index.size(), 1u);  // only the young one is still in memory
+  EXPECT_EQ(router.cold_available(), 1);
+  auto hits = service.browse(browser, BrowseRequest{-6.2, 106.8, 5000, 10, std::nullopt});
+  ASSERT_TRUE(hits);
+  ASSERT_EQ(hits->size(), 2u);
+  EXPECT_EQ((*hits)[0].item->surplus.id, old_item.id);  // nearest first across hot and cold
+  EXPECT_EQ((*hits)[1].item->surplus.id, young_item.id);
+  EXPECT_NE((*hits)[0].item->json.find(old_item.id), std::string::npos);
+  // Claiming the cold item takes it out of both.
+  service.claim(browser, old_item.id, std::nullopt, "", [](Result<Surplus> r) { ASSERT_TRUE(r); });
+  settle();
+  EXPECT_EQ(router.cold_available(), 0);
+  hits = service.browse(browser, BrowseRequest{-6.2, 106.8, 5000, 10, std::nullopt});
+  ASSERT_EQ(hits->size(), 1u);
+  EXPECT_EQ((*hits)[0].item->surplus.id, young_item.id);
+}
+
 TEST_F(ShardActorTest, ExpiryOfAClaimedItemChangesNothing) {
   Surplus s = post(-6.2, 106.8, 60);
   service.claim(ngo(1), s.id, std::nullopt, "", [](Result<Surplus> r) { ASSERT_TRUE(r); });
@@ -240,10 +265,10 @@ TEST_F(ShardActorTest, RestartRebuildsActorsAndIndexFromTheStore) {
   // A new process: fresh index, router and deadlines over the same store.
   S2HotGeoIndex index2;
   DeadlineQueue expiries2;
-  ShardRouter router2(kLevel, store, index2, expiries2, events, pool);
+  ShardRouter router2(kLevel, store, index2, expiries2, events, pool, clock, std::chrono::hours(2));
   ASSERT_TRUE(router2.load_open_items());
   EXPECT_EQ(index2.size(), 1u);       // only the available one is browsable
-  EXPECT_EQ(expiries2.size(), 1u);    // and waits for its expiry
+  EXPECT_EQ(expiries2.size(), 2u);    // and waits for its expiry and for leaving the hot window
   EXPECT_EQ(router2.actor_count(), 2u);
   auto loc = router2.locate(a.id);
   ASSERT_TRUE(loc && *loc);

@@ -19,6 +19,7 @@ CREATE TABLE IF NOT EXISTS surplus (
   dead_lettered INTEGER NOT NULL DEFAULT 0,
   claimed_by TEXT, claimed_at INTEGER, picked_up_at INTEGER);
 CREATE INDEX IF NOT EXISTS surplus_open ON surplus(status) WHERE status IN ('available', 'claimed');
+CREATE INDEX IF NOT EXISTS surplus_available_at ON surplus(lat, lon) WHERE status = 'available';
 CREATE TABLE IF NOT EXISTS idempotency (
   provider_id TEXT NOT NULL, key TEXT NOT NULL, body_hash TEXT NOT NULL, surplus_id TEXT NOT NULL,
   created_at INTEGER NOT NULL, PRIMARY KEY (provider_id, key));

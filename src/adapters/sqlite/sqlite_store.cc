@@ -409,6 +409,28 @@ Result<std::vector<Surplus>> SqliteStore::load_open_surplus() {
   return out;
 }
 
+Result<std::vector<Surplus>> SqliteStore::find_available_in_box(const GeoBox& box, TimePoint created_before,
+                                                                TimePoint now, const std::optional<std::string>& category,
+                                                                int limit) {
+  READER(db);
+  static const std::string sql = std::string("SELECT ") + kSurplusColumns +
+                                 " FROM surplus WHERE status = 'available' AND lat BETWEEN ?1 AND ?2 "
+                                 "AND lon BETWEEN ?3 AND ?4 AND created_at < ?5 AND expires_at > ?6 "
+                                 "AND (?7 IS NULL OR category = ?7) LIMIT ?8";
+  ASSIGN_STMT(st, db, sql.c_str());
+  st.bind(1, box.lat_min).bind(2, box.lat_max).bind(3, box.lon_min).bind(4, box.lon_max);
+  st.bind(5, to_unix_ms(created_before)).bind(6, to_unix_ms(now)).bind(7, category);
+  st.bind(8, static_cast<int64_t>(limit));
+  std::vector<Surplus> out;
+  for (;;) {
+    auto row = st.step();
+    if (!row) return row.status();
+    if (!*row) break;
+    out.push_back(read_surplus(st));
+  }
+  return out;
+}
+
 Result<std::optional<IdempotencyRecord>> SqliteStore::find_idempotency(const std::string& provider_id,
                                                                        const std::string& key) {
   READER(db);

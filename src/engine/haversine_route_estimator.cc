@@ -1,0 +1,18 @@
+#include "engine/haversine_route_estimator.h"
+
+#include "domain/geo.h"
+
+namespace pahlawan {
+
+Result<std::vector<RouteEstimate>> HaversineRouteEstimator::estimate(
+    const GeoPoint& origin, const std::vector<GeoPoint>& destinations) {
+  std::vector<RouteEstimate> out;
+  out.reserve(destinations.size());
+  for (const GeoPoint& d : destinations) {
+    const double meters = haversine_m(origin.lat, origin.lon, d.lat, d.lon);
+    out.push_back(RouteEstimate{meters / meters_per_second_, meters});
+  }
+  return out;
+}
+
+}  // namespace pahlawan

@@ -5,8 +5,8 @@
 
 namespace pahlawan {
 
-OutboxRelay::OutboxRelay(Store& store, EventBus& bus, std::string consumer, int batch)
-    : store_(store), bus_(bus), consumer_(std::move(consumer)), batch_(batch) {}
+OutboxRelay::OutboxRelay(Store& store, EventBus& bus, std::string consumer, int batch, int save_every)
+    : store_(store), bus_(bus), consumer_(std::move(consumer)), batch_(batch), save_every_(save_every) {}
 
 OutboxRelay::~OutboxRelay() { stop(); }
 
@@ -14,6 +14,7 @@ Status OutboxRelay::start() {
   auto cursor = store_.load_cursor(consumer_);
   if (!cursor) return cursor.status();
   position_ = *cursor;
+  saved_ = *cursor;
   thread_ = std::thread([this] {
     name_this_thread("pp-relay");
     run();
@@ -37,6 +38,7 @@ void OutboxRelay::stop() {
   }
   cv_.notify_one();
   if (thread_.joinable()) thread_.join();
+  save_position();
 }
 
 Result<size_t> OutboxRelay::run_once() {
@@ -46,10 +48,16 @@ Result<size_t> OutboxRelay::run_once() {
   for (const auto& e : *events) bus_.publish(e);
   bus_.flush();
   position_ = events->back().seq;
-  UnitOfWork save;
-  save.cursor = std::make_pair(consumer_, position_.load());
-  store_.commit(std::move(save), [](Status) {});  // a lost save only means a replay the subscribers absorb
+  if (position_ - saved_ >= save_every_) save_position();
   return events->size();
+}
+
+void OutboxRelay::save_position() {
+  if (position_ == saved_) return;
+  saved_ = position_;
+  UnitOfWork save;
+  save.cursor = std::make_pair(consumer_, saved_);
+  store_.commit(std::move(save), [](Status) {});  // a lost save only means a replay the subscribers absorb
 }
 
 void OutboxRelay::run() {

@@ -239,6 +239,29 @@ TEST(OutboxRelay, DeliversInOrderAndResumesAfterRestartWithoutLossOrDuplicateEff
   EXPECT_EQ(lines, 11);
 }
 
+TEST(OutboxRelay, SavesItsPositionEverySoManyEventsAndAtStop) {
+  TempDir dir;
+  auto store = open_store(dir);
+  for (int i = 0; i < 10; ++i) {
+    UnitOfWork u;
+    u.inserts.push_back(sample("s" + std::to_string(i)));
+    u.events.push_back(event_for(sample("s" + std::to_string(i)), "e" + std::to_string(i)));
+    ASSERT_TRUE(commit_sync(*store, std::move(u)));
+  }
+  InProcessBus bus;
+  CountingSubscriber counter;
+  bus.subscribe(counter);
+  OutboxRelay relay(*store, bus, "relay", 3, 5);  // batches of 3, save every 5 events
+  for (int i = 0; i < 4; ++i) ASSERT_TRUE(relay.run_once());
+  ASSERT_TRUE(commit_sync(*store, UnitOfWork{}));  // barrier: earlier saves are decided
+  EXPECT_EQ(relay.position(), 10);
+  EXPECT_EQ(*store->load_cursor("relay"), 6);  // saved at 6 (6 - 0 >= 5); 9 and 10 not yet
+  relay.stop();                                 // never started: stop still saves the position
+  ASSERT_TRUE(commit_sync(*store, UnitOfWork{}));
+  EXPECT_EQ(*store->load_cursor("relay"), 10);
+  EXPECT_EQ(counter.seen.size(), 10u);
+}
+
 TEST(FileEventJournal, DropsATornLastLine) {
   TempDir dir;
   const std::string path = dir.file("events.jsonl");

@@ -19,7 +19,10 @@ CREATE TABLE IF NOT EXISTS surplus (
   dead_lettered INTEGER NOT NULL DEFAULT 0,
   claimed_by TEXT, claimed_at INTEGER, picked_up_at INTEGER);
 CREATE INDEX IF NOT EXISTS surplus_open ON surplus(status) WHERE status IN ('available', 'claimed');
-CREATE INDEX IF NOT EXISTS surplus_available_at ON surplus(lat, lon) WHERE status = 'available';
+-- Cold browsing reads available items older than the hot window. Keyed by time, new items append
+-- to the end of this index; a (lat, lon) index would touch a random page per post and cost the
+-- herd a WAL frame each.
+CREATE INDEX IF NOT EXISTS surplus_available_created ON surplus(created_at) WHERE status = 'available';
 CREATE TABLE IF NOT EXISTS idempotency (
   provider_id TEXT NOT NULL, key TEXT NOT NULL, body_hash TEXT NOT NULL, surplus_id TEXT NOT NULL,
   created_at INTEGER NOT NULL, PRIMARY KEY (provider_id, key));

@@ -414,8 +414,8 @@ Result<std::vector<Surplus>> SqliteStore::find_available_in_box(const GeoBox& bo
                                                                 int limit) {
   READER(db);
   static const std::string sql = std::string("SELECT ") + kSurplusColumns +
-                                 " FROM surplus WHERE status = 'available' AND lat BETWEEN ?1 AND ?2 "
-                                 "AND lon BETWEEN ?3 AND ?4 AND created_at < ?5 AND expires_at > ?6 "
+                                 " FROM surplus WHERE status = 'available' AND created_at < ?5 "
+                                 "AND lat BETWEEN ?1 AND ?2 AND lon BETWEEN ?3 AND ?4 AND expires_at > ?6 "
                                  "AND (?7 IS NULL OR category = ?7) LIMIT ?8";
   ASSIGN_STMT(st, db, sql.c_str());
   st.bind(1, box.lat_min).bind(2, box.lat_max).bind(3, box.lon_min).bind(4, box.lon_max);

@@ -14,8 +14,8 @@
 #include <chrono>
 #include <cstdio>
 #include <functional>
-#include <memory>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -61,7 +61,8 @@ struct Request {
 // Runs `count` requests, request i due at offsets[i] (or as fast as possible when offsets is empty),
 // over `connections` keep-alive connections. make(i) builds request i. Returns per-request samples.
 inline Stats run_load(int port, size_t count, const std::vector<Clock::duration>& offsets, int connections,
-                      const std::function<Request(size_t)>& make, const std::function<void(size_t, int, const std::string&)>& on_reply = {}) {
+                      const std::function<Request(size_t)>& make,
+                      const std::function<void(size_t, int, const std::string&)>& on_reply = {}) {
   asio::io_context io;
   Stats stats;
   stats.ms.reserve(count);

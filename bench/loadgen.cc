@@ -53,7 +53,8 @@ pid_t spawn_server(const Args& a, const std::string& dir, int& port) {
   std::string out;
   char buf[1024];
   const std::string marker = "listening on http://127.0.0.1:";
-  while (out.find(marker) == std::string::npos || out.find(' ', out.find(marker) + marker.size()) == std::string::npos) {
+  while (out.find(marker) == std::string::npos ||
+         out.find(' ', out.find(marker) + marker.size()) == std::string::npos) {
     ssize_t n = read(fds[0], buf, sizeof buf);
     if (n <= 0) {
       std::fprintf(stderr, "server failed to start:\n%s\n", out.c_str());
@@ -90,9 +91,9 @@ std::vector<std::string> register_parties(const Args& a, int port, size_t n, con
   auto stats = pb::run_load(
       port, n, {}, 64,
       [&](size_t i) {
-        return pb::Request{"POST", path, R"({"name":"bench )" + std::to_string(i) + R"(","lat":)" +
-                                             std::to_string(where[i].first) + R"(,"lon":)" +
-                                             std::to_string(where[i].second) + "}",
+        return pb::Request{"POST", path,
+                           R"({"name":"bench )" + std::to_string(i) + R"(","lat":)" + std::to_string(where[i].first) +
+                               R"(,"lon":)" + std::to_string(where[i].second) + "}",
                            a.admin_token};
       },
       [&](size_t i, int, const std::string& body) { tokens[i] = token_of(body); });
@@ -103,11 +104,15 @@ std::vector<std::string> register_parties(const Args& a, int port, size_t n, con
 // Reads one sample (a line "name value") from the server's /metrics.
 double metric(int port, const std::string& name) {
   double value = -1;
-  pb::run_load(port, 1, {}, 1, [](size_t) { return pb::Request{"GET", "/metrics", "", ""}; },
-               [&](size_t, int, const std::string& body) {
-                 const auto at = body.find("\n" + name + " ");
-                 if (at != std::string::npos) value = std::atof(body.c_str() + at + name.size() + 2);
-               });
+  pb::run_load(
+      port, 1, {}, 1,
+      [](size_t) {
+        return pb::Request{"GET", "/metrics", "", ""};
+      },
+      [&](size_t, int, const std::string& body) {
+        const auto at = body.find("\n" + name + " ");
+        if (at != std::string::npos) value = std::atof(body.c_str() + at + name.size() + 2);
+      });
   return value;
 }
 
@@ -137,9 +142,10 @@ ServerSnapshot snapshot(int port, pid_t pid) {
 
 void print_delta(const ServerSnapshot& a, const ServerSnapshot& b, double wall_s) {
   const double units = b.units - a.units, batches = b.batches - a.batches;
-  std::printf("  store: %.0f units in %.0f group commits (%.1f units/commit), committer busy %.2f s of %.2f s\n",
-              units, batches, batches > 0 ? units / batches : 0.0, b.commit_s - a.commit_s, wall_s);
-  if (a.cpu_s >= 0) std::printf("  server CPU: %.2f s (%.0f%% of one core)\n", b.cpu_s - a.cpu_s, 100 * (b.cpu_s - a.cpu_s) / wall_s);
+  std::printf("  store: %.0f units in %.0f group commits (%.1f units/commit), committer busy %.2f s of %.2f s\n", units,
+              batches, batches > 0 ? units / batches : 0.0, b.commit_s - a.commit_s, wall_s);
+  if (a.cpu_s >= 0)
+    std::printf("  server CPU: %.2f s (%.0f%% of one core)\n", b.cpu_s - a.cpu_s, 100 * (b.cpu_s - a.cpu_s) / wall_s);
 }
 
 int herd(const Args& a, int port, pid_t server_pid) {
@@ -153,8 +159,8 @@ int herd(const Args& a, int port, pid_t server_pid) {
   for (auto& o : offsets) o = std::chrono::microseconds(at(rng));
   std::sort(offsets.begin(), offsets.end());
   const int connections = a.connections > 0 ? a.connections : 512;
-  std::printf("herd: %zu posts in %d ms, open loop over up to %d keep-alive connections\n", a.providers,
-              a.window_ms, connections);
+  std::printf("herd: %zu posts in %d ms, open loop over up to %d keep-alive connections\n", a.providers, a.window_ms,
+              connections);
   const auto before = snapshot(port, server_pid);
   auto stats = pb::run_load(port, a.providers, offsets, connections, [&](size_t i) {
     return pb::Request{"POST", "/v1/surplus",
@@ -163,7 +169,9 @@ int herd(const Args& a, int port, pid_t server_pid) {
   });
   stats.print("posts");
   print_delta(before, snapshot(port, server_pid), stats.seconds);
-  if (server_pid > 0) std::printf("server peak RSS: %ld MiB (after registration: %ld MiB)\n", peak_rss_kb(server_pid) / 1024, rss_before / 1024);
+  if (server_pid > 0)
+    std::printf("server peak RSS: %ld MiB (after registration: %ld MiB)\n", peak_rss_kb(server_pid) / 1024,
+                rss_before / 1024);
   return stats.errors == 0 ? 0 : 1;
 }
 
@@ -211,7 +219,8 @@ int nearby(const Args& a, int port, pid_t server_pid) {
       },
       [&](size_t, int, const std::string& body) {
         // Count items cheaply: one "distance_m" per item.
-        for (size_t p = body.find("distance_m"); p != std::string::npos; p = body.find("distance_m", p + 1)) ++items_seen;
+        for (size_t p = body.find("distance_m"); p != std::string::npos; p = body.find("distance_m", p + 1))
+          ++items_seen;
       });
   stats.print("nearby (radius 5 km, limit 20)");
   std::printf("  items per response: %.1f\n", static_cast<double>(items_seen) / static_cast<double>(stats.ms.size()));
@@ -231,16 +240,26 @@ int main(int argc, char** argv) {
   a.mode = argv[1];
   for (int i = 2; i + 1 < argc; i += 2) {
     const std::string f = argv[i], v = argv[i + 1];
-    if (f == "--server") a.server = v;
-    else if (f == "--port") a.port = std::stoi(v);
-    else if (f == "--admin-token") a.admin_token = v;
-    else if (f == "--providers") a.providers = std::stoul(v);
-    else if (f == "--items") a.items = std::stoul(v);
-    else if (f == "--window-ms") a.window_ms = std::stoi(v);
-    else if (f == "--connections") a.connections = std::stoi(v);
-    else if (f == "--seconds") a.seconds = std::stoi(v);
-    else if (f == "--rate") a.rate = std::stod(v);
-    else if (f == "--seed") a.seed = std::stoull(v);
+    if (f == "--server")
+      a.server = v;
+    else if (f == "--port")
+      a.port = std::stoi(v);
+    else if (f == "--admin-token")
+      a.admin_token = v;
+    else if (f == "--providers")
+      a.providers = std::stoul(v);
+    else if (f == "--items")
+      a.items = std::stoul(v);
+    else if (f == "--window-ms")
+      a.window_ms = std::stoi(v);
+    else if (f == "--connections")
+      a.connections = std::stoi(v);
+    else if (f == "--seconds")
+      a.seconds = std::stoi(v);
+    else if (f == "--rate")
+      a.rate = std::stod(v);
+    else if (f == "--seed")
+      a.seed = std::stoull(v);
     else {
       std::fprintf(stderr, "unknown flag %s\n", f.c_str());
       return 2;

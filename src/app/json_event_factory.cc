@@ -15,6 +15,8 @@ Event JsonEventFactory::make(const char* type, const Surplus& after, const std::
   return e;
 }
 
-std::string JsonEventFactory::payload(const Surplus& s) { return render_surplus(s); }
+std::string JsonEventFactory::payload(const Surplus& s) {
+  return render_surplus(s);
+}
 
 }  // namespace pahlawan

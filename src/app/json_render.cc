@@ -28,9 +28,8 @@ json::object surplus_object(const Surplus& s) {
   o["created_at"] = format_rfc3339(s.created_at);
   o["expires_at"] = format_rfc3339(s.expires_at);
   if (s.offer) {
-    o["offer"] = json::object{{"ngo_id", s.offer->ngo_id},
-                              {"deadline", format_rfc3339(s.offer->deadline)},
-                              {"attempt", s.offer->attempt}};
+    o["offer"] = json::object{
+        {"ngo_id", s.offer->ngo_id}, {"deadline", format_rfc3339(s.offer->deadline)}, {"attempt", s.offer->attempt}};
   } else {
     o["offer"] = nullptr;
   }
@@ -43,11 +42,13 @@ json::object surplus_object(const Surplus& s) {
 
 }  // namespace
 
-std::string render_surplus(const Surplus& s) { return json::serialize(surplus_object(s)); }
+std::string render_surplus(const Surplus& s) {
+  return json::serialize(surplus_object(s));
+}
 
 std::string render_provider(const Provider& p, const std::optional<std::string>& token) {
-  json::object o{{"id", p.id}, {"name", p.name}, {"lat", p.lat}, {"lon", p.lon},
-                 {"created_at", format_rfc3339(p.created_at)}};
+  json::object o{
+      {"id", p.id}, {"name", p.name}, {"lat", p.lat}, {"lon", p.lon}, {"created_at", format_rfc3339(p.created_at)}};
   if (token) o["token"] = *token;
   return json::serialize(o);
 }

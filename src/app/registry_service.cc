@@ -15,8 +15,7 @@ Status admin_only(const Principal& caller) {
 
 }  // namespace
 
-void RegistryService::register_provider(const Principal& caller, RegisterProviderRequest req,
-                                        RegisteredReply reply) {
+void RegistryService::register_provider(const Principal& caller, RegisterProviderRequest req, RegisteredReply reply) {
   for (Status s : {admin_only(caller), validate_name("name", req.name), validate_coordinates(req.lat, req.lon)}) {
     if (!s) return reply(s);
   }
@@ -47,8 +46,8 @@ void RegistryService::register_ngo(const Principal& caller, RegisterNgoRequest r
   if (req.webhook_url) {
     if (Status s = validate_webhook_url(*req.webhook_url); !s) return reply(s);
   }
-  Ngo n{ids_.next(), req.name, req.lat, req.lon, req.kind, std::move(req.categories), req.capacity_kg,
-        req.webhook_url, clock_.now()};
+  Ngo n{ids_.next(),     req.name,        req.lat,     req.lon, req.kind, std::move(req.categories),
+        req.capacity_kg, req.webhook_url, clock_.now()};
   const std::string token = secrets_.new_token("pp_ngo_");
   std::optional<std::string> secret;
   if (n.webhook_url) secret = secrets_.new_token("whsec_");

@@ -16,12 +16,13 @@ constexpr int kMaxBrowseLimit = 500;
 // stays unclaimed for hours — and this bounds the cost when they are not.
 constexpr int kMaxColdCandidates = 2000;
 
-Status forbidden(const char* why) { return {ErrorCode::kForbidden, why}; }
+Status forbidden(const char* why) {
+  return {ErrorCode::kForbidden, why};
+}
 
 }  // namespace
 
-void SurplusService::post(const Principal& caller, PostSurplusRequest req, std::string traceparent,
-                          PostReply reply) {
+void SurplusService::post(const Principal& caller, PostSurplusRequest req, std::string traceparent, PostReply reply) {
   if (caller.role != Role::kProvider) return reply(forbidden("only providers post surplus"));
   if (!req.idempotency_key) return insert(caller, std::move(req), std::move(traceparent), std::move(reply));
 
@@ -82,11 +83,10 @@ void SurplusService::finish_keyed(const std::string& slot, Result<Surplus> resul
   }
 }
 
-void SurplusService::insert(const Principal& caller, PostSurplusRequest req, std::string traceparent,
-                            PostReply reply) {
+void SurplusService::insert(const Principal& caller, PostSurplusRequest req, std::string traceparent, PostReply reply) {
   const TimePoint now = clock_.now();
-  for (Status s : {validate_name("title", req.title), validate_category(req.category),
-                   validate_quantity(req.quantity_kg)}) {
+  for (Status s :
+       {validate_name("title", req.title), validate_category(req.category), validate_quantity(req.quantity_kg)}) {
     if (!s) return reply(s);
   }
   if (req.expires_at.has_value() == req.ttl_seconds.has_value()) {
@@ -163,7 +163,8 @@ Result<std::vector<NearbyHit>> SurplusService::browse(const Principal& caller, c
     std::string json = render_surplus(s);
     hits.push_back(NearbyHit{std::make_shared<const HotItem>(HotItem{std::move(s), std::move(json)}), d});
   }
-  std::sort(hits.begin(), hits.end(), [](const NearbyHit& a, const NearbyHit& b) { return a.distance_m < b.distance_m; });
+  std::sort(hits.begin(), hits.end(),
+            [](const NearbyHit& a, const NearbyHit& b) { return a.distance_m < b.distance_m; });
   if (static_cast<int>(hits.size()) > req.limit) hits.resize(static_cast<size_t>(req.limit));
   return hits;
 }
@@ -178,31 +179,34 @@ void SurplusService::route(std::string id, std::string traceparent, Decide decid
 void SurplusService::claim(const Principal& caller, std::string id, std::optional<int64_t> if_match,
                            std::string traceparent, SurplusReply reply) {
   if (caller.role != Role::kNgo) return reply(forbidden("only NGOs claim surplus"));
-  route(std::move(id), std::move(traceparent),
-        [this, ngo = caller.id, if_match](const Surplus& s) { return decide_claim(s, ngo, clock_.now(), if_match); },
-        std::move(reply));
+  route(
+      std::move(id), std::move(traceparent),
+      [this, ngo = caller.id, if_match](const Surplus& s) { return decide_claim(s, ngo, clock_.now(), if_match); },
+      std::move(reply));
 }
 
 void SurplusService::pickup(const Principal& caller, std::string id, std::string traceparent, SurplusReply reply) {
   if (caller.role == Role::kAdmin) return reply(forbidden("pickup is confirmed by the NGO or the provider"));
-  route(std::move(id), std::move(traceparent),
-        [this, caller](const Surplus& s) -> Result<Decision> {
-          const bool allowed = (caller.role == Role::kProvider && s.provider_id == caller.id) ||
-                               (caller.role == Role::kNgo && s.claimed_by == caller.id);
-          if (!allowed) return forbidden("only the claiming NGO or the provider may confirm pickup");
-          return decide_pickup(s, clock_.now());
-        },
-        std::move(reply));
+  route(
+      std::move(id), std::move(traceparent),
+      [this, caller](const Surplus& s) -> Result<Decision> {
+        const bool allowed = (caller.role == Role::kProvider && s.provider_id == caller.id) ||
+                             (caller.role == Role::kNgo && s.claimed_by == caller.id);
+        if (!allowed) return forbidden("only the claiming NGO or the provider may confirm pickup");
+        return decide_pickup(s, clock_.now());
+      },
+      std::move(reply));
 }
 
 void SurplusService::cancel(const Principal& caller, std::string id, std::string traceparent, SurplusReply reply) {
   if (caller.role != Role::kProvider) return reply(forbidden("only the owning provider cancels surplus"));
-  route(std::move(id), std::move(traceparent),
-        [this, provider = caller.id](const Surplus& s) -> Result<Decision> {
-          if (s.provider_id != provider) return forbidden("only the owning provider cancels surplus");
-          return decide_cancel(s, clock_.now());
-        },
-        std::move(reply));
+  route(
+      std::move(id), std::move(traceparent),
+      [this, provider = caller.id](const Surplus& s) -> Result<Decision> {
+        if (s.provider_id != provider) return forbidden("only the owning provider cancels surplus");
+        return decide_cancel(s, clock_.now());
+      },
+      std::move(reply));
 }
 
 }  // namespace pahlawan

@@ -13,8 +13,12 @@ namespace pahlawan {
 using TimePoint = std::chrono::time_point<std::chrono::system_clock, std::chrono::milliseconds>;
 using Millis = std::chrono::milliseconds;
 
-inline int64_t to_unix_ms(TimePoint t) { return t.time_since_epoch().count(); }
-inline TimePoint from_unix_ms(int64_t ms) { return TimePoint(Millis(ms)); }
+inline int64_t to_unix_ms(TimePoint t) {
+  return t.time_since_epoch().count();
+}
+inline TimePoint from_unix_ms(int64_t ms) {
+  return TimePoint(Millis(ms));
+}
 
 class Clock {
  public:
@@ -24,9 +28,7 @@ class Clock {
 
 class SystemClock final : public Clock {
  public:
-  TimePoint now() const override {
-    return std::chrono::time_point_cast<Millis>(std::chrono::system_clock::now());
-  }
+  TimePoint now() const override { return std::chrono::time_point_cast<Millis>(std::chrono::system_clock::now()); }
 };
 
 }  // namespace pahlawan

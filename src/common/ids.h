@@ -22,9 +22,9 @@ class IdGenerator {
  private:
   const Clock& clock_;
   std::mutex mu_;
-  std::mt19937_64 rng_;       // GUARDED_BY(mu_)
-  int64_t last_ms_ = 0;       // GUARDED_BY(mu_)
-  uint16_t counter_ = 0;      // GUARDED_BY(mu_)
+  std::mt19937_64 rng_;   // GUARDED_BY(mu_)
+  int64_t last_ms_ = 0;   // GUARDED_BY(mu_)
+  uint16_t counter_ = 0;  // GUARDED_BY(mu_)
 };
 
 }  // namespace pahlawan

@@ -26,8 +26,12 @@ std::string with_labels(const std::string& name, const std::string& labels, cons
 
 }  // namespace
 
-void Counter::inc(double v) { atomic_add(value_, v); }
-void Gauge::add(double v) { atomic_add(value_, v); }
+void Counter::inc(double v) {
+  atomic_add(value_, v);
+}
+void Gauge::add(double v) {
+  atomic_add(value_, v);
+}
 
 Histogram::Histogram(std::vector<double> upper_bounds)
     : bounds_(std::move(upper_bounds)), counts_(new std::atomic<uint64_t>[bounds_.size() + 1]) {
@@ -42,8 +46,7 @@ void Histogram::observe(double v) {
   atomic_add(sum_, v);
 }
 
-MetricsRegistry::Family& MetricsRegistry::family(const std::string& name, const char* type,
-                                                 const std::string& help) {
+MetricsRegistry::Family& MetricsRegistry::family(const std::string& name, const char* type, const std::string& help) {
   auto& f = families_[name];
   if (f.type.empty()) {
     f.type = type;
@@ -74,7 +77,9 @@ Histogram& MetricsRegistry::histogram(const std::string& name, const std::string
   return *slot;
 }
 
-void MetricsRegistry::add_collector(std::function<void()> collector) { collectors_.push_back(std::move(collector)); }
+void MetricsRegistry::add_collector(std::function<void()> collector) {
+  collectors_.push_back(std::move(collector));
+}
 
 std::string MetricsRegistry::render() const {
   for (const auto& c : collectors_) c();
@@ -88,8 +93,7 @@ std::string MetricsRegistry::render() const {
       uint64_t cumulative = 0;
       for (size_t i = 0; i < h->bounds().size(); ++i) {
         cumulative += h->bucket_count(i);
-        out << with_labels(name + "_bucket", labels, "le=\"" + num(h->bounds()[i]) + "\"") << ' ' << cumulative
-            << '\n';
+        out << with_labels(name + "_bucket", labels, "le=\"" + num(h->bounds()[i]) + "\"") << ' ' << cumulative << '\n';
       }
       cumulative += h->bucket_count(h->bounds().size());
       out << with_labels(name + "_bucket", labels, "le=\"+Inf\"") << ' ' << cumulative << '\n';

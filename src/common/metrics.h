@@ -70,7 +70,7 @@ class MetricsRegistry {
   };
   Family& family(const std::string& name, const char* type, const std::string& help);
   mutable std::mutex mu_;
-  std::map<std::string, Family> families_;  // GUARDED_BY(mu_)
+  std::map<std::string, Family> families_;         // GUARDED_BY(mu_)
   std::vector<std::function<void()>> collectors_;  // set at wiring time, before render() is called
 };
 

@@ -48,13 +48,15 @@ class [[nodiscard]] Status {
   std::string message_;
 };
 
-inline Status invalid(std::string message) { return {ErrorCode::kInvalidRequest, std::move(message)}; }
+inline Status invalid(std::string message) {
+  return {ErrorCode::kInvalidRequest, std::move(message)};
+}
 
 // A value or the Status explaining why there is none. A Result never holds an ok Status.
 template <class T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}  // NOLINT: implicit by design, like std::expected
+  Result(T value) : v_(std::move(value)) {}         // NOLINT: implicit by design, like std::expected
   Result(Status status) : v_(std::move(status)) {}  // NOLINT
 
   bool is_ok() const { return std::holds_alternative<T>(v_); }

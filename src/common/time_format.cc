@@ -35,8 +35,7 @@ std::string format_rfc3339(TimePoint t) {
   const auto day_point = floor<days>(sys_time<milliseconds>(milliseconds(ms)));
   const year_month_day ymd(day_point);
   // In [0, 86'400'000) by construction; unsigned so the formatter knows the field widths.
-  const auto ms_of_day =
-      static_cast<unsigned>(ms - duration_cast<milliseconds>(day_point.time_since_epoch()).count());
+  const auto ms_of_day = static_cast<unsigned>(ms - duration_cast<milliseconds>(day_point.time_since_epoch()).count());
   char buf[64];
   std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02u:%02u:%02u.%03uZ", static_cast<int>(ymd.year()),
                 static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()), ms_of_day / 3600000,
@@ -52,8 +51,7 @@ std::optional<TimePoint> parse_rfc3339(std::string_view s) {
     return std::nullopt;
   }
   static constexpr int kDaysInMonth[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  if (month < 1 || month > 12 || day < 1 || day > kDaysInMonth[month - 1] || hour > 23 || minute > 59 ||
-      second > 60) {
+  if (month < 1 || month > 12 || day < 1 || day > kDaysInMonth[month - 1] || hour > 23 || minute > 59 || second > 60) {
     return std::nullopt;
   }
   const bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;

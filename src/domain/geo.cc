@@ -13,8 +13,12 @@
 
 namespace pahlawan {
 
-bool valid_lat(double lat) { return std::isfinite(lat) && lat >= -90.0 && lat <= 90.0; }
-bool valid_lon(double lon) { return std::isfinite(lon) && lon >= -180.0 && lon <= 180.0; }
+bool valid_lat(double lat) {
+  return std::isfinite(lat) && lat >= -90.0 && lat <= 90.0;
+}
+bool valid_lon(double lon) {
+  return std::isfinite(lon) && lon >= -180.0 && lon <= 180.0;
+}
 
 GeoBox bounding_box(double lat, double lon, double radius_m) {
   const double dlat = radius_m / kEarthRadiusM * 180.0 / M_PI;
@@ -42,7 +46,9 @@ uint64_t cell_id_at(double lat, double lon, int level) {
   return S2CellId(S2LatLng::FromDegrees(lat, lon)).parent(level).id();
 }
 
-std::string cell_token(uint64_t cell_id) { return S2CellId(cell_id).ToToken(); }
+std::string cell_token(uint64_t cell_id) {
+  return S2CellId(cell_id).ToToken();
+}
 
 std::vector<uint64_t> covering_cells(double lat, double lon, double radius_m, int level) {
   const S2Cap cap(S2LatLng::FromDegrees(lat, lon).ToPoint(), S1Angle::Radians(radius_m / kEarthRadiusM));

@@ -17,9 +17,8 @@ const char* ineligible_name(Ineligible why) {
   return "unknown";
 }
 
-std::optional<Ineligible> check_eligibility(const Ngo& ngo, const NgoLoad& load, const Surplus& item,
-                                            double distance_m, const std::set<std::string>& offered_before,
-                                            const MatchPolicy& policy) {
+std::optional<Ineligible> check_eligibility(const Ngo& ngo, const NgoLoad& load, const Surplus& item, double distance_m,
+                                            const std::set<std::string>& offered_before, const MatchPolicy& policy) {
   if (distance_m > policy.radius_m) return Ineligible::kOutOfRange;
   if (ngo.kind == NgoKind::kFoodBank && !policy.include_food_banks) return Ineligible::kFoodBank;
   if (offered_before.count(ngo.id)) return Ineligible::kAlreadyOffered;

@@ -29,20 +29,19 @@ struct NgoLoad {
 };
 
 enum class Ineligible {
-  kFoodBank,          // kind food_bank, and the policy does not include them
-  kCategory,          // does not accept the item's category
-  kCapacity,          // not enough capacity left in the rolling 24 hours
-  kNotificationCap,   // already holds max_pending_offers offers
-  kAlreadyOffered,    // was offered this item before
-  kOutOfRange,        // farther than radius_m
+  kFoodBank,         // kind food_bank, and the policy does not include them
+  kCategory,         // does not accept the item's category
+  kCapacity,         // not enough capacity left in the rolling 24 hours
+  kNotificationCap,  // already holds max_pending_offers offers
+  kAlreadyOffered,   // was offered this item before
+  kOutOfRange,       // farther than radius_m
 };
 
 const char* ineligible_name(Ineligible why);
 
 // nullopt: the NGO may be offered the item.
-std::optional<Ineligible> check_eligibility(const Ngo& ngo, const NgoLoad& load, const Surplus& item,
-                                            double distance_m, const std::set<std::string>& offered_before,
-                                            const MatchPolicy& policy);
+std::optional<Ineligible> check_eligibility(const Ngo& ngo, const NgoLoad& load, const Surplus& item, double distance_m,
+                                            const std::set<std::string>& offered_before, const MatchPolicy& policy);
 
 struct Candidate {
   std::string ngo_id;

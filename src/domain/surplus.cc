@@ -14,8 +14,8 @@ const char* status_name(SurplusStatus s) {
 }
 
 std::optional<SurplusStatus> parse_status(std::string_view s) {
-  for (auto st : {SurplusStatus::kAvailable, SurplusStatus::kClaimed, SurplusStatus::kPickedUp,
-                  SurplusStatus::kExpired, SurplusStatus::kCancelled}) {
+  for (auto st : {SurplusStatus::kAvailable, SurplusStatus::kClaimed, SurplusStatus::kPickedUp, SurplusStatus::kExpired,
+                  SurplusStatus::kCancelled}) {
     if (s == status_name(st)) return st;
   }
   return std::nullopt;

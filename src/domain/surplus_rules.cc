@@ -17,7 +17,9 @@ Status gone(const Surplus& s) {
   return {ErrorCode::kGone, std::string("surplus is ") + status_name(s.status)};
 }
 
-bool past_expiry(const Surplus& s, TimePoint now) { return now >= s.expires_at; }
+bool past_expiry(const Surplus& s, TimePoint now) {
+  return now >= s.expires_at;
+}
 
 }  // namespace
 

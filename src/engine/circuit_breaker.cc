@@ -2,16 +2,13 @@
 
 namespace pahlawan {
 
-CircuitBreaker::CircuitBreaker(const Clock& clock, CircuitBreakerOptions options)
-    : clock_(clock), options_(options) {}
+CircuitBreaker::CircuitBreaker(const Clock& clock, CircuitBreakerOptions options) : clock_(clock), options_(options) {}
 
 bool CircuitBreaker::allow() {
   std::lock_guard lock(mu_);
   switch (state_) {
-    case State::kClosed:
-      return true;
-    case State::kHalfOpen:
-      return false;  // the probe is still out; one answer decides, not a stampede
+    case State::kClosed: return true;
+    case State::kHalfOpen: return false;  // the probe is still out; one answer decides, not a stampede
     case State::kOpen:
       if (clock_.now() - opened_at_ < options_.cool_down) return false;
       state_ = State::kHalfOpen;
@@ -42,10 +39,8 @@ void CircuitBreaker::fail_locked() {
     case State::kClosed:
       if (++consecutive_failures_ < options_.failure_threshold) return;
       break;
-    case State::kHalfOpen:
-      break;
-    case State::kOpen:
-      return;  // already open; a late failure must not extend the cool-down
+    case State::kHalfOpen: break;
+    case State::kOpen: return;  // already open; a late failure must not extend the cool-down
   }
   state_ = State::kOpen;
   opened_at_ = clock_.now();
@@ -59,12 +54,9 @@ CircuitBreaker::State CircuitBreaker::state() const {
 
 const char* CircuitBreaker::state_name(State s) {
   switch (s) {
-    case State::kClosed:
-      return "closed";
-    case State::kHalfOpen:
-      return "half_open";
-    case State::kOpen:
-      return "open";
+    case State::kClosed: return "closed";
+    case State::kHalfOpen: return "half_open";
+    case State::kOpen: return "open";
   }
   return "unknown";
 }

@@ -24,9 +24,9 @@
 namespace pahlawan {
 
 struct CircuitBreakerOptions {
-  int failure_threshold = 5;           // consecutive failures or slow calls that open the breaker
-  Millis slow_call = Millis(1500);     // a success that took longer than this counts as a failure
-  Millis cool_down = Millis(30'000);   // how long the breaker stays open before a probe
+  int failure_threshold = 5;          // consecutive failures or slow calls that open the breaker
+  Millis slow_call = Millis(1500);    // a success that took longer than this counts as a failure
+  Millis cool_down = Millis(30'000);  // how long the breaker stays open before a probe
 };
 
 class CircuitBreaker {

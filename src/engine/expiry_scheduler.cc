@@ -8,7 +8,9 @@ ExpiryScheduler::ExpiryScheduler(DeadlineQueue& queue, ShardRouter& router, cons
   queue_.on_new_earliest([this] { rearm(); });
 }
 
-ExpiryScheduler::~ExpiryScheduler() { stop(); }
+ExpiryScheduler::~ExpiryScheduler() {
+  stop();
+}
 
 size_t ExpiryScheduler::run_due() {
   const TimePoint now = clock_.now();
@@ -30,10 +32,12 @@ size_t ExpiryScheduler::run_due() {
   return due.size();
 }
 
-void ExpiryScheduler::start() { thread_ = std::thread([this] {
+void ExpiryScheduler::start() {
+  thread_ = std::thread([this] {
     name_this_thread("pp-expiry");
     run();
-  }); }
+  });
+}
 
 void ExpiryScheduler::stop() {
   {

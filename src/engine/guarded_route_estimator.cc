@@ -2,8 +2,8 @@
 
 namespace pahlawan {
 
-Result<std::vector<RouteEstimate>> GuardedRouteEstimator::estimate(
-    const GeoPoint& origin, const std::vector<GeoPoint>& destinations) {
+Result<std::vector<RouteEstimate>> GuardedRouteEstimator::estimate(const GeoPoint& origin,
+                                                                   const std::vector<GeoPoint>& destinations) {
   if (!breaker_.allow()) return from_fallback(origin, destinations);
 
   const TimePoint started = clock_.now();
@@ -19,8 +19,8 @@ Result<std::vector<RouteEstimate>> GuardedRouteEstimator::estimate(
   return from_fallback(origin, destinations);
 }
 
-Result<std::vector<RouteEstimate>> GuardedRouteEstimator::from_fallback(
-    const GeoPoint& origin, const std::vector<GeoPoint>& destinations) {
+Result<std::vector<RouteEstimate>> GuardedRouteEstimator::from_fallback(const GeoPoint& origin,
+                                                                        const std::vector<GeoPoint>& destinations) {
   fallbacks_.fetch_add(1, std::memory_order_relaxed);
   return fallback_.estimate(origin, destinations);
 }

@@ -22,8 +22,7 @@ namespace pahlawan {
 
 class GuardedRouteEstimator final : public RouteEstimator {
  public:
-  GuardedRouteEstimator(RouteEstimator& primary, RouteEstimator& fallback, CircuitBreaker& breaker,
-                        const Clock& clock)
+  GuardedRouteEstimator(RouteEstimator& primary, RouteEstimator& fallback, CircuitBreaker& breaker, const Clock& clock)
       : primary_(primary), fallback_(fallback), breaker_(breaker), clock_(clock) {}
 
   Result<std::vector<RouteEstimate>> estimate(const GeoPoint& origin,
@@ -34,8 +33,7 @@ class GuardedRouteEstimator final : public RouteEstimator {
   int fallbacks() const { return fallbacks_.load(std::memory_order_relaxed); }
 
  private:
-  Result<std::vector<RouteEstimate>> from_fallback(const GeoPoint& origin,
-                                                   const std::vector<GeoPoint>& destinations);
+  Result<std::vector<RouteEstimate>> from_fallback(const GeoPoint& origin, const std::vector<GeoPoint>& destinations);
 
   RouteEstimator& primary_;
   RouteEstimator& fallback_;

@@ -8,7 +8,9 @@ namespace pahlawan {
 OutboxRelay::OutboxRelay(Store& store, EventBus& bus, std::string consumer, int batch, int save_every)
     : store_(store), bus_(bus), consumer_(std::move(consumer)), batch_(batch), save_every_(save_every) {}
 
-OutboxRelay::~OutboxRelay() { stop(); }
+OutboxRelay::~OutboxRelay() {
+  stop();
+}
 
 Status OutboxRelay::start() {
   auto cursor = store_.load_cursor(consumer_);

@@ -3,8 +3,8 @@
 // Its position (the last seq handed to the bus) is saved in the store every `save_every` events and at
 // stop, so after a restart it resumes there. A crash replays what was published since the last save
 // (fewer than save_every + one batch): delivery is at-least-once and subscribers de-duplicate by event
-// id. Saving less often keeps the cursor writes from costing the committer an fsync per small batch. One relay thread; notify() is
-// called by the store after each commit that appended events. Thread-safe.
+// id. Saving less often keeps the cursor writes from costing the committer an fsync per small batch. One relay thread;
+// notify() is called by the store after each commit that appended events. Thread-safe.
 #pragma once
 
 #include <atomic>

@@ -22,8 +22,8 @@ void ShardActor::adopt(Surplus s) {
 
 void ShardActor::insert(Surplus s, std::string traceparent, std::optional<IdempotencyRecord> idempotency,
                         SurplusReply reply) {
-  mailbox_.post([this, s = std::move(s), traceparent = std::move(traceparent),
-                 idempotency = std::move(idempotency), reply = std::move(reply)]() mutable {
+  mailbox_.post([this, s = std::move(s), traceparent = std::move(traceparent), idempotency = std::move(idempotency),
+                 reply = std::move(reply)]() mutable {
     UnitOfWork unit;
     unit.inserts.push_back(s);
     unit.events.push_back(ctx_.events.make(event_type::kPosted, s, traceparent));
@@ -43,8 +43,7 @@ void ShardActor::mutate(std::string id, std::string traceparent, Decide decide, 
                  reply = std::move(reply)]() mutable { do_mutate(id, traceparent, decide, std::move(reply)); });
 }
 
-void ShardActor::do_mutate(const std::string& id, const std::string& traceparent, Decide& decide,
-                           SurplusReply reply) {
+void ShardActor::do_mutate(const std::string& id, const std::string& traceparent, Decide& decide, SurplusReply reply) {
   auto it = items_.find(id);
   if (it == items_.end()) {
     // Not open here (finished items are not kept in memory): the store has the final word.

@@ -76,8 +76,8 @@ class ShardActor {
   ShardContext& ctx_;
   SerialExecutor mailbox_;
   std::unordered_map<std::string, Surplus> items_;  // mailbox only: open items, and ones changing
-  std::unordered_set<std::string> cold_;             // mailbox only: available, older than hot_window
-  std::atomic<int> in_flight_{0};                    // writes handed to the store, not yet decided
+  std::unordered_set<std::string> cold_;            // mailbox only: available, older than hot_window
+  std::atomic<int> in_flight_{0};                   // writes handed to the store, not yet decided
 };
 
 }  // namespace pahlawan

@@ -2,11 +2,18 @@
 
 namespace pahlawan {
 
-ShardRouter::ShardRouter(int level, Store& store, HotGeoIndex& index, DeadlineQueue& expiries,
-                         EventFactory& events, Executor& pool, const Clock& clock, Millis hot_window)
+ShardRouter::ShardRouter(int level, Store& store, HotGeoIndex& index, DeadlineQueue& expiries, EventFactory& events,
+                         Executor& pool, const Clock& clock, Millis hot_window)
     : level_(level),
       store_(store),
-      ctx_{store, index, expiries, events, pool, clock, hot_window, cold_available_,
+      ctx_{store,
+           index,
+           expiries,
+           events,
+           pool,
+           clock,
+           hot_window,
+           cold_available_,
            [this](const std::string& id, uint64_t cell, bool open) { track(id, cell, open); }} {}
 
 ShardActor& ShardRouter::actor_for_cell(uint64_t cell) {

@@ -55,12 +55,12 @@ struct UnitOfWork {
     std::optional<std::string> webhook_secret;
   };
   std::optional<NgoInsert> ngo;
-  std::vector<std::pair<std::string, std::string>> meta;   // key → value
-  std::optional<std::pair<std::string, int64_t>> cursor;    // consumer name → last seq handled
+  std::vector<std::pair<std::string, std::string>> meta;  // key → value
+  std::optional<std::pair<std::string, int64_t>> cursor;  // consumer name → last seq handled
 
   bool empty() const {
-    return inserts.empty() && updates.empty() && events.empty() && !idempotency && !provider && !ngo &&
-           meta.empty() && !cursor;
+    return inserts.empty() && updates.empty() && events.empty() && !idempotency && !provider && !ngo && meta.empty() &&
+           !cursor;
   }
 };
 
@@ -77,9 +77,8 @@ class Store {
   virtual Result<std::vector<Surplus>> load_open_surplus() = 0;
   // Available items in `box`, created before `created_before`, not expired at `now` (at most
   // `limit`): how browsing reaches items older than the hot index keeps.
-  virtual Result<std::vector<Surplus>> find_available_in_box(const GeoBox& box, TimePoint created_before,
-                                                             TimePoint now, const std::optional<std::string>& category,
-                                                             int limit) = 0;
+  virtual Result<std::vector<Surplus>> find_available_in_box(const GeoBox& box, TimePoint created_before, TimePoint now,
+                                                             const std::optional<std::string>& category, int limit) = 0;
   virtual Result<std::optional<IdempotencyRecord>> find_idempotency(const std::string& provider_id,
                                                                     const std::string& key) = 0;
 

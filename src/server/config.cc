@@ -39,11 +39,16 @@ std::string config_usage() {
 Result<Config> parse_config(const std::vector<std::string>& args,
                             const std::function<std::optional<std::string>(const char*)>& env) {
   static const char* kFlags[][2] = {
-      {"--listen", "PAHLAWAN_LISTEN"},           {"--data-dir", "PAHLAWAN_DATA_DIR"},
-      {"--admin-token", "PAHLAWAN_ADMIN_TOKEN"}, {"--ack-timeout", "PAHLAWAN_ACK_TIMEOUT"},
-      {"--shard-level", "PAHLAWAN_SHARD_LEVEL"}, {"--match-radius-m", "PAHLAWAN_MATCH_RADIUS_M"},
-      {"--max-attempts", "PAHLAWAN_MAX_ATTEMPTS"}, {"--max-pending-offers", "PAHLAWAN_MAX_PENDING_OFFERS"},
-      {"--routing-url", "PAHLAWAN_ROUTING_URL"}, {"--threads", "PAHLAWAN_THREADS"},
+      {"--listen", "PAHLAWAN_LISTEN"},
+      {"--data-dir", "PAHLAWAN_DATA_DIR"},
+      {"--admin-token", "PAHLAWAN_ADMIN_TOKEN"},
+      {"--ack-timeout", "PAHLAWAN_ACK_TIMEOUT"},
+      {"--shard-level", "PAHLAWAN_SHARD_LEVEL"},
+      {"--match-radius-m", "PAHLAWAN_MATCH_RADIUS_M"},
+      {"--max-attempts", "PAHLAWAN_MAX_ATTEMPTS"},
+      {"--max-pending-offers", "PAHLAWAN_MAX_PENDING_OFFERS"},
+      {"--routing-url", "PAHLAWAN_ROUTING_URL"},
+      {"--threads", "PAHLAWAN_THREADS"},
       {"--hot-window", "PAHLAWAN_HOT_WINDOW"},
   };
   std::map<std::string, std::string> values;

@@ -21,7 +21,7 @@ struct Config {
   int max_attempts = 5;
   int max_pending_offers = 3;
   std::optional<std::string> routing_url;
-  int threads = 0;  // 0: one per core
+  int threads = 0;          // 0: one per core
   int hot_window_s = 7200;  // available items younger than this are browsed from memory
 };
 

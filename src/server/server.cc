@@ -65,7 +65,8 @@ Result<std::string> admin_token_hash(const Config& config, Store& store, Secrets
   auto stored = store.get_meta(kAdminHashKey);
   if (!stored) return stored.status();
   if (*stored) {
-    std::printf("admin token: generated at first start and shown then (stored hashed; pass --admin-token to set one)\n");
+    std::printf(
+        "admin token: generated at first start and shown then (stored hashed; pass --admin-token to set one)\n");
     return **stored;
   }
   const std::string token = secrets.new_token("pp_admin_");
@@ -174,7 +175,8 @@ int run_server(const Config& config) {
   }
   expiry.start();
   std::vector<std::thread> io_threads;
-  for (unsigned i = 0; i < threads; ++i) io_threads.emplace_back([&io] {
+  for (unsigned i = 0; i < threads; ++i)
+    io_threads.emplace_back([&io] {
       name_this_thread("pp-io");
       io.run();
     });

@@ -36,8 +36,9 @@ class ApiTest : public ::testing::Test {
   // Returns {id, token}.
   std::pair<std::string, std::string> provider(double lat = -6.2, double lon = 106.8) {
     auto c = client();
-    auto r = c.call("POST", "/v1/providers", admin(),
-                    R"({"name":"Warung Bu Sri","lat":)" + std::to_string(lat) + R"(,"lon":)" + std::to_string(lon) + "}");
+    auto r =
+        c.call("POST", "/v1/providers", admin(),
+               R"({"name":"Warung Bu Sri","lat":)" + std::to_string(lat) + R"(,"lon":)" + std::to_string(lon) + "}");
     EXPECT_EQ(r.status, 201) << r.body;
     return {str(r.json(), "id"), str(r.json(), "token")};
   }
@@ -47,8 +48,10 @@ class ApiTest : public ::testing::Test {
     EXPECT_EQ(r.status, 201) << r.body;
     return {str(r.json(), "id"), str(r.json(), "token")};
   }
-  boost::json::value post(const std::string& provider_token, const std::string& body =
-                              R"({"title":"Nasi kotak","category":"prepared_meal","quantity_kg":12.5,"ttl_seconds":3600})") {
+  boost::json::value post(
+      const std::string& provider_token,
+      const std::string& body =
+          R"({"title":"Nasi kotak","category":"prepared_meal","quantity_kg":12.5,"ttl_seconds":3600})") {
     auto c = client();
     auto r = c.call("POST", "/v1/surplus", provider_token, body);
     EXPECT_EQ(r.status, 201) << r.body;

@@ -31,9 +31,10 @@ TEST_F(Api, RegisterPartiesReturnsTokensOnce) {
   EXPECT_TRUE(p.json().as_object().contains("token"));
   EXPECT_TRUE(p.json().as_object().contains("created_at"));
 
-  auto n = c.call("POST", "/v1/ngos", admin(),
-                  R"({"name":"Bank Pangan","lat":-6.2,"lon":106.8,"kind":"food_bank","categories":["bakery","produce"],)"
-                  R"("capacity_kg":250,"webhook_url":"https://bank.example/hook"})");
+  auto n =
+      c.call("POST", "/v1/ngos", admin(),
+             R"({"name":"Bank Pangan","lat":-6.2,"lon":106.8,"kind":"food_bank","categories":["bakery","produce"],)"
+             R"("capacity_kg":250,"webhook_url":"https://bank.example/hook"})");
   ASSERT_EQ(n.status, 201) << n.body;
   auto nj = n.json();
   EXPECT_EQ(nj.at("kind").as_string(), "food_bank");
@@ -157,10 +158,10 @@ TEST_F(Api, IdempotencyKey) {
   auto again = c.call("POST", "/v1/surplus", ptoken, body, {{"Idempotency-Key", "abc"}});
   ASSERT_EQ(again.status, 200);
   EXPECT_EQ(again.json().at("id"), first.json().at("id"));
-  expect_error(c.call("POST", "/v1/surplus", ptoken,
-                      R"({"title":"Roti","category":"bakery","quantity_kg":4,"ttl_seconds":600})",
-                      {{"Idempotency-Key", "abc"}}),
-               409, "conflict");
+  expect_error(
+      c.call("POST", "/v1/surplus", ptoken, R"({"title":"Roti","category":"bakery","quantity_kg":4,"ttl_seconds":600})",
+             {{"Idempotency-Key", "abc"}}),
+      409, "conflict");
   // Keys belong to their provider.
   auto [p2, t2] = provider();
   EXPECT_EQ(c.call("POST", "/v1/surplus", t2, body, {{"Idempotency-Key", "abc"}}).status, 201);
@@ -207,8 +208,9 @@ TEST_F(Api, BadSurplusInputIsRejectedAndChangesNothing) {
   auto near = c.call("GET", "/v1/surplus?lat=-7.0&lon=110.0&radius_m=50000&limit=500", ntoken);
   ASSERT_EQ(near.status, 200);
   EXPECT_TRUE(near.json().at("items").as_array().empty()) << near.body;
-  expect_error(c.call("POST", "/v1/surplus", ntoken, R"({"title":"x","category":"bakery","quantity_kg":3,"ttl_seconds":60})"),
-               403, "forbidden");
+  expect_error(
+      c.call("POST", "/v1/surplus", ntoken, R"({"title":"x","category":"bakery","quantity_kg":3,"ttl_seconds":60})"),
+      403, "forbidden");
 }
 
 TEST_F(Api, OversizedBodyIs413) {
@@ -270,10 +272,12 @@ TEST_F(Api, GarbageOnTheWireIsAnsweredNotFatal) {
     boost::asio::io_context io;
     boost::asio::ip::tcp::socket s(io);
     s.connect({boost::asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(server_->port())});
-    boost::asio::write(s, boost::asio::buffer(bytes));
-    s.shutdown(boost::asio::ip::tcp::socket::shutdown_send);
-    std::string reply;
+    // The server may answer and close before it has read everything we send: a broken pipe on our
+    // side is an expected outcome, not a failure.
     boost::system::error_code ec;
+    boost::asio::write(s, boost::asio::buffer(bytes), ec);
+    s.shutdown(boost::asio::ip::tcp::socket::shutdown_send, ec);
+    std::string reply;
     char buf[4096];
     for (;;) {
       size_t n = s.read_some(boost::asio::buffer(buf), ec);

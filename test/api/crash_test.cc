@@ -11,14 +11,16 @@
 #include <set>
 #include <thread>
 
+#include <gtest/gtest.h>
 #include "http_client.h"
 #include "server_process.h"
-#include <gtest/gtest.h>
 
 namespace pahlawan::testing {
 namespace {
 
-std::string str(const boost::json::value& v, const char* key) { return std::string(v.at(key).as_string()); }
+std::string str(const boost::json::value& v, const char* key) {
+  return std::string(v.at(key).as_string());
+}
 
 TEST(Crash, Kill9LosesNothingAcknowledged) {
   char tmpl[] = "/tmp/pahlawan-crash-XXXXXX";

@@ -105,8 +105,8 @@ Result<std::vector<Surplus>> InMemoryStore::find_available_in_box(const GeoBox& 
   std::lock_guard lock(mu_);
   std::vector<Surplus> out;
   for (const auto& [id, s] : surplus_) {
-    if (s.status == SurplusStatus::kAvailable && s.lat >= box.lat_min && s.lat <= box.lat_max &&
-        s.lon >= box.lon_min && s.lon <= box.lon_max && s.created_at < created_before && s.expires_at > now &&
+    if (s.status == SurplusStatus::kAvailable && s.lat >= box.lat_min && s.lat <= box.lat_max && s.lon >= box.lon_min &&
+        s.lon <= box.lon_max && s.created_at < created_before && s.expires_at > now &&
         (!category || s.category == *category) && static_cast<int>(out.size()) < limit) {
       out.push_back(s);
     }

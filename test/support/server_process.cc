@@ -36,8 +36,8 @@ ServerProcess::~ServerProcess() {
 void ServerProcess::start() {
   int fds[2];
   if (pipe(fds) != 0) throw std::runtime_error("pipe failed");
-  std::vector<std::string> args = {server_binary(), "serve", "--listen", "127.0.0.1:0", "--data-dir", data_dir_,
-                                   "--admin-token", admin_token_};
+  std::vector<std::string> args = {server_binary(), "serve",   "--listen",      "127.0.0.1:0",
+                                   "--data-dir",    data_dir_, "--admin-token", admin_token_};
   args.insert(args.end(), extra_args_.begin(), extra_args_.end());
   pid_ = fork();
   if (pid_ == 0) {

@@ -41,8 +41,7 @@ class ScriptedEstimator final : public RouteEstimator {
   void then_short_answer() { script_.push_back({Kind::kShort, Millis(20)}); }
   int calls() const { return calls_; }
 
-  Result<std::vector<RouteEstimate>> estimate(const GeoPoint&,
-                                              const std::vector<GeoPoint>& destinations) override {
+  Result<std::vector<RouteEstimate>> estimate(const GeoPoint&, const std::vector<GeoPoint>& destinations) override {
     ++calls_;
     if (script_.empty()) {
       ADD_FAILURE() << "primary called with nothing scripted";

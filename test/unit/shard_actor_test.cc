@@ -22,7 +22,9 @@ using testing::ManualExecutor;
 constexpr int kLevel = 13;
 const Principal kProvider{Role::kProvider, "prov-1"};
 const Principal kOtherProvider{Role::kProvider, "prov-2"};
-Principal ngo(int i) { return Principal{Role::kNgo, "ngo-" + std::to_string(i)}; }
+Principal ngo(int i) {
+  return Principal{Role::kNgo, "ngo-" + std::to_string(i)};
+}
 
 class ShardActorTest : public ::testing::Test {
  protected:
@@ -267,8 +269,8 @@ TEST_F(ShardActorTest, RestartRebuildsActorsAndIndexFromTheStore) {
   DeadlineQueue expiries2;
   ShardRouter router2(kLevel, store, index2, expiries2, events, pool, clock, std::chrono::hours(2));
   ASSERT_TRUE(router2.load_open_items());
-  EXPECT_EQ(index2.size(), 1u);       // only the available one is browsable
-  EXPECT_EQ(expiries2.size(), 2u);    // and waits for its expiry and for leaving the hot window
+  EXPECT_EQ(index2.size(), 1u);     // only the available one is browsable
+  EXPECT_EQ(expiries2.size(), 2u);  // and waits for its expiry and for leaving the hot window
   EXPECT_EQ(router2.actor_count(), 2u);
   auto loc = router2.locate(a.id);
   ASSERT_TRUE(loc && *loc);

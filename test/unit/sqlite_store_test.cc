@@ -5,11 +5,11 @@
 
 #include <filesystem>
 #include <fstream>
-#include <map>
 #include <future>
+#include <map>
 
-#include "adapters/journal/file_event_journal.h"
 #include "adapters/bus/in_process_bus.h"
+#include "adapters/journal/file_event_journal.h"
 #include "engine/outbox_relay.h"
 
 namespace pahlawan {
@@ -256,7 +256,7 @@ TEST(OutboxRelay, SavesItsPositionEverySoManyEventsAndAtStop) {
   ASSERT_TRUE(commit_sync(*store, UnitOfWork{}));  // barrier: earlier saves are decided
   EXPECT_EQ(relay.position(), 10);
   EXPECT_EQ(*store->load_cursor("relay"), 6);  // saved at 6 (6 - 0 >= 5); 9 and 10 not yet
-  relay.stop();                                 // never started: stop still saves the position
+  relay.stop();                                // never started: stop still saves the position
   ASSERT_TRUE(commit_sync(*store, UnitOfWork{}));
   EXPECT_EQ(*store->load_cursor("relay"), 10);
   EXPECT_EQ(counter.seen.size(), 10u);

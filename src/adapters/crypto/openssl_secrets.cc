@@ -30,7 +30,9 @@ std::string OpenSslSecrets::new_token(const std::string& prefix) {
   return out;
 }
 
-std::string OpenSslSecrets::hash(const std::string& token) const { return sha256_hex(token); }
+std::string OpenSslSecrets::hash(const std::string& token) const {
+  return sha256_hex(token);
+}
 
 bool OpenSslSecrets::equal(const std::string& a, const std::string& b) const {
   return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;

@@ -25,7 +25,9 @@ ApiResponse ok_json(std::string body, int status = 200) {
   return r;
 }
 
-Status method_not_allowed() { return {ErrorCode::kMethodNotAllowed, "method not allowed on this path"}; }
+Status method_not_allowed() {
+  return {ErrorCode::kMethodNotAllowed, "method not allowed on this path"};
+}
 
 // Replies with the surplus, or the refusal, of an asynchronous surplus operation.
 SurplusReply surplus_reply(Respond respond) {
@@ -241,8 +243,8 @@ void ApiHandler::register_ngo(const Principal& p, ApiRequest& req, Respond respo
   auto cats = fields::opt_string_array(*body, "categories");
   auto cap = fields::opt_number(*body, "capacity_kg");
   auto hook = fields::opt_string(*body, "webhook_url");
-  for (const Status* s : {&name.status(), &lat.status(), &lon.status(), &kind.status(), &cats.status(), &cap.status(),
-                          &hook.status()}) {
+  for (const Status* s :
+       {&name.status(), &lat.status(), &lon.status(), &kind.status(), &cats.status(), &cap.status(), &hook.status()}) {
     if (!s->is_ok()) return respond(error_response(*s));
   }
   RegisterNgoRequest r;

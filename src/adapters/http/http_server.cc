@@ -26,7 +26,7 @@ asio::awaitable<ApiResponse> await_handler(ApiHandler& handler, ApiRequest req) 
       [&handler, &req, ex](auto completion) {
         auto shared = std::make_shared<decltype(completion)>(std::move(completion));
         handler.handle(std::move(req), [shared, ex](ApiResponse r) mutable {
-          asio::post(ex, [shared, r = std::move(r)]() mutable { std::move(*shared)(std::move(r)); });
+          asio::post(ex, [shared, r = std::move(r)]() mutable { std::move (*shared)(std::move(r)); });
         });
       },
       asio::use_awaitable);

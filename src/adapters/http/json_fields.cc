@@ -7,9 +7,13 @@ namespace pahlawan::fields {
 namespace json = boost::json;
 namespace {
 
-Status bad(const char* key, const char* what) { return invalid(std::string("field '") + key + "' " + what); }
+Status bad(const char* key, const char* what) {
+  return invalid(std::string("field '") + key + "' " + what);
+}
 
-bool is_null_or_absent(const json::value* v) { return v == nullptr || v->is_null(); }
+bool is_null_or_absent(const json::value* v) {
+  return v == nullptr || v->is_null();
+}
 
 }  // namespace
 

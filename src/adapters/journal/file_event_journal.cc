@@ -44,7 +44,9 @@ Result<std::unique_ptr<FileEventJournal>> FileEventJournal::open(const std::stri
   return std::unique_ptr<FileEventJournal>(new FileEventJournal(f, last_seq));
 }
 
-FileEventJournal::~FileEventJournal() { std::fclose(file_); }
+FileEventJournal::~FileEventJournal() {
+  std::fclose(file_);
+}
 
 void FileEventJournal::on_event(const Event& event) {
   if (event.seq <= last_seq_) return;
@@ -55,6 +57,8 @@ void FileEventJournal::on_event(const Event& event) {
 
 // Handing lines to the kernel once per batch: a process crash loses nothing flushed, and the relay
 // saves its position only after this.
-void FileEventJournal::flush() { std::fflush(file_); }
+void FileEventJournal::flush() {
+  std::fflush(file_);
+}
 
 }  // namespace pahlawan

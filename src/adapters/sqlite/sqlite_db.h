@@ -18,7 +18,10 @@ namespace pahlawan {
 class SqliteStmt {
  public:
   SqliteStmt(sqlite3* db, sqlite3_stmt* stmt) : db_(db), stmt_(stmt) {}
-  ~SqliteStmt() { sqlite3_reset(stmt_); sqlite3_clear_bindings(stmt_); }
+  ~SqliteStmt() {
+    sqlite3_reset(stmt_);
+    sqlite3_clear_bindings(stmt_);
+  }
   SqliteStmt(const SqliteStmt&) = delete;
   SqliteStmt& operator=(const SqliteStmt&) = delete;
 

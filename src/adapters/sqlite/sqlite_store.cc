@@ -45,6 +45,17 @@ Surplus read_surplus(const SqliteStmt& s) {
   return x;
 }
 
+Result<std::vector<Surplus>> read_all_surplus(SqliteStmt& st) {
+  std::vector<Surplus> out;
+  for (;;) {
+    auto row = st.step();
+    if (!row) return row.status();
+    if (!*row) break;
+    out.push_back(read_surplus(st));
+  }
+  return out;
+}
+
 // Binds the 19 surplus columns in kSurplusColumns order, starting at parameter `first`.
 void bind_surplus(SqliteStmt& st, const Surplus& x, int first) {
   const int i = first;
@@ -87,15 +98,15 @@ std::vector<std::string> split_categories(const std::string& s) {
   return out;
 }
 
-#define RETURN_IF_ERROR(expr)          \
-  do {                                 \
-    Status _s = (expr);                \
-    if (!_s.is_ok()) return _s;        \
+#define RETURN_IF_ERROR(expr)   \
+  do {                          \
+    Status _s = (expr);         \
+    if (!_s.is_ok()) return _s; \
   } while (0)
 
-#define ASSIGN_STMT(var, db, sql)           \
-  auto var##_r = (db).prepare(sql);         \
-  if (!var##_r) return var##_r.status();    \
+#define ASSIGN_STMT(var, db, sql)        \
+  auto var##_r = (db).prepare(sql);      \
+  if (!var##_r) return var##_r.status(); \
   auto& var = **var##_r
 
 }  // namespace
@@ -174,7 +185,9 @@ void SqliteStore::run_checkpointer() {
   }
 }
 
-SqliteStore::~SqliteStore() { flush_and_stop(); }
+SqliteStore::~SqliteStore() {
+  flush_and_stop();
+}
 
 void SqliteStore::flush_and_stop() {
   {
@@ -187,7 +200,9 @@ void SqliteStore::flush_and_stop() {
   if (checkpointer_.joinable()) checkpointer_.join();
 }
 
-void SqliteStore::on_events_committed(UniqueFunction<void()> listener) { listener_ = std::move(listener); }
+void SqliteStore::on_events_committed(UniqueFunction<void()> listener) {
+  listener_ = std::move(listener);
+}
 
 void SqliteStore::commit(UnitOfWork unit, CommitDone done) {
   {
@@ -296,8 +311,8 @@ Status SqliteStore::run_cached(const char* sql) {
 Status SqliteStore::apply(const UnitOfWork& u) {
   auto& db = *writer_;
   for (const auto& x : u.inserts) {
-    static const std::string sql = std::string("INSERT INTO surplus (") + kSurplusColumns +
-                                   ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+    static const std::string sql =
+        std::string("INSERT INTO surplus (") + kSurplusColumns + ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
     ASSIGN_STMT(st, db, sql.c_str());
     bind_surplus(st, x, 1);
     RETURN_IF_ERROR(st.run());
@@ -345,7 +360,8 @@ Status SqliteStore::apply(const UnitOfWork& u) {
     RETURN_IF_ERROR(st.run());
   }
   for (const auto& [key, value] : u.meta) {
-    ASSIGN_STMT(st, db, "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value");
+    ASSIGN_STMT(st, db,
+                "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value");
     st.bind(1, key).bind(2, value);
     RETURN_IF_ERROR(st.run());
   }
@@ -378,8 +394,8 @@ void SqliteStore::release_reader(std::unique_ptr<SqliteDb> db) {
   if (static_cast<int>(readers_.size()) < options_.read_connections) readers_.push_back(std::move(db));
 }
 
-#define READER(var)                                                                     \
-  ReaderLease var##_lease(*this);                                                       \
+#define READER(var)                                                                       \
+  ReaderLease var##_lease(*this);                                                         \
   if (!var##_lease.get()) return Status(ErrorCode::kUnavailable, "cannot open database"); \
   auto& var = *var##_lease.get()
 
@@ -399,19 +415,12 @@ Result<std::vector<Surplus>> SqliteStore::load_open_surplus() {
   static const std::string sql =
       std::string("SELECT ") + kSurplusColumns + " FROM surplus WHERE status IN ('available', 'claimed')";
   ASSIGN_STMT(st, db, sql.c_str());
-  std::vector<Surplus> out;
-  for (;;) {
-    auto row = st.step();
-    if (!row) return row.status();
-    if (!*row) break;
-    out.push_back(read_surplus(st));
-  }
-  return out;
+  return read_all_surplus(st);
 }
 
 Result<std::vector<Surplus>> SqliteStore::find_available_in_box(const GeoBox& box, TimePoint created_before,
-                                                                TimePoint now, const std::optional<std::string>& category,
-                                                                int limit) {
+                                                                TimePoint now,
+                                                                const std::optional<std::string>& category, int limit) {
   READER(db);
   static const std::string sql = std::string("SELECT ") + kSurplusColumns +
                                  " FROM surplus WHERE status = 'available' AND created_at < ?5 "
@@ -421,21 +430,13 @@ Result<std::vector<Surplus>> SqliteStore::find_available_in_box(const GeoBox& bo
   st.bind(1, box.lat_min).bind(2, box.lat_max).bind(3, box.lon_min).bind(4, box.lon_max);
   st.bind(5, to_unix_ms(created_before)).bind(6, to_unix_ms(now)).bind(7, category);
   st.bind(8, static_cast<int64_t>(limit));
-  std::vector<Surplus> out;
-  for (;;) {
-    auto row = st.step();
-    if (!row) return row.status();
-    if (!*row) break;
-    out.push_back(read_surplus(st));
-  }
-  return out;
+  return read_all_surplus(st);
 }
 
 Result<std::optional<IdempotencyRecord>> SqliteStore::find_idempotency(const std::string& provider_id,
                                                                        const std::string& key) {
   READER(db);
-  ASSIGN_STMT(st, db,
-              "SELECT body_hash, surplus_id, created_at FROM idempotency WHERE provider_id = ? AND key = ?");
+  ASSIGN_STMT(st, db, "SELECT body_hash, surplus_id, created_at FROM idempotency WHERE provider_id = ? AND key = ?");
   st.bind(1, provider_id).bind(2, key);
   auto row = st.step();
   if (!row) return row.status();
@@ -472,8 +473,9 @@ Result<std::optional<Provider>> SqliteStore::find_provider(const std::string& id
 
 Result<std::optional<Ngo>> SqliteStore::find_ngo(const std::string& id) {
   READER(db);
-  ASSIGN_STMT(st, db,
-              "SELECT id, name, lat, lon, kind, categories, capacity_kg, webhook_url, created_at FROM ngos WHERE id = ?");
+  ASSIGN_STMT(
+      st, db,
+      "SELECT id, name, lat, lon, kind, categories, capacity_kg, webhook_url, created_at FROM ngos WHERE id = ?");
   st.bind(1, id);
   auto row = st.step();
   if (!row) return row.status();

@@ -82,8 +82,8 @@ class SqliteStore final : public Store {
 
   std::mutex mu_;
   std::condition_variable cv_;
-  std::deque<Job> queue_;   // GUARDED_BY(mu_)
-  bool stopping_ = false;   // GUARDED_BY(mu_)
+  std::deque<Job> queue_;  // GUARDED_BY(mu_)
+  bool stopping_ = false;  // GUARDED_BY(mu_)
   UniqueFunction<void()> listener_;
   std::thread committer_;
   std::condition_variable checkpoint_cv_;

@@ -23,6 +23,7 @@ struct Config {
   std::optional<std::string> routing_url;
   int threads = 0;          // 0: one per core
   int hot_window_s = 7200;  // available items younger than this are browsed from memory
+  double rate_limit = 100;  // requests per second per provider/NGO token (0: off); bursts of 2 s worth
 };
 
 // args: the words after "serve". env: lookup of environment variables (getenv in production).

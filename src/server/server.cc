@@ -20,6 +20,7 @@
 #include "app/authenticator.h"
 #include "app/json_event_factory.h"
 #include "app/metrics_subscriber.h"
+#include "app/rate_limiter.h"
 #include "app/registry_service.h"
 #include "app/surplus_service.h"
 #include "engine/expiry_scheduler.h"
@@ -163,7 +164,8 @@ int run_server(const Config& config) {
   std::random_device rd;
   std::mt19937_64 seed_rng((static_cast<uint64_t>(rd()) << 32) ^ rd());
   std::mutex rng_mu;
-  ApiHandler handler(ApiHandlerDeps{auth, registry, surplus, metrics, ready, [&] {
+  RateLimiter limiter(clock, config.rate_limit, 2 * config.rate_limit);
+  ApiHandler handler(ApiHandlerDeps{auth, limiter, registry, surplus, metrics, ready, [&] {
                                       std::lock_guard lock(rng_mu);
                                       return seed_rng();
                                     }});

@@ -292,5 +292,22 @@ TEST_F(Api, GarbageOnTheWireIsAnsweredNotFatal) {
   EXPECT_EQ(c.request("GET", "/healthz").status, 200);
 }
 
+TEST(RateLimit, ATokenOverItsBudgetGets429WithRetryAfter) {
+  ServerProcess server("", {"--rate-limit", "1"});  // 1 request/s, bursts of 2
+  server.start();
+  HttpClient c("127.0.0.1", server.port());
+  auto n = c.call("POST", "/v1/ngos", server.admin_token(), R"({"name":"N","lat":0,"lon":0})");
+  ASSERT_EQ(n.status, 201);
+  const std::string token = str(n.json(), "token");
+  EXPECT_EQ(c.call("GET", "/v1/surplus?lat=0&lon=0", token).status, 200);
+  EXPECT_EQ(c.call("GET", "/v1/surplus?lat=0&lon=0", token).status, 200);
+  auto limited = c.call("GET", "/v1/surplus?lat=0&lon=0", token);
+  expect_error(limited, 429, "rate_limited");
+  EXPECT_EQ(limited.headers["retry-after"], "1");
+  // The admin is not limited, and other tokens have their own budget.
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(c.call("GET", "/v1/surplus?lat=0&lon=0", server.admin_token()).status, 200);
+  EXPECT_EQ(server.stop(), 0);
+}
+
 }  // namespace
 }  // namespace pahlawan::testing

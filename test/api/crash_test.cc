@@ -29,7 +29,7 @@ TEST(Crash, Kill9LosesNothingAcknowledged) {
   std::mutex mu;
   std::string ngo_token;
   {
-    ServerProcess server(dir);
+    ServerProcess server(dir, {"--rate-limit", "0"});  // one provider posts the whole burst
     server.start();
     HttpClient admin("127.0.0.1", server.port());
     auto p = admin.call("POST", "/v1/providers", server.admin_token(), R"({"name":"Hotel","lat":-6.2,"lon":106.8})");
@@ -69,7 +69,7 @@ TEST(Crash, Kill9LosesNothingAcknowledged) {
   }
   ASSERT_GE(acknowledged.size(), 250u);
 
-  ServerProcess again(dir);
+  ServerProcess again(dir, {"--rate-limit", "0"});
   again.start();
   HttpClient c("127.0.0.1", again.port());
   for (const auto& id : acknowledged) {

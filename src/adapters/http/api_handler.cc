@@ -117,6 +117,13 @@ void ApiHandler::handle(ApiRequest req, Respond respond) {
   auto principal = d_.auth.authenticate(req.authorization);
   if (!principal) return respond(error_response(principal.status()));
   const Principal& p = *principal;
+  if (Status admitted = d_.limiter.admit(p); !admitted) {
+    ApiResponse r = error_response(Status(ErrorCode::kRateLimited, "too many requests for this token"));
+    for (auto& [k, v] : r.headers) {
+      if (k == "Retry-After") v = admitted.message();  // the limiter's answer: seconds to wait
+    }
+    return respond(std::move(r));
+  }
   const std::string tp = child_traceparent(req.traceparent, d_.random64);
 
   switch (route) {

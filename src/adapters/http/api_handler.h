@@ -10,6 +10,7 @@
 
 #include "adapters/http/api_types.h"
 #include "app/authenticator.h"
+#include "app/rate_limiter.h"
 #include "app/registry_service.h"
 #include "app/surplus_service.h"
 #include "common/metrics.h"
@@ -18,6 +19,7 @@ namespace pahlawan {
 
 struct ApiHandlerDeps {
   Authenticator& auth;
+  RateLimiter& limiter;
   RegistryService& registry;
   SurplusService& surplus;
   MetricsRegistry& metrics;

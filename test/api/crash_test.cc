@@ -22,6 +22,8 @@ std::string str(const boost::json::value& v, const char* key) {
   return std::string(v.at(key).as_string());
 }
 
+constexpr const char* kCallerTrace = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+
 TEST(Crash, Kill9LosesNothingAcknowledged) {
   char tmpl[] = "/tmp/pahlawan-crash-XXXXXX";
   const std::string dir = mkdtemp(tmpl);
@@ -49,7 +51,8 @@ TEST(Crash, Kill9LosesNothingAcknowledged) {
           try {
             auto r = c.call("POST", "/v1/surplus", ptoken,
                             R"({"title":"Nasi","category":"prepared_meal","quantity_kg":2,"ttl_seconds":3600,"lat":)" +
-                                std::to_string(lat) + R"(,"lon":106.8})");
+                                std::to_string(lat) + R"(,"lon":106.8})",
+                            {{"traceparent", kCallerTrace}});
             if (r.status == 201) {
               std::lock_guard lock(mu);
               acknowledged.insert(str(r.json(), "id"));
@@ -97,7 +100,13 @@ TEST(Crash, Kill9LosesNothingAcknowledged) {
     EXPECT_EQ(seq, last_seq + 1) << "gap or repeat in the journal";
     last_seq = seq;
     per_event[str(v.at("event"), "id")]++;
-    if (v.at("event").at("type").as_string() == "surplus.posted") posted.insert(str(v.at("event"), "surplus_id"));
+    if (v.at("event").at("type").as_string() == "surplus.posted") {
+      posted.insert(str(v.at("event"), "surplus_id"));
+      // The caller's trace continues into the event, under a span of the server's own.
+      const std::string tp = str(v.at("event"), "traceparent");
+      EXPECT_EQ(tp.substr(0, 36), std::string(kCallerTrace).substr(0, 36)) << tp;
+      EXPECT_NE(tp.substr(36, 16), std::string(kCallerTrace).substr(36, 16)) << tp;
+    }
   }
   for (const auto& [id, count] : per_event) EXPECT_EQ(count, 1) << id;
   for (const auto& id : acknowledged) EXPECT_TRUE(posted.count(id)) << "posted event missing for " << id;

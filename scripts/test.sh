@@ -7,6 +7,9 @@ cd "$(dirname "$0")/.."
 
 bash scripts/install-deps.sh
 
+# Let ccache reuse objects across clones in different folders (CI clones afresh each run).
+export CCACHE_BASEDIR="$PWD" CCACHE_NOHASHDIR=true
+
 presets=${PAHLAWAN_TEST_PRESETS:-"debug asan tsan"}
 jobs=$(nproc)
 for preset in $presets; do

@@ -182,6 +182,16 @@ TEST(SqliteStore, FullQueueIsRefusedNotQueued) {
   EXPECT_EQ(commit_sync(**s, std::move(u)).code(), ErrorCode::kUnavailable);
 }
 
+// Commits items s<first>..s<last-1>, each with its posted event e<i>, one unit each.
+void post_items(Store& store, int first, int last) {
+  for (int i = first; i < last; ++i) {
+    UnitOfWork u;
+    u.inserts.push_back(sample("s" + std::to_string(i)));
+    u.events.push_back(event_for(sample("s" + std::to_string(i)), "e" + std::to_string(i)));
+    ASSERT_TRUE(commit_sync(store, std::move(u)));
+  }
+}
+
 // A subscriber whose effect is a count per event id: any duplicate shows.
 class CountingSubscriber final : public EventSubscriber {
  public:
@@ -194,12 +204,7 @@ TEST(OutboxRelay, DeliversInOrderAndResumesAfterRestartWithoutLossOrDuplicateEff
   const std::string journal_path = dir.file("events.jsonl");
   {
     auto store = open_store(dir);
-    for (int i = 0; i < 10; ++i) {
-      UnitOfWork u;
-      u.inserts.push_back(sample("s" + std::to_string(i)));
-      u.events.push_back(event_for(sample("s" + std::to_string(i)), "e" + std::to_string(i)));
-      ASSERT_TRUE(commit_sync(*store, std::move(u)));
-    }
+    post_items(*store, 0, 10);
     InProcessBus bus;
     auto journal = FileEventJournal::open(journal_path);
     ASSERT_TRUE(journal);
@@ -212,12 +217,7 @@ TEST(OutboxRelay, DeliversInOrderAndResumesAfterRestartWithoutLossOrDuplicateEff
   {
     auto store = open_store(dir);
     // Simulate a crash that lost the last cursor saves: the relay will replay from seq 3.
-    {
-      UnitOfWork more;
-      more.inserts.push_back(sample("s10"));
-      more.events.push_back(event_for(sample("s10"), "e10"));
-      ASSERT_TRUE(commit_sync(*store, std::move(more)));
-    }
+    post_items(*store, 10, 11);
     InProcessBus bus;
     auto journal = FileEventJournal::open(journal_path);
     ASSERT_TRUE(journal);
@@ -242,12 +242,7 @@ TEST(OutboxRelay, DeliversInOrderAndResumesAfterRestartWithoutLossOrDuplicateEff
 TEST(OutboxRelay, SavesItsPositionEverySoManyEventsAndAtStop) {
   TempDir dir;
   auto store = open_store(dir);
-  for (int i = 0; i < 10; ++i) {
-    UnitOfWork u;
-    u.inserts.push_back(sample("s" + std::to_string(i)));
-    u.events.push_back(event_for(sample("s" + std::to_string(i)), "e" + std::to_string(i)));
-    ASSERT_TRUE(commit_sync(*store, std::move(u)));
-  }
+  post_items(*store, 0, 10);
   InProcessBus bus;
   CountingSubscriber counter;
   bus.subscribe(counter);

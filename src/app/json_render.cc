@@ -71,6 +71,20 @@ std::string render_ngo(const Ngo& n, const std::optional<std::string>& token,
   return json::serialize(o);
 }
 
+std::string dlq_region(const Surplus& s) {
+  return cell_token(cell_id_at(s.lat, s.lon, 6));
+}
+
+std::string render_dlq_entry(const Surplus& s) {
+  json::object o{{"id", s.id},
+                 {"surplus", surplus_object(s)},
+                 {"region", dlq_region(s)},
+                 {"reason", s.dlq_reason.value_or("")},
+                 {"attempts", static_cast<int64_t>(s.offered_to.size())},
+                 {"created_at", time_or_null(s.dlq_at)}};
+  return json::serialize(o);
+}
+
 std::string render_event(const Event& e) {
   json::object o{{"id", e.id},
                  {"type", e.type},

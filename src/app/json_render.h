@@ -16,5 +16,9 @@ std::string render_provider(const Provider& p, const std::optional<std::string>&
 std::string render_ngo(const Ngo& n, const std::optional<std::string>& token,
                        const std::optional<std::string>& webhook_secret);
 std::string render_event(const Event& e);
+// A Geo-DLQ entry: {"id", "surplus", "region", "reason", "attempts", "created_at"}.
+std::string render_dlq_entry(const Surplus& s);
+// The S2 cell token at level 6 that groups the Geo-DLQ by region.
+std::string dlq_region(const Surplus& s);
 
 }  // namespace pahlawan

@@ -57,6 +57,7 @@ void RegistryService::register_ngo(const Principal& caller, RegisterNgoRequest r
   store_.commit(std::move(unit), [this, n, token, secret, cred, reply = std::move(reply)](Status s) mutable {
     if (!s) return reply(s);
     auth_.add(cred);
+    if (directory_) directory_->add(n);
     reply(Registered{render_ngo(n, token, secret)});
   });
 }

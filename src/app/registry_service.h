@@ -10,6 +10,7 @@
 #include "app/authenticator.h"
 #include "common/clock.h"
 #include "common/ids.h"
+#include "ports/ngo_directory.h"
 #include "ports/secrets.h"
 #include "ports/store.h"
 
@@ -37,8 +38,10 @@ using RegisteredReply = UniqueFunction<void(Result<Registered>)>;
 
 class RegistryService {
  public:
-  RegistryService(Store& store, Authenticator& auth, Secrets& secrets, IdGenerator& ids, const Clock& clock)
-      : store_(store), auth_(auth), secrets_(secrets), ids_(ids), clock_(clock) {}
+  // directory: where registered NGOs become candidates for matching (may be null: no matching).
+  RegistryService(Store& store, Authenticator& auth, Secrets& secrets, IdGenerator& ids, const Clock& clock,
+                  NgoDirectory* directory = nullptr)
+      : store_(store), auth_(auth), secrets_(secrets), ids_(ids), clock_(clock), directory_(directory) {}
 
   void register_provider(const Principal& caller, RegisterProviderRequest req, RegisteredReply reply);
   void register_ngo(const Principal& caller, RegisterNgoRequest req, RegisteredReply reply);
@@ -50,6 +53,7 @@ class RegistryService {
   Secrets& secrets_;
   IdGenerator& ids_;
   const Clock& clock_;
+  NgoDirectory* directory_;
 };
 
 }  // namespace pahlawan

@@ -4,6 +4,7 @@
 #include <unordered_set>
 
 #include "app/json_render.h"
+#include "domain/event.h"
 #include "domain/geo.h"
 #include "domain/validation.h"
 
@@ -205,6 +206,86 @@ void SurplusService::cancel(const Principal& caller, std::string id, std::string
       [this, provider = caller.id](const Surplus& s) -> Result<Decision> {
         if (s.provider_id != provider) return forbidden("only the owning provider cancels surplus");
         return decide_cancel(s, clock_.now());
+      },
+      std::move(reply));
+}
+
+Result<std::vector<Surplus>> SurplusService::offers(const Principal& caller) {
+  if (caller.role != Role::kNgo) return Status(forbidden("only NGOs have offers"));
+  auto items = store_.find_offers_for(caller.id);
+  if (!items) return items.status();
+  const TimePoint now = clock_.now();
+  std::erase_if(*items, [&](const Surplus& s) { return s.expires_at <= now; });
+  return items;
+}
+
+void SurplusService::decline(const Principal& caller, std::string id, std::string traceparent, SurplusReply reply) {
+  if (caller.role != Role::kNgo) return reply(forbidden("only the NGO holding the offer declines it"));
+  if (!matcher_) return reply(Status(ErrorCode::kUnavailable, "matching is not running"));
+  route(
+      std::move(id), std::move(traceparent),
+      [ngo = caller.id](const Surplus& s) -> Result<Decision> {
+        if (s.status != SurplusStatus::kAvailable) {
+          return Status(ErrorCode::kGone, std::string("surplus is ") + status_name(s.status));
+        }
+        if (!s.offer || s.offer->ngo_id != ngo) return forbidden("only the NGO holding the offer declines it");
+        Surplus after = s;
+        after.version += 1;
+        after.offer.reset();
+        return Decision{std::move(after), true, event_type::kDeclined};
+      },
+      [this, reply = std::move(reply)](Result<Surplus> r) mutable {
+        // The next offer goes out at once, excluding every NGO already offered the item.
+        if (r) router_.actor_for_cell(r->cell).match(r->id, false);
+        reply(std::move(r));
+      });
+}
+
+Result<std::vector<Surplus>> SurplusService::dead_letters(const Principal& caller,
+                                                          const std::optional<std::string>& region) {
+  if (caller.role != Role::kAdmin) return Status(forbidden("only the admin reads the Geo-DLQ"));
+  auto items = store_.find_dead_letters();
+  if (!items) return items.status();
+  const TimePoint now = clock_.now();
+  std::erase_if(*items, [&](const Surplus& s) { return s.expires_at <= now || (region && dlq_region(s) != *region); });
+  return items;
+}
+
+void SurplusService::retry(const Principal& caller, std::string id, Relaxation relax, std::string traceparent,
+                           SurplusReply reply) {
+  if (caller.role != Role::kAdmin) return reply(forbidden("only the admin rescues items from the Geo-DLQ"));
+  if (!matcher_) return reply(Status(ErrorCode::kUnavailable, "matching is not running"));
+  if (relax.radius_m && !(*relax.radius_m > 0 && *relax.radius_m <= 200000)) {
+    return reply(invalid("radius_m must be in (0, 200000]"));
+  }
+  MatchPolicy policy = matcher_->settings().policy;
+  if (relax.radius_m) policy.radius_m = *relax.radius_m;
+  policy.include_food_banks = relax.include_food_banks;
+  policy.ignore_categories = relax.ignore_categories;
+  route(
+      std::move(id), std::move(traceparent),
+      [this, policy](const Surplus& s) -> Result<Decision> {
+        if (!s.dead_lettered || s.status != SurplusStatus::kAvailable) {
+          return Status(ErrorCode::kNotFound, "no such Geo-DLQ entry");
+        }
+        return matcher_->next_step(s, &policy);
+      },
+      std::move(reply));
+}
+
+void SurplusService::assign(const Principal& caller, std::string id, const std::string& ngo_id, std::string traceparent,
+                            SurplusReply reply) {
+  if (caller.role != Role::kAdmin) return reply(forbidden("only the admin assigns items from the Geo-DLQ"));
+  if (!matcher_ || !directory_) return reply(Status(ErrorCode::kUnavailable, "matching is not running"));
+  auto ngo = directory_->find(ngo_id);
+  if (!ngo) return reply(Status(ErrorCode::kNotFound, "no such NGO"));
+  route(
+      std::move(id), std::move(traceparent),
+      [this, ngo](const Surplus& s) -> Result<Decision> {
+        if (!s.dead_lettered || s.status != SurplusStatus::kAvailable) {
+          return Status(ErrorCode::kNotFound, "no such Geo-DLQ entry");
+        }
+        return matcher_->offer_to(s, *ngo);
       },
       std::move(reply));
 }

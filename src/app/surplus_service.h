@@ -18,6 +18,7 @@
 #include "domain/party.h"
 #include "engine/shard_router.h"
 #include "ports/hot_geo_index.h"
+#include "ports/ngo_directory.h"
 #include "ports/store.h"
 
 namespace pahlawan {
@@ -47,8 +48,16 @@ struct BrowseRequest {
 
 class SurplusService {
  public:
-  SurplusService(ShardRouter& router, Store& store, HotGeoIndex& index, IdGenerator& ids, const Clock& clock)
-      : router_(router), store_(store), index_(index), ids_(ids), clock_(clock) {}
+  // matcher/directory may be null: matching is off, and decline/DLQ operations answer 503.
+  SurplusService(ShardRouter& router, Store& store, HotGeoIndex& index, IdGenerator& ids, const Clock& clock,
+                 Matcher* matcher = nullptr, NgoDirectory* directory = nullptr)
+      : router_(router),
+        store_(store),
+        index_(index),
+        ids_(ids),
+        clock_(clock),
+        matcher_(matcher),
+        directory_(directory) {}
 
   void post(const Principal& caller, PostSurplusRequest req, std::string traceparent, PostReply reply);
   Result<Surplus> get(const Principal& caller, const std::string& id);
@@ -57,6 +66,18 @@ class SurplusService {
              SurplusReply reply);
   void pickup(const Principal& caller, std::string id, std::string traceparent, SurplusReply reply);
   void cancel(const Principal& caller, std::string id, std::string traceparent, SurplusReply reply);
+
+  // Matching (issue 3): the offers waiting for an NGO, declining one, and the Geo-DLQ.
+  Result<std::vector<Surplus>> offers(const Principal& caller);
+  void decline(const Principal& caller, std::string id, std::string traceparent, SurplusReply reply);
+  Result<std::vector<Surplus>> dead_letters(const Principal& caller, const std::optional<std::string>& region);
+  struct Relaxation {
+    std::optional<double> radius_m;
+    bool include_food_banks = false, ignore_categories = false;
+  };
+  void retry(const Principal& caller, std::string id, Relaxation relax, std::string traceparent, SurplusReply reply);
+  void assign(const Principal& caller, std::string id, const std::string& ngo_id, std::string traceparent,
+              SurplusReply reply);
 
  private:
   struct PendingPost {
@@ -72,6 +93,8 @@ class SurplusService {
   HotGeoIndex& index_;
   IdGenerator& ids_;
   const Clock& clock_;
+  Matcher* matcher_;
+  NgoDirectory* directory_;
   std::mutex keys_mu_;
   std::unordered_map<std::string, std::shared_ptr<PendingPost>> keys_in_flight_;  // GUARDED_BY(keys_mu_)
 };

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "common/clock.h"
 
@@ -37,6 +38,11 @@ struct Surplus {
   bool dead_lettered = false;
   std::optional<std::string> claimed_by;
   std::optional<TimePoint> claimed_at, picked_up_at;
+  // Matching state: every NGO offered this item so far (in order), and why/when it entered the
+  // Geo-DLQ while `dead_lettered`.
+  std::vector<std::string> offered_to;
+  std::optional<std::string> dlq_reason;
+  std::optional<TimePoint> dlq_at;
 
   bool is_open() const { return status == SurplusStatus::kAvailable || status == SurplusStatus::kClaimed; }
 };

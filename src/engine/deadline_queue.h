@@ -16,9 +16,9 @@
 
 namespace pahlawan {
 
-// What happens when a deadline comes: the item expires, or it leaves the hot index (it is older
-// than the hot window and is served from the store from then on).
-enum class DeadlineKind { kExpire, kCool };
+// What happens when a deadline comes: the item expires; it leaves the hot index (it is older than
+// the hot window and is served from the store from then on); or its pending offer lapses.
+enum class DeadlineKind { kExpire, kCool, kOffer };
 
 struct Deadline {
   TimePoint at;

@@ -5,6 +5,11 @@ namespace pahlawan {
 ShardActor::ShardActor(uint64_t cell, ShardContext& ctx) : cell_(cell), ctx_(ctx), mailbox_(ctx.pool) {}
 
 void ShardActor::adopt(Surplus s) {
+  if (s.status == SurplusStatus::kAvailable && s.offer) {
+    // A deadline that passed while the server was down lapses at once, through the queue.
+    ctx_.expiries.push(Deadline{s.offer->deadline, s.id, cell_, DeadlineKind::kOffer});
+    if (ctx_.ledger) ctx_.ledger->force_reserve(s.offer->ngo_id, s.quantity_kg);
+  }
   if (s.status == SurplusStatus::kAvailable) {
     ctx_.expiries.push(Deadline{s.expires_at, s.id, cell_, DeadlineKind::kExpire});
     if (s.created_at + ctx_.hot_window <= ctx_.clock.now()) {
@@ -61,6 +66,16 @@ void ShardActor::do_mutate(const std::string& id, const std::string& traceparent
   }
 
   Surplus after = std::move(decided->after);
+  if (ctx_.ledger) {
+    // What the change means for the NGOs' load: an offer that ended releases its reservation, a claim
+    // counts against the claimer's rolling 24 hours.
+    if (current.offer && (!after.offer || after.offer->attempt != current.offer->attempt)) {
+      ctx_.ledger->release(current.offer->ngo_id, current.quantity_kg);
+    }
+    if (after.status == SurplusStatus::kClaimed && current.status != SurplusStatus::kClaimed && after.claimed_by) {
+      ctx_.ledger->record_claim(*after.claimed_by, after.quantity_kg, after.claimed_at.value_or(after.created_at));
+    }
+  }
   UnitOfWork unit;
   unit.updates.push_back(SurplusUpdate{after, current.version});
   unit.events.push_back(ctx_.events.make(decided->event_type, after, traceparent));
@@ -109,6 +124,9 @@ void ShardActor::on_committed(const Surplus& after, std::string json) {
     ctx_.expiries.push(Deadline{after.created_at + ctx_.hot_window, after.id, cell_, DeadlineKind::kCool});
   }
   if (after.status != SurplusStatus::kAvailable) forget_cold(after.id);
+  if (after.status == SurplusStatus::kAvailable && after.offer) {
+    ctx_.expiries.push(Deadline{after.offer->deadline, after.id, cell_, DeadlineKind::kOffer});
+  }
   auto it = items_.find(after.id);
   if (it == items_.end() || it->second.version != after.version) return;
   if (after.status == SurplusStatus::kAvailable) {
@@ -117,6 +135,35 @@ void ShardActor::on_committed(const Surplus& after, std::string json) {
     ctx_.track(after.id, cell_, false);
     items_.erase(it);  // finished items are not kept in memory; the store has them
   }
+}
+
+void ShardActor::match(std::string id, bool only_if_new) {
+  if (!ctx_.matcher) return;
+  mutate(
+      std::move(id), "",
+      [this, only_if_new](const Surplus& s) -> Result<Decision> {
+        const bool open =
+            s.status == SurplusStatus::kAvailable && !s.offer && !s.dead_lettered && s.expires_at > ctx_.clock.now();
+        if (!open || (only_if_new && !s.offered_to.empty())) return Decision{s, false, nullptr};
+        return ctx_.matcher->next_step(s);
+      },
+      [](Result<Surplus>) {});
+}
+
+void ShardActor::offer_lapsed(std::string id) {
+  if (!ctx_.matcher) return;
+  mutate(
+      std::move(id), "",
+      [this](const Surplus& s) -> Result<Decision> {
+        const TimePoint now = ctx_.clock.now();
+        if (s.status != SurplusStatus::kAvailable || !s.offer || s.offer->deadline > now || s.expires_at <= now) {
+          return Decision{s, false, nullptr};  // claimed, declined or re-offered meanwhile: a stale deadline
+        }
+        Surplus lapsed = s;
+        lapsed.offer.reset();
+        return ctx_.matcher->next_step(lapsed);
+      },
+      [](Result<Surplus>) {});
 }
 
 void ShardActor::make_hot(const Surplus& s, std::string json) {

@@ -24,6 +24,8 @@
 #include "common/status.h"
 #include "domain/surplus_rules.h"
 #include "engine/deadline_queue.h"
+#include "engine/matcher.h"
+#include "engine/ngo_ledger.h"
 #include "ports/event_factory.h"
 #include "ports/hot_geo_index.h"
 #include "ports/store.h"
@@ -45,6 +47,8 @@ struct ShardContext {
   Millis hot_window;                     // available items older than this leave the hot index
   std::atomic<int64_t>& cold_available;  // available items served from the store, across actors
   std::function<void(const std::string& id, uint64_t cell, bool open)> track;  // router's id → cell map
+  Matcher* matcher = nullptr;  // null: matching is off (no offers are made)
+  NgoLedger* ledger = nullptr;
 };
 
 class ShardActor {
@@ -61,6 +65,11 @@ class ShardActor {
   void mutate(std::string id, std::string traceparent, Decide decide, SurplusReply reply);
   // Moves an available item older than the hot window out of the hot index (it stays claimable).
   void cool(std::string id);
+  // Offers an available item without a pending offer to the best eligible NGO, or dead-letters it.
+  // `only_if_new`: only an item never offered (a replayed posted event must not offer twice).
+  void match(std::string id, bool only_if_new);
+  // The pending offer's deadline came: re-match, excluding every NGO already offered the item.
+  void offer_lapsed(std::string id);
 
  private:
   void do_mutate(const std::string& id, const std::string& traceparent, Decide& decide, SurplusReply reply);

@@ -22,6 +22,11 @@ class ShardRouter {
   ShardActor& actor_for_cell(uint64_t cell);
   // The cell of an item: from memory for open items, else from the store. nullopt: no such item.
   Result<std::optional<uint64_t>> locate(const std::string& id);
+  // Turns matching on. REQUIRES: before load_open_items() and before serving.
+  void enable_matching(Matcher& matcher, NgoLedger& ledger) {
+    ctx_.matcher = &matcher;
+    ctx_.ledger = &ledger;
+  }
   // Hands every open item of the store to its actor (at start, before serving).
   Status load_open_items();
   size_t actor_count() const;

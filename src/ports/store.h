@@ -82,7 +82,15 @@ class Store {
   virtual Result<std::optional<IdempotencyRecord>> find_idempotency(const std::string& provider_id,
                                                                     const std::string& key) = 0;
 
+  // Available items whose pending offer is for this NGO.
+  virtual Result<std::vector<Surplus>> find_offers_for(const std::string& ngo_id) = 0;
+  // Available items in the Geo-DLQ, oldest entry first.
+  virtual Result<std::vector<Surplus>> find_dead_letters() = 0;
+  // Items claimed at or after `since` (to rebuild the NGOs' rolling 24-hour load at start).
+  virtual Result<std::vector<Surplus>> find_claimed_since(TimePoint since) = 0;
+
   virtual Result<std::vector<Credential>> load_credentials() = 0;
+  virtual Result<std::vector<Ngo>> load_ngos() = 0;
   virtual Result<std::optional<Provider>> find_provider(const std::string& id) = 0;
   virtual Result<std::optional<Ngo>> find_ngo(const std::string& id) = 0;
   virtual Result<std::optional<std::string>> get_meta(const std::string& key) = 0;

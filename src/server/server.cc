@@ -13,6 +13,7 @@
 #include "adapters/bus/in_process_bus.h"
 #include "adapters/crypto/openssl_secrets.h"
 #include "adapters/geo/s2_hot_geo_index.h"
+#include "adapters/geo/s2_ngo_directory.h"
 #include "adapters/http/api_handler.h"
 #include "adapters/http/http_server.h"
 #include "adapters/journal/file_event_journal.h"
@@ -24,6 +25,9 @@
 #include "app/registry_service.h"
 #include "app/surplus_service.h"
 #include "engine/expiry_scheduler.h"
+#include "engine/haversine_route_estimator.h"
+#include "engine/match_trigger.h"
+#include "engine/matcher.h"
 #include "engine/outbox_relay.h"
 #include "engine/shard_router.h"
 
@@ -126,6 +130,29 @@ int run_server(const Config& config) {
   JsonEventFactory events(ids, clock);
   ShardRouter router(config.shard_level, store, index, expiries, events, pool, clock,
                      std::chrono::seconds(config.hot_window_s));
+
+  // Matching: NGOs by place, their rolling load, and travel-time ranking (great-circle until the
+  // OSRM client lands; --routing-url is accepted but not used yet).
+  S2NgoDirectory ngos;
+  NgoLedger ledger(clock);
+  HaversineRouteEstimator routes;
+  MatcherSettings match_settings;
+  match_settings.policy.radius_m = config.match_radius_m;
+  match_settings.policy.max_attempts = config.max_attempts;
+  match_settings.policy.max_pending_offers = config.max_pending_offers;
+  match_settings.ack_timeout = std::chrono::seconds(config.ack_timeout_s);
+  Matcher matcher(ngos, ledger, routes, clock, match_settings, &metrics);
+  {
+    auto all = store.load_ngos();
+    auto claims = store.find_claimed_since(clock.now() - std::chrono::hours(24));
+    if (!all || !claims) {
+      std::fprintf(stderr, "cannot load NGOs: %s\n", (!all ? all.status() : claims.status()).message().c_str());
+      return 1;
+    }
+    for (auto& n : *all) ngos.add(std::move(n));
+    for (const auto& c : *claims) ledger.record_claim(*c.claimed_by, c.quantity_kg, *c.claimed_at);
+  }
+  router.enable_matching(matcher, ledger);
   if (Status s = router.load_open_items(); !s) {
     std::fprintf(stderr, "cannot load surplus: %s\n", s.message().c_str());
     return 1;
@@ -141,6 +168,8 @@ int run_server(const Config& config) {
     return 1;
   }
   bus.subscribe(**journal);
+  MatchTrigger match_trigger(router);
+  bus.subscribe(match_trigger);
   OutboxRelay relay(store, bus);
   store.on_events_committed([&relay] { relay.notify(); });
   if (Status s = relay.start(); !s) {
@@ -158,8 +187,8 @@ int run_server(const Config& config) {
         .set(static_cast<double>(expiries.size()));
   });
 
-  RegistryService registry(store, auth, secrets, ids, clock);
-  SurplusService surplus(router, store, index, ids, clock);
+  RegistryService registry(store, auth, secrets, ids, clock, &ngos);
+  SurplusService surplus(router, store, index, ids, clock, &matcher, &ngos);
   std::atomic<bool> ready{false};
   std::random_device rd;
   std::mt19937_64 seed_rng((static_cast<uint64_t>(rd()) << 32) ^ rd());

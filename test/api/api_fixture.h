@@ -6,8 +6,10 @@
 
 #include <boost/json.hpp>
 
+#include <chrono>
 #include <memory>
 #include <string>
+#include <thread>
 
 #include "http_client.h"
 #include "server_process.h"
@@ -60,6 +62,19 @@ class ApiTest : public ::testing::Test {
 
   static inline ServerProcess* server_ = nullptr;
 };
+
+// Matching offers (or dead-letters) every new item moments after it is posted, which bumps its
+// version. Waits, bounded, until that first matching step is visible, and returns the item.
+inline boost::json::value after_first_match(HttpClient& c, const std::string& id, const std::string& token) {
+  boost::json::value v;
+  for (int i = 0; i < 500; ++i) {
+    v = c.call("GET", "/v1/surplus/" + id, token).json();
+    if (v.is_object() && v.at("version").as_int64() >= 2) return v;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));  // polling a condition, bounded
+  }
+  ADD_FAILURE() << "item " << id << " was never matched";
+  return v;
+}
 
 inline void expect_error(const HttpResult& r, int status, const char* code) {
   EXPECT_EQ(r.status, status) << r.body;

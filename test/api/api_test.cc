@@ -86,7 +86,12 @@ TEST_F(Api, PostGetBrowseClaimPickupLifecycle) {
 
   auto got = c.call("GET", "/v1/surplus/" + id, ntoken);
   ASSERT_EQ(got.status, 200);
-  EXPECT_EQ(got.json(), posted);
+  EXPECT_EQ(got.json().at("id"), posted.at("id"));
+  // The nearest eligible NGO (ours: 1.6 km away) is offered the item moments after it is posted.
+  const auto matched = after_first_match(c, id, ntoken);
+  ASSERT_TRUE(matched.at("offer").is_object()) << matched;
+  EXPECT_EQ(matched.at("offer").at("ngo_id").as_string(), nid);
+  EXPECT_EQ(matched.at("offer").at("attempt").as_int64(), 1);
 
   auto near = c.call("GET", "/v1/surplus?lat=-6.2005&lon=106.8&radius_m=1000&limit=10", ntoken);
   ASSERT_EQ(near.status, 200) << near.body;
@@ -100,11 +105,18 @@ TEST_F(Api, PostGetBrowseClaimPickupLifecycle) {
   }
   EXPECT_TRUE(found);
 
-  auto claimed = c.call("POST", "/v1/surplus/" + id + "/claim", ntoken, "", {{"If-Match", "\"1\""}});
+  auto offers = c.call("GET", "/v1/offers", ntoken);
+  ASSERT_EQ(offers.status, 200) << offers.body;
+  const auto offers_json = offers.json();
+  ASSERT_EQ(offers_json.at("items").as_array().size(), 1u) << offers.body;
+  EXPECT_EQ(offers_json.at("items").as_array()[0].at("id"), posted.at("id"));
+
+  auto claimed = c.call("POST", "/v1/surplus/" + id + "/claim", ntoken, "", {{"If-Match", "\"2\""}});
   ASSERT_EQ(claimed.status, 200) << claimed.body;
   EXPECT_EQ(claimed.json().at("status").as_string(), "claimed");
   EXPECT_EQ(claimed.json().at("claimed_by").as_string(), nid);
-  EXPECT_EQ(claimed.json().at("version").as_int64(), 2);
+  EXPECT_EQ(claimed.json().at("version").as_int64(), 3);
+  EXPECT_TRUE(claimed.json().at("offer").is_null());  // acknowledging the offer is claiming the item
   EXPECT_TRUE(claimed.json().at("claimed_at").is_string());
 
   auto after = c.call("GET", "/v1/surplus?lat=-6.2005&lon=106.8&radius_m=1000&limit=500", ntoken);

@@ -121,6 +121,40 @@ Result<std::optional<IdempotencyRecord>> InMemoryStore::find_idempotency(const s
   return it == idempotency_.end() ? std::optional<IdempotencyRecord>() : std::optional<IdempotencyRecord>(it->second);
 }
 
+Result<std::vector<Surplus>> InMemoryStore::find_offers_for(const std::string& ngo_id) {
+  std::lock_guard lock(mu_);
+  std::vector<Surplus> out;
+  for (const auto& [id, s] : surplus_) {
+    if (s.status == SurplusStatus::kAvailable && s.offer && s.offer->ngo_id == ngo_id) out.push_back(s);
+  }
+  return out;
+}
+
+Result<std::vector<Surplus>> InMemoryStore::find_dead_letters() {
+  std::lock_guard lock(mu_);
+  std::vector<Surplus> out;
+  for (const auto& [id, s] : surplus_) {
+    if (s.status == SurplusStatus::kAvailable && s.dead_lettered) out.push_back(s);
+  }
+  return out;
+}
+
+Result<std::vector<Surplus>> InMemoryStore::find_claimed_since(TimePoint since) {
+  std::lock_guard lock(mu_);
+  std::vector<Surplus> out;
+  for (const auto& [id, s] : surplus_) {
+    if (s.claimed_by && s.claimed_at && *s.claimed_at >= since) out.push_back(s);
+  }
+  return out;
+}
+
+Result<std::vector<Ngo>> InMemoryStore::load_ngos() {
+  std::lock_guard lock(mu_);
+  std::vector<Ngo> out;
+  for (const auto& [id, n] : ngos_) out.push_back(n);
+  return out;
+}
+
 Result<std::vector<Credential>> InMemoryStore::load_credentials() {
   std::lock_guard lock(mu_);
   return credentials_;

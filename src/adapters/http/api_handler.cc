@@ -86,7 +86,21 @@ void ApiHandler::handle(ApiRequest req, Respond respond) {
     return respond(ok_json(R"({"status":"ok"})"));
   }
 
-  enum class Route { kNone, kProviders, kNgos, kNgo, kSurplusList, kSurplus, kClaim, kPickup };
+  enum class Route {
+    kNone,
+    kProviders,
+    kNgos,
+    kNgo,
+    kSurplusList,
+    kSurplus,
+    kClaim,
+    kPickup,
+    kDecline,
+    kOffers,
+    kDlq,
+    kDlqRetry,
+    kDlqAssign
+  };
   Route route = Route::kNone;
   std::vector<const char*> allowed;
   if (seg.size() >= 2 && seg[0] == "v1") {
@@ -97,6 +111,11 @@ void ApiHandler::handle(ApiRequest req, Respond respond) {
     if (seg.size() == 3 && seg[1] == "surplus") route = Route::kSurplus, allowed = {"GET", "DELETE"};
     if (seg.size() == 4 && seg[1] == "surplus" && seg[3] == "claim") route = Route::kClaim, allowed = {"POST"};
     if (seg.size() == 4 && seg[1] == "surplus" && seg[3] == "pickup") route = Route::kPickup, allowed = {"POST"};
+    if (seg.size() == 4 && seg[1] == "surplus" && seg[3] == "decline") route = Route::kDecline, allowed = {"POST"};
+    if (seg.size() == 2 && seg[1] == "offers") route = Route::kOffers, allowed = {"GET"};
+    if (seg.size() == 2 && seg[1] == "dlq") route = Route::kDlq, allowed = {"GET"};
+    if (seg.size() == 4 && seg[1] == "dlq" && seg[3] == "retry") route = Route::kDlqRetry, allowed = {"POST"};
+    if (seg.size() == 4 && seg[1] == "dlq" && seg[3] == "assign") route = Route::kDlqAssign, allowed = {"POST"};
   }
   if (route == Route::kNone) return respond(error_response(Status(ErrorCode::kNotFound, "no such route")));
   bool method_ok = false;
@@ -148,6 +167,27 @@ void ApiHandler::handle(ApiRequest req, Respond respond) {
       return d_.surplus.claim(p, seg[2], *if_match, tp, surplus_reply(std::move(respond)));
     }
     case Route::kPickup: return d_.surplus.pickup(p, seg[2], tp, surplus_reply(std::move(respond)));
+    case Route::kDecline: return d_.surplus.decline(p, seg[2], tp, surplus_reply(std::move(respond)));
+    case Route::kOffers: {
+      auto items = d_.surplus.offers(p);
+      if (!items) return respond(error_response(items.status()));
+      std::string body = R"({"items":[)";
+      for (size_t i = 0; i < items->size(); ++i) body += (i ? "," : "") + render_surplus((*items)[i]);
+      return respond(ok_json(body + "]}"));
+    }
+    case Route::kDlq: {
+      std::optional<std::string> region;
+      for (const auto& [k, v] : query) {
+        if (k == "region") region = v;
+      }
+      auto items = d_.surplus.dead_letters(p, region);
+      if (!items) return respond(error_response(items.status()));
+      std::string body = R"({"items":[)";
+      for (size_t i = 0; i < items->size(); ++i) body += (i ? "," : "") + render_dlq_entry((*items)[i]);
+      return respond(ok_json(body + "]}"));
+    }
+    case Route::kDlqRetry: return dlq_retry(p, req, seg[2], tp, std::move(respond));
+    case Route::kDlqAssign: return dlq_assign(p, req, seg[2], tp, std::move(respond));
     case Route::kNone: break;
   }
   respond(error_response(Status(ErrorCode::kNotFound, "no such route")));
@@ -223,6 +263,34 @@ void ApiHandler::browse(const Principal& p, const QueryParams& query, Respond re
   }
   body += "]}";
   respond(ok_json(std::move(body)));
+}
+
+void ApiHandler::dlq_retry(const Principal& p, ApiRequest& req, const std::string& id, const std::string& tp,
+                           Respond respond) {
+  SurplusService::Relaxation relax;
+  if (!req.body.empty()) {  // every field is optional, and so is the body
+    auto body = fields::parse_object(req.body);
+    if (!body) return respond(error_response(body.status()));
+    auto radius = fields::opt_number(*body, "radius_m");
+    auto banks = fields::opt_bool(*body, "include_food_banks");
+    auto cats = fields::opt_bool(*body, "ignore_categories");
+    for (const Status* s : {&radius.status(), &banks.status(), &cats.status()}) {
+      if (!s->is_ok()) return respond(error_response(*s));
+    }
+    relax.radius_m = *radius;
+    relax.include_food_banks = banks->value_or(false);
+    relax.ignore_categories = cats->value_or(false);
+  }
+  d_.surplus.retry(p, id, relax, tp, surplus_reply(std::move(respond)));
+}
+
+void ApiHandler::dlq_assign(const Principal& p, ApiRequest& req, const std::string& id, const std::string& tp,
+                            Respond respond) {
+  auto body = fields::parse_object(req.body);
+  if (!body) return respond(error_response(body.status()));
+  auto ngo = fields::req_string(*body, "ngo_id");
+  if (!ngo) return respond(error_response(ngo.status()));
+  d_.surplus.assign(p, id, *ngo, tp, surplus_reply(std::move(respond)));
 }
 
 void ApiHandler::register_provider(const Principal& p, ApiRequest& req, Respond respond) {

@@ -38,6 +38,8 @@ class ApiHandler {
   void browse(const Principal& p, const QueryParams& query, Respond respond);
   void register_provider(const Principal& p, ApiRequest& req, Respond respond);
   void register_ngo(const Principal& p, ApiRequest& req, Respond respond);
+  void dlq_retry(const Principal& p, ApiRequest& req, const std::string& id, const std::string& tp, Respond respond);
+  void dlq_assign(const Principal& p, ApiRequest& req, const std::string& id, const std::string& tp, Respond respond);
 
   ApiHandlerDeps d_;
 };

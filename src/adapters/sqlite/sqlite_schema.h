@@ -17,7 +17,9 @@ CREATE TABLE IF NOT EXISTS surplus (
   status TEXT NOT NULL, version INTEGER NOT NULL, created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL,
   offer_ngo_id TEXT, offer_deadline INTEGER, offer_attempt INTEGER,
   dead_lettered INTEGER NOT NULL DEFAULT 0,
-  claimed_by TEXT, claimed_at INTEGER, picked_up_at INTEGER);
+  claimed_by TEXT, claimed_at INTEGER, picked_up_at INTEGER,
+  offered_to TEXT NOT NULL DEFAULT '', dlq_reason TEXT, dlq_at INTEGER);
+
 CREATE INDEX IF NOT EXISTS surplus_open ON surplus(status) WHERE status IN ('available', 'claimed');
 -- Cold browsing reads available items older than the hot window. Keyed by time, new items append
 -- to the end of this index; a (lat, lon) index would touch a random page per post and cost the
@@ -31,6 +33,12 @@ CREATE TABLE IF NOT EXISTS outbox (
   surplus_id TEXT NOT NULL, occurred_at INTEGER NOT NULL, traceparent TEXT NOT NULL, data TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS cursors (consumer TEXT PRIMARY KEY, seq INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+)SQL";
+
+// Indexes on columns added after the first release: created once the columns exist.
+inline constexpr const char* kSqliteLateIndexes = R"SQL(
+CREATE INDEX IF NOT EXISTS surplus_offer ON surplus(offer_ngo_id) WHERE offer_ngo_id IS NOT NULL;
+CREATE INDEX IF NOT EXISTS surplus_dlq ON surplus(dlq_at) WHERE dead_lettered = 1;
 )SQL";
 
 }  // namespace pahlawan

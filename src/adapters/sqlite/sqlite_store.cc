@@ -11,7 +11,8 @@ namespace {
 
 constexpr const char* kSurplusColumns =
     "id, provider_id, title, category, quantity_kg, lat, lon, cell, status, version, created_at, expires_at, "
-    "offer_ngo_id, offer_deadline, offer_attempt, dead_lettered, claimed_by, claimed_at, picked_up_at";
+    "offer_ngo_id, offer_deadline, offer_attempt, dead_lettered, claimed_by, claimed_at, picked_up_at, "
+    "offered_to, dlq_reason, dlq_at";
 
 std::optional<int64_t> opt_ms(const std::optional<TimePoint>& t) {
   return t ? std::optional<int64_t>(to_unix_ms(*t)) : std::nullopt;
@@ -19,6 +20,25 @@ std::optional<int64_t> opt_ms(const std::optional<TimePoint>& t) {
 
 std::optional<TimePoint> opt_time(const SqliteStmt& s, int col) {
   return s.is_null(col) ? std::nullopt : std::optional<TimePoint>(from_unix_ms(s.int64(col)));
+}
+
+// Comma-joined lists of words (categories, ids): neither ever contains a comma.
+std::string join_list(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& c : items) out += (out.empty() ? "" : ",") + c;
+  return out;
+}
+
+std::vector<std::string> split_list(const std::string& s) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start < s.size()) {
+    size_t comma = s.find(',', start);
+    if (comma == std::string::npos) comma = s.size();
+    out.push_back(s.substr(start, comma - start));
+    start = comma + 1;
+  }
+  return out;
 }
 
 Surplus read_surplus(const SqliteStmt& s) {
@@ -42,6 +62,9 @@ Surplus read_surplus(const SqliteStmt& s) {
   x.claimed_by = s.opt_text(16);
   x.claimed_at = opt_time(s, 17);
   x.picked_up_at = opt_time(s, 18);
+  x.offered_to = split_list(s.text(19));
+  x.dlq_reason = s.opt_text(20);
+  x.dlq_at = opt_time(s, 21);
   return x;
 }
 
@@ -56,7 +79,7 @@ Result<std::vector<Surplus>> read_all_surplus(SqliteStmt& st) {
   return out;
 }
 
-// Binds the 19 surplus columns in kSurplusColumns order, starting at parameter `first`.
+// Binds the 22 surplus columns in kSurplusColumns order, starting at parameter `first`.
 void bind_surplus(SqliteStmt& st, const Surplus& x, int first) {
   const int i = first;
   st.bind(i, x.id);
@@ -78,24 +101,9 @@ void bind_surplus(SqliteStmt& st, const Surplus& x, int first) {
   st.bind(i + 16, x.claimed_by);
   st.bind(i + 17, opt_ms(x.claimed_at));
   st.bind(i + 18, opt_ms(x.picked_up_at));
-}
-
-std::string join_categories(const std::vector<std::string>& cats) {
-  std::string out;
-  for (const auto& c : cats) out += (out.empty() ? "" : ",") + c;
-  return out;
-}
-
-std::vector<std::string> split_categories(const std::string& s) {
-  std::vector<std::string> out;
-  size_t start = 0;
-  while (start < s.size()) {
-    size_t comma = s.find(',', start);
-    if (comma == std::string::npos) comma = s.size();
-    out.push_back(s.substr(start, comma - start));
-    start = comma + 1;
-  }
-  return out;
+  st.bind(i + 19, join_list(x.offered_to));
+  st.bind(i + 20, x.dlq_reason);
+  st.bind(i + 21, opt_ms(x.dlq_at));
 }
 
 #define RETURN_IF_ERROR(expr)   \
@@ -136,6 +144,13 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(SqliteStoreOptions option
     if (!s) return s;
   }
   if (Status s = db.exec(kSqliteSchema); !s) return s;
+  // Databases made before matching existed lack its columns; adding one that exists fails harmlessly.
+  for (const char* column :
+       {"ALTER TABLE surplus ADD COLUMN offered_to TEXT NOT NULL DEFAULT ''",
+        "ALTER TABLE surplus ADD COLUMN dlq_reason TEXT", "ALTER TABLE surplus ADD COLUMN dlq_at INTEGER"}) {
+    (void)db.exec(column);
+  }
+  if (Status s = db.exec(kSqliteLateIndexes); !s) return s;
   return std::unique_ptr<SqliteStore>(new SqliteStore(std::move(options), std::move(*writer), metrics));
 }
 
@@ -311,18 +326,18 @@ Status SqliteStore::run_cached(const char* sql) {
 Status SqliteStore::apply(const UnitOfWork& u) {
   auto& db = *writer_;
   for (const auto& x : u.inserts) {
-    static const std::string sql =
-        std::string("INSERT INTO surplus (") + kSurplusColumns + ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+    static const std::string sql = std::string("INSERT INTO surplus (") + kSurplusColumns +
+                                   ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
     ASSIGN_STMT(st, db, sql.c_str());
     bind_surplus(st, x, 1);
     RETURN_IF_ERROR(st.run());
   }
   for (const auto& up : u.updates) {
     static const std::string sql = std::string("UPDATE surplus SET (") + kSurplusColumns +
-                                   ") = (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) WHERE id = ?20 AND version = ?21";
+                                   ") = (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) WHERE id = ?23 AND version = ?24";
     ASSIGN_STMT(st, db, sql.c_str());
     bind_surplus(st, up.after, 1);
-    st.bind(20, up.after.id).bind(21, up.expected_version);
+    st.bind(23, up.after.id).bind(24, up.expected_version);
     RETURN_IF_ERROR(st.run());
     if (db.changes() != 1) {
       return {ErrorCode::kConflict, "surplus " + up.after.id + " changed concurrently (version is no longer " +
@@ -355,7 +370,7 @@ Status SqliteStore::apply(const UnitOfWork& u) {
                 "created_at, token_hash) VALUES (?,?,?,?,?,?,?,?,?,?,?)");
     st.bind(1, n->ngo.id).bind(2, n->ngo.name).bind(3, n->ngo.lat).bind(4, n->ngo.lon);
     st.bind(5, std::string(n->ngo.kind == NgoKind::kFoodBank ? "food_bank" : "ngo"));
-    st.bind(6, join_categories(n->ngo.categories)).bind(7, n->ngo.capacity_kg).bind(8, n->ngo.webhook_url);
+    st.bind(6, join_list(n->ngo.categories)).bind(7, n->ngo.capacity_kg).bind(8, n->ngo.webhook_url);
     st.bind(9, n->webhook_secret).bind(10, to_unix_ms(n->ngo.created_at)).bind(11, n->token_hash);
     RETURN_IF_ERROR(st.run());
   }
@@ -445,6 +460,52 @@ Result<std::optional<IdempotencyRecord>> SqliteStore::find_idempotency(const std
       IdempotencyRecord{provider_id, key, st.text(0), st.text(1), from_unix_ms(st.int64(2))});
 }
 
+Result<std::vector<Surplus>> SqliteStore::find_offers_for(const std::string& ngo_id) {
+  READER(db);
+  static const std::string sql =
+      std::string("SELECT ") + kSurplusColumns +
+      " FROM surplus WHERE offer_ngo_id = ? AND status = 'available' ORDER BY offer_deadline";
+  ASSIGN_STMT(st, db, sql.c_str());
+  st.bind(1, ngo_id);
+  return read_all_surplus(st);
+}
+
+Result<std::vector<Surplus>> SqliteStore::find_dead_letters() {
+  READER(db);
+  static const std::string sql = std::string("SELECT ") + kSurplusColumns +
+                                 " FROM surplus WHERE dead_lettered = 1 AND status = 'available' ORDER BY dlq_at";
+  ASSIGN_STMT(st, db, sql.c_str());
+  return read_all_surplus(st);
+}
+
+Result<std::vector<Surplus>> SqliteStore::find_claimed_since(TimePoint since) {
+  READER(db);
+  static const std::string sql =
+      std::string("SELECT ") + kSurplusColumns + " FROM surplus WHERE claimed_at >= ? AND claimed_by IS NOT NULL";
+  ASSIGN_STMT(st, db, sql.c_str());
+  st.bind(1, to_unix_ms(since));
+  return read_all_surplus(st);
+}
+
+Result<std::vector<Ngo>> SqliteStore::load_ngos() {
+  READER(db);
+  ASSIGN_STMT(st, db, "SELECT id FROM ngos");
+  std::vector<std::string> ids;
+  for (;;) {
+    auto row = st.step();
+    if (!row) return row.status();
+    if (!*row) break;
+    ids.push_back(st.text(0));
+  }
+  std::vector<Ngo> out;
+  for (const auto& id : ids) {
+    auto n = find_ngo(id);
+    if (!n) return n.status();
+    if (*n) out.push_back(std::move(**n));
+  }
+  return out;
+}
+
 Result<std::vector<Credential>> SqliteStore::load_credentials() {
   READER(db);
   std::vector<Credential> out;
@@ -486,7 +547,7 @@ Result<std::optional<Ngo>> SqliteStore::find_ngo(const std::string& id) {
   n.lat = st.real(2);
   n.lon = st.real(3);
   n.kind = st.text(4) == "food_bank" ? NgoKind::kFoodBank : NgoKind::kNgo;
-  n.categories = split_categories(st.text(5));
+  n.categories = split_list(st.text(5));
   if (!st.is_null(6)) n.capacity_kg = st.real(6);
   n.webhook_url = st.opt_text(7);
   n.created_at = from_unix_ms(st.int64(8));

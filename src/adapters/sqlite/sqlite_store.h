@@ -47,6 +47,10 @@ class SqliteStore final : public Store {
                                                      const std::optional<std::string>& category, int limit) override;
   Result<std::optional<IdempotencyRecord>> find_idempotency(const std::string& provider_id,
                                                             const std::string& key) override;
+  Result<std::vector<Surplus>> find_offers_for(const std::string& ngo_id) override;
+  Result<std::vector<Surplus>> find_dead_letters() override;
+  Result<std::vector<Surplus>> find_claimed_since(TimePoint since) override;
+  Result<std::vector<Ngo>> load_ngos() override;
   Result<std::vector<Credential>> load_credentials() override;
   Result<std::optional<Provider>> find_provider(const std::string& id) override;
   Result<std::optional<Ngo>> find_ngo(const std::string& id) override;

@@ -1,0 +1,85 @@
+#include "engine/matcher.h"
+
+#include <chrono>
+
+#include "domain/event.h"
+
+namespace pahlawan {
+
+Matcher::Matcher(NgoDirectory& directory, NgoLedger& ledger, RouteEstimator& routes, const Clock& clock,
+                 MatcherSettings settings, MetricsRegistry* metrics)
+    : directory_(directory), ledger_(ledger), routes_(routes), clock_(clock), settings_(std::move(settings)) {
+  if (metrics) {
+    offers_ = &metrics->counter("surplus_offers_total", "Offers made to NGOs");
+    dlq_no_ngo_ = &metrics->counter("surplus_dead_lettered_total", "Items sent to the Geo-DLQ, by reason",
+                                    "reason=\"no_eligible_ngo\"");
+    dlq_max_attempts_ = &metrics->counter("surplus_dead_lettered_total", "Items sent to the Geo-DLQ, by reason",
+                                          "reason=\"max_attempts\"");
+  }
+}
+
+Decision Matcher::next_step(const Surplus& s, const MatchPolicy* relaxed) {
+  const MatchPolicy& policy = relaxed ? *relaxed : settings_.policy;
+  if (!relaxed && static_cast<int>(s.offered_to.size()) >= policy.max_attempts) {
+    return dead_letter(s, dlq_reason::kMaxAttempts);
+  }
+  const std::set<std::string> offered(s.offered_to.begin(), s.offered_to.end());
+  std::vector<std::shared_ptr<const Ngo>> eligible;
+  std::vector<Candidate> ranked;
+  std::vector<GeoPoint> destinations;
+  for (const auto& near : directory_.near(s.lat, s.lon, policy.radius_m, settings_.candidates)) {
+    if (check_eligibility(*near.ngo, ledger_.load(near.ngo->id), s, near.distance_m, offered, policy)) continue;
+    eligible.push_back(near.ngo);
+    ranked.push_back(Candidate{near.ngo->id, 0, near.distance_m});
+    destinations.push_back(GeoPoint{near.ngo->lat, near.ngo->lon});
+  }
+  if (ranked.empty()) return dead_letter(s, dlq_reason::kNoEligibleNgo);
+  auto times = routes_.estimate(GeoPoint{s.lat, s.lon}, destinations);
+  for (size_t i = 0; i < ranked.size(); ++i) {
+    // Without any travel times (the guarded estimator always answers, this is belt and braces) the
+    // distance decides alone.
+    ranked[i].travel_seconds = times && times->size() == ranked.size() ? (*times)[i].seconds : 0;
+  }
+  rank_candidates(ranked);
+  for (const auto& c : ranked) {
+    for (const auto& ngo : eligible) {
+      if (ngo->id == c.ngo_id && ledger_.try_reserve(*ngo, s.quantity_kg, policy.max_pending_offers)) {
+        return offer(s, ngo->id);
+      }
+    }
+  }
+  // Every candidate filled up between the check and the reservation.
+  return dead_letter(s, dlq_reason::kNoEligibleNgo);
+}
+
+Decision Matcher::offer_to(const Surplus& s, const Ngo& ngo) {
+  ledger_.force_reserve(ngo.id, s.quantity_kg);
+  return offer(s, ngo.id);
+}
+
+Decision Matcher::offer(const Surplus& s, const std::string& ngo_id) {
+  Surplus after = s;
+  after.version += 1;
+  after.offered_to.push_back(ngo_id);
+  after.offer = Offer{ngo_id, clock_.now() + settings_.ack_timeout, static_cast<int>(after.offered_to.size())};
+  after.dead_lettered = false;
+  after.dlq_reason.reset();
+  after.dlq_at.reset();
+  if (offers_) offers_->inc();
+  return Decision{std::move(after), true, event_type::kOffered};
+}
+
+Decision Matcher::dead_letter(const Surplus& s, const char* reason) {
+  if (s.dead_lettered) return Decision{s, false, nullptr};
+  Surplus after = s;
+  after.version += 1;
+  after.offer.reset();
+  after.dead_lettered = true;
+  after.dlq_reason = reason;
+  after.dlq_at = clock_.now();
+  Counter* c = std::string(reason) == dlq_reason::kMaxAttempts ? dlq_max_attempts_ : dlq_no_ngo_;
+  if (c) c->inc();
+  return Decision{std::move(after), true, event_type::kDeadLettered};
+}
+
+}  // namespace pahlawan

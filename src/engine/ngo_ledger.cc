@@ -1,0 +1,54 @@
+#include "engine/ngo_ledger.h"
+
+#include <algorithm>
+
+namespace pahlawan {
+
+NgoLoad NgoLedger::load_locked(Entry& e) {
+  const TimePoint horizon = clock_.now() - std::chrono::hours(24);
+  while (!e.claims.empty() && e.claims.front().first < horizon) e.claims.pop_front();
+  double claimed = 0;
+  for (const auto& [at, kg] : e.claims) claimed += kg;
+  return NgoLoad{claimed + e.reserved_kg, e.pending};
+}
+
+NgoLoad NgoLedger::load(const std::string& ngo_id) {
+  std::lock_guard lock(mu_);
+  return load_locked(entries_[ngo_id]);
+}
+
+bool NgoLedger::try_reserve(const Ngo& ngo, double kg, int max_pending) {
+  std::lock_guard lock(mu_);
+  Entry& e = entries_[ngo.id];
+  const NgoLoad now = load_locked(e);
+  if (now.pending_offers >= max_pending) return false;
+  if (ngo.capacity_kg && now.committed_kg_24h + kg > *ngo.capacity_kg) return false;
+  e.reserved_kg += kg;
+  e.pending += 1;
+  return true;
+}
+
+void NgoLedger::force_reserve(const std::string& ngo_id, double kg) {
+  std::lock_guard lock(mu_);
+  Entry& e = entries_[ngo_id];
+  e.reserved_kg += kg;
+  e.pending += 1;
+}
+
+void NgoLedger::release(const std::string& ngo_id, double kg) {
+  std::lock_guard lock(mu_);
+  Entry& e = entries_[ngo_id];
+  e.reserved_kg = std::max(0.0, e.reserved_kg - kg);
+  e.pending = std::max(0, e.pending - 1);
+}
+
+void NgoLedger::record_claim(const std::string& ngo_id, double kg, TimePoint at) {
+  std::lock_guard lock(mu_);
+  auto& claims = entries_[ngo_id].claims;
+  // Kept in time order so that expiring the oldest is a pop from the front.
+  auto pos = std::upper_bound(claims.begin(), claims.end(), at,
+                              [](TimePoint t, const std::pair<TimePoint, double>& c) { return t < c.first; });
+  claims.insert(pos, {at, kg});
+}
+
+}  // namespace pahlawan

@@ -1,0 +1,307 @@
+// The matching engine end to end inside the process: shard actors, matcher, ledger and deadlines,
+// with the in-memory store, a manual executor and a fake clock (no sleeps). Two or more cells take
+// part in every test that posts more than one item.
+#include <gtest/gtest.h>
+
+#include "adapters/geo/s2_hot_geo_index.h"
+#include "adapters/geo/s2_ngo_directory.h"
+#include "app/json_event_factory.h"
+#include "app/json_render.h"
+#include "app/surplus_service.h"
+#include "engine/expiry_scheduler.h"
+#include "engine/haversine_route_estimator.h"
+#include "engine/match_trigger.h"
+#include "engine/matcher.h"
+#include "fake_clock.h"
+#include "in_memory_store.h"
+#include "manual_executor.h"
+
+namespace pahlawan {
+namespace {
+
+using testing::FakeClock;
+using testing::InMemoryStore;
+using testing::ManualExecutor;
+
+const Principal kProvider{Role::kProvider, "prov-1"};
+const Principal kAdmin{Role::kAdmin, ""};
+
+MatcherSettings settings(int max_attempts = 5) {
+  MatcherSettings s;
+  s.policy.radius_m = 10000;
+  s.policy.max_attempts = max_attempts;
+  s.policy.max_pending_offers = 3;
+  s.ack_timeout = std::chrono::seconds(300);
+  return s;
+}
+
+class MatchingTest : public ::testing::Test {
+ protected:
+  explicit MatchingTest(MatcherSettings ms = settings())
+      : ids(clock),
+        events(ids, clock),
+        router(13, store, index, expiries, events, pool, clock),
+        expiry(expiries, router, clock),
+        ledger(clock),
+        matcher(ngos, ledger, routes, clock, ms),
+        service(router, store, index, ids, clock, &matcher, &ngos),
+        trigger(router) {
+    router.enable_matching(matcher, ledger);
+  }
+
+  Ngo& add_ngo(const std::string& id, double lat, double lon, NgoKind kind = NgoKind::kNgo,
+               std::vector<std::string> categories = {}, std::optional<double> capacity = std::nullopt) {
+    Ngo n{id, id, lat, lon, kind, std::move(categories), capacity, std::nullopt, clock.now()};
+    ngos.add(n);
+    registered.push_back(n);
+    return registered.back();
+  }
+
+  // Posts an item and runs everything, including the relay's delivery of its posted event.
+  Surplus post(double lat, double lon, double kg = 10, const std::string& category = "prepared_meal") {
+    PostSurplusRequest req;
+    req.title = "Nasi";
+    req.category = category;
+    req.quantity_kg = kg;
+    req.ttl_seconds = 6 * 3600;
+    req.lat = lat;
+    req.lon = lon;
+    std::optional<Result<PostOutcome>> out;
+    service.post(kProvider, req, "", [&](Result<PostOutcome> r) { out = std::move(r); });
+    settle();
+    EXPECT_TRUE(out && *out);
+    return (*out)->surplus;
+  }
+
+  // Runs actors and commits until quiet, delivering new outbox events to the match trigger.
+  void settle() {
+    for (;;) {
+      size_t work = pool.run_all() + store.release();
+      for (const auto& e : store.events()) {
+        if (e.seq > delivered) {
+          trigger.on_event(e);
+          delivered = e.seq;
+          ++work;
+        }
+      }
+      if (work == 0) return;
+    }
+  }
+
+  Surplus get(const std::string& id) { return **store.find_surplus(id); }
+
+  Result<Surplus> act(const std::function<void(SurplusReply)>& f) {
+    std::optional<Result<Surplus>> out;
+    f([&](Result<Surplus> r) { out = std::move(r); });
+    settle();
+    EXPECT_TRUE(out.has_value());
+    return out ? std::move(*out) : Result<Surplus>(Status(ErrorCode::kInternal, "no reply"));
+  }
+
+  std::vector<std::string> event_types(const std::string& id) {
+    std::vector<std::string> out;
+    for (const auto& e : store.events()) {
+      if (e.surplus_id == id) out.push_back(e.type);
+    }
+    return out;
+  }
+
+  FakeClock clock;
+  InMemoryStore store;
+  S2HotGeoIndex index;
+  DeadlineQueue expiries;
+  ManualExecutor pool;
+  IdGenerator ids;
+  JsonEventFactory events;
+  ShardRouter router;
+  ExpiryScheduler expiry;
+  S2NgoDirectory ngos;
+  NgoLedger ledger;
+  HaversineRouteEstimator routes;
+  Matcher matcher;
+  SurplusService service;
+  MatchTrigger trigger;
+  std::deque<Ngo> registered;
+  int64_t delivered = 0;
+};
+
+// Around Monas, Jakarta: NGOs at increasing distances east of the item.
+constexpr double kLat = -6.1754, kLon = 106.8272;
+
+TEST_F(MatchingTest, OfferGoesToTheNearestEligibleNgo) {
+  add_ngo("bakery-only", kLat, kLon + 0.001, NgoKind::kNgo, {"bakery"});  // nearest, wrong category
+  add_ngo("bank", kLat, kLon + 0.002, NgoKind::kFoodBank);                // food banks only on retry
+  add_ngo("near", kLat, kLon + 0.01);
+  add_ngo("far", kLat, kLon + 0.03);
+  Surplus s = post(kLat, kLon);
+  Surplus now = get(s.id);
+  ASSERT_TRUE(now.offer);
+  EXPECT_EQ(now.offer->ngo_id, "near");
+  EXPECT_EQ(now.offer->attempt, 1);
+  EXPECT_EQ(now.offer->deadline, clock.now() + std::chrono::seconds(300));
+  EXPECT_EQ(now.version, 2);
+  EXPECT_EQ(event_types(s.id), (std::vector<std::string>{"surplus.posted", "surplus.offered"}));
+  auto offers = service.offers(Principal{Role::kNgo, "near"});
+  ASSERT_TRUE(offers);
+  ASSERT_EQ(offers->size(), 1u);
+  EXPECT_EQ((*offers)[0].id, s.id);
+  EXPECT_TRUE(service.offers(Principal{Role::kNgo, "far"})->empty());
+  // A replayed posted event (relay restart) does not offer twice.
+  for (const auto& e : store.events()) trigger.on_event(e);
+  settle();
+  EXPECT_EQ(get(s.id).version, 2);
+}
+
+TEST_F(MatchingTest, TimeoutEscalatesToTheNextNgoThenTheDlq) {
+  add_ngo("near", kLat, kLon + 0.01);
+  add_ngo("far", kLat, kLon + 0.03);
+  Surplus s = post(kLat, kLon);
+  clock.advance(std::chrono::seconds(299));
+  expiry.run_due();
+  settle();
+  EXPECT_EQ(get(s.id).offer->ngo_id, "near");  // not yet
+  clock.advance(std::chrono::seconds(1));
+  expiry.run_due();
+  settle();
+  Surplus second = get(s.id);
+  ASSERT_TRUE(second.offer);
+  EXPECT_EQ(second.offer->ngo_id, "far");
+  EXPECT_EQ(second.offer->attempt, 2);
+  EXPECT_EQ(ledger.load("near").pending_offers, 0);  // the lapsed offer no longer counts
+  EXPECT_EQ(ledger.load("far").pending_offers, 1);
+  clock.advance(std::chrono::seconds(300));
+  expiry.run_due();
+  settle();
+  Surplus dead = get(s.id);
+  EXPECT_TRUE(dead.dead_lettered);
+  EXPECT_FALSE(dead.offer);
+  EXPECT_EQ(dead.dlq_reason, "no_eligible_ngo");      // both were offered already
+  EXPECT_EQ(dead.status, SurplusStatus::kAvailable);  // still claimable by browsing
+  auto dlq = service.dead_letters(kAdmin, std::nullopt);
+  ASSERT_EQ(dlq->size(), 1u);
+  // Claiming takes it out of the DLQ.
+  auto claimed = act([&](SurplusReply r) {
+    service.claim(Principal{Role::kNgo, "far"}, s.id, std::nullopt, "", std::move(r));
+  });
+  ASSERT_TRUE(claimed);
+  EXPECT_FALSE(claimed->dead_lettered);
+  EXPECT_TRUE(service.dead_letters(kAdmin, std::nullopt)->empty());
+}
+
+TEST_F(MatchingTest, DeclineReMatchesAtOnceExcludingTheDecliner) {
+  add_ngo("near", kLat, kLon + 0.01);
+  add_ngo("mid", kLat, kLon + 0.02);
+  Surplus s = post(kLat, kLon);
+  auto refused = act([&](SurplusReply r) { service.decline(Principal{Role::kNgo, "mid"}, s.id, "", std::move(r)); });
+  EXPECT_EQ(refused.status().code(), ErrorCode::kForbidden);  // not the NGO holding the offer
+  auto declined = act([&](SurplusReply r) { service.decline(Principal{Role::kNgo, "near"}, s.id, "", std::move(r)); });
+  ASSERT_TRUE(declined);
+  Surplus now = get(s.id);
+  ASSERT_TRUE(now.offer);
+  EXPECT_EQ(now.offer->ngo_id, "mid");
+  EXPECT_EQ(now.offer->attempt, 2);
+  EXPECT_EQ(event_types(s.id),
+            (std::vector<std::string>{"surplus.posted", "surplus.offered", "surplus.declined", "surplus.offered"}));
+}
+
+TEST_F(MatchingTest, NoEligibleNgoGoesToTheDlqAndRetryOrAssignRescuesIt) {
+  add_ngo("bank", kLat, kLon + 0.01, NgoKind::kFoodBank);
+  add_ngo("far-away", kLat, kLon + 0.5);  // ~55 km: beyond the 10 km radius
+  Surplus s = post(kLat, kLon);
+  Surplus dead = get(s.id);
+  EXPECT_TRUE(dead.dead_lettered);
+  EXPECT_EQ(dead.dlq_reason, "no_eligible_ngo");
+  EXPECT_EQ(service.dead_letters(kAdmin, std::string("no-such-region"))->size(), 0u);
+  EXPECT_EQ(service.dead_letters(kAdmin, dlq_region(dead))->size(), 1u);
+  auto retried = act([&](SurplusReply r) {
+    service.retry(kAdmin, s.id, SurplusService::Relaxation{std::nullopt, true, false}, "", std::move(r));
+  });
+  ASSERT_TRUE(retried) << retried.status().message();
+  ASSERT_TRUE(retried->offer);
+  EXPECT_EQ(retried->offer->ngo_id, "bank");
+  EXPECT_FALSE(retried->dead_lettered);
+  // It lapses and returns to the DLQ; then the operator assigns it to a named NGO.
+  clock.advance(std::chrono::seconds(300));
+  expiry.run_due();
+  settle();
+  EXPECT_TRUE(get(s.id).dead_lettered);
+  auto assigned = act([&](SurplusReply r) { service.assign(kAdmin, s.id, "far-away", "", std::move(r)); });
+  ASSERT_TRUE(assigned);
+  EXPECT_EQ(assigned->offer->ngo_id, "far-away");
+  auto unknown = act([&](SurplusReply r) { service.assign(kAdmin, s.id, "nobody", "", std::move(r)); });
+  EXPECT_EQ(unknown.status().code(), ErrorCode::kNotFound);
+  auto not_in_dlq = act([&](SurplusReply r) { service.assign(kAdmin, s.id, "bank", "", std::move(r)); });
+  EXPECT_EQ(not_in_dlq.status().code(), ErrorCode::kNotFound);
+}
+
+TEST_F(MatchingTest, CapacityIsExactAcrossShards) {
+  add_ngo("small", kLat, kLon + 0.01, NgoKind::kNgo, {}, 15.0);  // 15 kg per 24 h
+  add_ngo("big", kLat, kLon + 0.04);
+  Surplus a = post(kLat, kLon, 10);
+  Surplus b = post(kLat - 0.02, kLon, 10);  // another cell, the same NGO nearest
+  EXPECT_NE(a.cell, b.cell);
+  EXPECT_EQ(get(a.id).offer->ngo_id, "small");
+  EXPECT_EQ(get(b.id).offer->ngo_id, "big");  // 10 + 10 > 15
+  EXPECT_DOUBLE_EQ(ledger.load("small").committed_kg_24h, 10);
+}
+
+TEST_F(MatchingTest, NotificationBudgetPassesOverAnNgoAtItsCap) {
+  add_ngo("popular", kLat, kLon + 0.005);
+  add_ngo("next", kLat, kLon + 0.03);
+  std::vector<Surplus> items;
+  for (int i = 0; i < 4; ++i) items.push_back(post(kLat + 0.001 * i, kLon));
+  int popular = 0, next = 0;
+  for (const auto& s : items) {
+    const auto who = get(s.id).offer->ngo_id;
+    popular += who == "popular";
+    next += who == "next";
+  }
+  EXPECT_EQ(popular, 3);
+  EXPECT_EQ(next, 1);
+}
+
+class MatchingMaxAttemptsTest : public MatchingTest {
+ protected:
+  MatchingMaxAttemptsTest() : MatchingTest(settings(2)) {}
+};
+
+TEST_F(MatchingMaxAttemptsTest, AfterMaxAttemptsTheItemIsDeadLettered) {
+  for (int i = 0; i < 4; ++i) add_ngo("ngo-" + std::to_string(i), kLat, kLon + 0.01 * (i + 1));
+  Surplus s = post(kLat, kLon);
+  for (int i = 0; i < 2; ++i) {
+    clock.advance(std::chrono::seconds(300));
+    expiry.run_due();
+    settle();
+  }
+  Surplus dead = get(s.id);
+  EXPECT_TRUE(dead.dead_lettered);
+  EXPECT_EQ(dead.dlq_reason, "max_attempts");
+  EXPECT_EQ(dead.offered_to, (std::vector<std::string>{"ngo-0", "ngo-1"}));
+}
+
+TEST_F(MatchingTest, PendingDeadlinesSurviveARestartAndLapseAtStart) {
+  add_ngo("near", kLat, kLon + 0.01);
+  add_ngo("far", kLat, kLon + 0.03);
+  Surplus s = post(kLat, kLon);
+  ASSERT_EQ(get(s.id).offer->ngo_id, "near");
+  // The process stops; it comes back after the deadline passed.
+  clock.advance(std::chrono::minutes(10));
+  S2HotGeoIndex index2;
+  DeadlineQueue expiries2;
+  ShardRouter router2(13, store, index2, expiries2, events, pool, clock);
+  NgoLedger ledger2(clock);
+  Matcher matcher2(ngos, ledger2, routes, clock, settings());
+  router2.enable_matching(matcher2, ledger2);
+  ExpiryScheduler expiry2(expiries2, router2, clock);
+  ASSERT_TRUE(router2.load_open_items());
+  EXPECT_EQ(ledger2.load("near").pending_offers, 1);  // the pending offer is counted again
+  EXPECT_GE(expiry2.run_due(), 1u);
+  settle();
+  Surplus now = get(s.id);
+  ASSERT_TRUE(now.offer);
+  EXPECT_EQ(now.offer->ngo_id, "far");
+  EXPECT_EQ(ledger2.load("near").pending_offers, 0);
+}
+
+}  // namespace
+}  // namespace pahlawan

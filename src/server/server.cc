@@ -1,5 +1,7 @@
 #include "server/server.h"
+
 #include "common/thread_name.h"
+#include "server/saturation_meter.h"
 
 #include <boost/asio.hpp>
 
@@ -36,16 +38,22 @@ namespace {
 
 namespace asio = boost::asio;
 
-// Runs shard actors' mailboxes on the I/O threads: fewer threads than cores' worth of context switches.
+// Runs shard actors' mailboxes on the I/O threads (fewer threads than cores' worth of context
+// switches), timing each task for the saturation gauge.
 class AsioExecutor final : public Executor {
  public:
-  explicit AsioExecutor(asio::io_context& io) : io_(io) {}
+  AsioExecutor(asio::io_context& io, SaturationMeter& meter) : io_(io), meter_(meter) {}
   void post(Task task) override {
-    asio::post(io_, [t = std::make_shared<Task>(std::move(task))] { (*t)(); });
+    asio::post(io_, [this, t = std::make_shared<Task>(std::move(task))] {
+      const auto started = std::chrono::steady_clock::now();
+      (*t)();
+      meter_.add_busy(std::chrono::steady_clock::now() - started);
+    });
   }
 
  private:
   asio::io_context& io_;
+  SaturationMeter& meter_;
 };
 
 constexpr const char* kAdminHashKey = "admin_token_sha256";
@@ -123,7 +131,8 @@ int run_server(const Config& config) {
 
   const unsigned threads = config.threads > 0 ? config.threads : std::max(1u, std::thread::hardware_concurrency());
   asio::io_context io(static_cast<int>(threads));
-  AsioExecutor pool(io);
+  SaturationMeter saturation(threads);
+  AsioExecutor pool(io, saturation);
   S2HotGeoIndex index;
   DeadlineQueue expiries;
   IdGenerator ids(clock);
@@ -176,15 +185,19 @@ int run_server(const Config& config) {
     std::fprintf(stderr, "cannot start the outbox relay: %s\n", s.message().c_str());
     return 1;
   }
-  metrics.add_collector([&metrics, &relay, &index, &router, &expiries] {
+  metrics.add_collector([&metrics, &relay, &index, &router, &expiries, &saturation] {
     metrics.gauge("outbox_relay_position", "Seq of the last outbox event handed to the bus")
         .set(static_cast<double>(relay.position()));
     metrics.gauge("hot_index_items", "Available surplus items in the in-process geo index")
         .set(static_cast<double>(index.size()));
     metrics.gauge("shard_actors", "Shard actors alive (one per active S2 cell)")
         .set(static_cast<double>(router.actor_count()));
-    metrics.gauge("expiry_queue_depth", "Deadlines waiting in the expiry queue")
+    metrics.gauge("expiry_queue_depth", "Deadlines waiting in the expiry queue (expiries, offer deadlines, cooling)")
         .set(static_cast<double>(expiries.size()));
+    metrics
+        .gauge("matching_engine_saturation_ratio",
+               "Share of the worker threads' time spent running shard actors since the previous scrape")
+        .set(saturation.read());
   });
 
   RegistryService registry(store, auth, secrets, ids, clock, &ngos);

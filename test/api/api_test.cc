@@ -17,8 +17,8 @@ TEST_F(Api, HealthReadinessAndMetrics) {
   auto m = c.request("GET", "/metrics");
   EXPECT_EQ(m.status, 200);
   EXPECT_NE(m.headers["content-type"].find("text/plain"), std::string::npos);
-  for (const char* name : {"surplus_claim_latency_seconds", "food_waste_prevented_tons_total", "http_requests_total",
-                           "store_commit_batch_units"}) {
+  for (const char* name : {"surplus_claim_latency_seconds", "food_waste_prevented_tons_total",
+                           "matching_engine_saturation_ratio", "http_requests_total", "store_commit_batch_units"}) {
     EXPECT_NE(m.body.find(std::string("# TYPE ") + name), std::string::npos) << name;
   }
 }

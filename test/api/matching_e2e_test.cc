@@ -1,0 +1,112 @@
+// Matching over real HTTP with a real server and a 2-second acknowledgement deadline: the nearest NGO
+// is offered the item, lets it lapse, the next is offered it, declines, the next claims it. The waits
+// are bounded polls on the server's state; the 2 s deadline is the server's own timer.
+#include <chrono>
+#include <thread>
+
+#include "api_fixture.h"
+
+namespace pahlawan::testing {
+namespace {
+
+// Polls (bounded) until the item's pending offer is for `ngo_id`; returns the item.
+boost::json::value wait_for_offer(HttpClient& c, const std::string& id, const std::string& token,
+                                  const std::string& ngo_id) {
+  boost::json::value v;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (std::chrono::steady_clock::now() < deadline) {
+    v = c.call("GET", "/v1/surplus/" + id, token).json();
+    if (v.at("offer").is_object() && v.at("offer").at("ngo_id").as_string() == ngo_id) return v;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));  // polling a condition, bounded
+  }
+  ADD_FAILURE() << "no offer for " << ngo_id << " on " << id << ": " << v;
+  return v;
+}
+
+TEST(MatchingE2E, OfferLapsesToTheNextNgoThenDeclineThenClaim) {
+  ServerProcess server("", {"--ack-timeout", "2"});
+  server.start();
+  HttpClient c("127.0.0.1", server.port());
+  const std::string admin = server.admin_token();
+  auto reg = [&](const char* path, const std::string& body) {
+    auto r = c.call("POST", path, admin, body);
+    EXPECT_EQ(r.status, 201) << r.body;
+    return std::make_pair(str(r.json(), "id"), str(r.json(), "token"));
+  };
+  auto [pid, ptoken] = reg("/v1/providers", R"({"name":"Hotel","lat":-6.1754,"lon":106.8272})");
+  auto [n1, t1] = reg("/v1/ngos", R"({"name":"Nearest","lat":-6.1754,"lon":106.8372})");
+  auto [n2, t2] = reg("/v1/ngos", R"({"name":"Second","lat":-6.1754,"lon":106.8472})");
+  auto [n3, t3] = reg("/v1/ngos", R"({"name":"Third","lat":-6.1754,"lon":106.8572})");
+
+  auto posted = c.call("POST", "/v1/surplus", ptoken,
+                       R"({"title":"Nasi kotak","category":"prepared_meal","quantity_kg":8,"ttl_seconds":3600})");
+  ASSERT_EQ(posted.status, 201);
+  const std::string id = str(posted.json(), "id");
+
+  auto first = wait_for_offer(c, id, t1, n1);
+  EXPECT_EQ(first.at("offer").at("attempt").as_int64(), 1);
+  auto offers = c.call("GET", "/v1/offers", t1).json();
+  ASSERT_EQ(offers.at("items").as_array().size(), 1u);
+
+  // Nobody acknowledges within 2 s: the second nearest is offered it.
+  auto second = wait_for_offer(c, id, t2, n2);
+  EXPECT_EQ(second.at("offer").at("attempt").as_int64(), 2);
+  EXPECT_TRUE(c.call("GET", "/v1/offers", t1).json().at("items").as_array().empty());
+
+  // The second declines: the third is offered it at once.
+  expect_error(c.call("POST", "/v1/surplus/" + id + "/decline", t1), 403, "forbidden");
+  auto declined = c.call("POST", "/v1/surplus/" + id + "/decline", t2);
+  ASSERT_EQ(declined.status, 200) << declined.body;
+  auto third = wait_for_offer(c, id, t3, n3);
+  EXPECT_EQ(third.at("offer").at("attempt").as_int64(), 3);
+
+  auto claimed = c.call("POST", "/v1/surplus/" + id + "/claim", t3);
+  ASSERT_EQ(claimed.status, 200) << claimed.body;
+  EXPECT_EQ(claimed.json().at("claimed_by").as_string(), n3);
+  EXPECT_TRUE(claimed.json().at("offer").is_null());
+  EXPECT_EQ(server.stop(), 0);
+}
+
+TEST(MatchingE2E, UnmatchableItemsAreListedInTheDlqAndCanBeAssigned) {
+  ServerProcess server;
+  server.start();
+  HttpClient c("127.0.0.1", server.port());
+  const std::string admin = server.admin_token();
+  auto p = c.call("POST", "/v1/providers", admin, R"({"name":"Bakery","lat":-7.79,"lon":110.36})");
+  const std::string ptoken = str(p.json(), "token");
+  // The only NGO is a food bank: not eligible by default.
+  auto bank = c.call("POST", "/v1/ngos", admin, R"({"name":"Bank","lat":-7.79,"lon":110.37,"kind":"food_bank"})");
+  const std::string bank_id = str(bank.json(), "id"), bank_token = str(bank.json(), "token");
+  const std::string id = str(
+      c.call("POST", "/v1/surplus", ptoken, R"({"title":"Roti","category":"bakery","quantity_kg":3,"ttl_seconds":900})")
+          .json(),
+      "id");
+  const auto item = after_first_match(c, id, admin);
+  EXPECT_TRUE(item.at("dead_lettered").as_bool()) << item;
+
+  auto dlq = c.call("GET", "/v1/dlq", admin);
+  ASSERT_EQ(dlq.status, 200) << dlq.body;
+  const auto dlq_json = dlq.json();
+  ASSERT_EQ(dlq_json.at("items").as_array().size(), 1u);
+  const auto& entry = dlq_json.at("items").as_array()[0];
+  EXPECT_EQ(entry.at("id").as_string(), id);
+  EXPECT_EQ(entry.at("reason").as_string(), "no_eligible_ngo");
+  EXPECT_EQ(entry.at("surplus").at("id").as_string(), id);
+  const std::string region = str(entry, "region");
+  EXPECT_EQ(c.call("GET", "/v1/dlq?region=" + region, admin).json().at("items").as_array().size(), 1u);
+  EXPECT_EQ(c.call("GET", "/v1/dlq?region=00000000", admin).json().at("items").as_array().size(), 0u);
+  expect_error(c.call("GET", "/v1/dlq", bank_token), 403, "forbidden");
+
+  expect_error(c.call("POST", "/v1/dlq/" + id + "/assign", admin, R"({})"), 400, "invalid_request");
+  expect_error(c.call("POST", "/v1/dlq/" + id + "/assign", admin, R"({"ngo_id":"nobody"})"), 404, "not_found");
+  auto retried = c.call("POST", "/v1/dlq/" + id + "/retry", admin, R"({"include_food_banks":true})");
+  ASSERT_EQ(retried.status, 200) << retried.body;
+  EXPECT_EQ(retried.json().at("offer").at("ngo_id").as_string(), bank_id);
+  EXPECT_FALSE(retried.json().at("dead_lettered").as_bool());
+  EXPECT_TRUE(c.call("GET", "/v1/dlq", admin).json().at("items").as_array().empty());
+  expect_error(c.call("POST", "/v1/dlq/" + id + "/retry", admin), 404, "not_found");  // no longer in the DLQ
+  EXPECT_EQ(server.stop(), 0);
+}
+
+}  // namespace
+}  // namespace pahlawan::testing

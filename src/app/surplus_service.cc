@@ -219,6 +219,15 @@ Result<std::vector<Surplus>> SurplusService::offers(const Principal& caller) {
   return items;
 }
 
+Result<std::vector<Event>> SurplusService::offer_events_since(const Principal& caller,
+                                                              const std::string& last_event_id) {
+  if (caller.role != Role::kNgo) return Status(forbidden("event streams are for NGOs"));
+  if (last_event_id.size() > 64) return invalid("Last-Event-ID is not an event id");
+  // Without Last-Event-ID a new stream starts from now: only reconnecting clients replay.
+  if (last_event_id.empty()) return std::vector<Event>{};
+  return store_.read_offers_for(caller.id, last_event_id, 1000);
+}
+
 void SurplusService::decline(const Principal& caller, std::string id, std::string traceparent, SurplusReply reply) {
   if (caller.role != Role::kNgo) return reply(forbidden("only the NGO holding the offer declines it"));
   if (!matcher_) return reply(Status(ErrorCode::kUnavailable, "matching is not running"));

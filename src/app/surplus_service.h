@@ -69,6 +69,8 @@ class SurplusService {
 
   // Matching (issue 3): the offers waiting for an NGO, declining one, and the Geo-DLQ.
   Result<std::vector<Surplus>> offers(const Principal& caller);
+  // The offers made to the caller after the event `last_event_id` (SSE replay; at most 1000).
+  Result<std::vector<Event>> offer_events_since(const Principal& caller, const std::string& last_event_id);
   void decline(const Principal& caller, std::string id, std::string traceparent, SurplusReply reply);
   Result<std::vector<Surplus>> dead_letters(const Principal& caller, const std::optional<std::string>& region);
   struct Relaxation {

@@ -98,6 +98,10 @@ class Store {
   // The outbox, in commit order: events with seq > after_seq, at most `limit`.
   virtual Result<std::vector<Event>> read_outbox(int64_t after_seq, int limit) = 0;
   virtual Result<int64_t> last_outbox_seq() = 0;
+  // surplus.offered events for this NGO after the event `after_event_id` (all, when it is empty or
+  // unknown), in commit order: the replay behind SSE's Last-Event-ID.
+  virtual Result<std::vector<Event>> read_offers_for(const std::string& ngo_id, const std::string& after_event_id,
+                                                     int limit) = 0;
   virtual Result<int64_t> load_cursor(const std::string& consumer) = 0;
 
   // Called (on the store's thread, after `done` of the units) whenever committed units appended

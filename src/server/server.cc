@@ -179,13 +179,16 @@ int run_server(const Config& config) {
   bus.subscribe(**journal);
   MatchTrigger match_trigger(router);
   bus.subscribe(match_trigger);
+  SseHub sse_hub;
+  bus.subscribe(sse_hub);
   OutboxRelay relay(store, bus);
   store.on_events_committed([&relay] { relay.notify(); });
   if (Status s = relay.start(); !s) {
     std::fprintf(stderr, "cannot start the outbox relay: %s\n", s.message().c_str());
     return 1;
   }
-  metrics.add_collector([&metrics, &relay, &index, &router, &expiries, &saturation] {
+  metrics.add_collector([&metrics, &relay, &index, &router, &expiries, &saturation, &sse_hub] {
+    metrics.gauge("sse_streams_open", "Open GET /v1/events streams").set(static_cast<double>(sse_hub.open_streams()));
     metrics.gauge("outbox_relay_position", "Seq of the last outbox event handed to the bus")
         .set(static_cast<double>(relay.position()));
     metrics.gauge("hot_index_items", "Available surplus items in the in-process geo index")
@@ -207,11 +210,11 @@ int run_server(const Config& config) {
   std::mt19937_64 seed_rng((static_cast<uint64_t>(rd()) << 32) ^ rd());
   std::mutex rng_mu;
   RateLimiter limiter(clock, config.rate_limit, 2 * config.rate_limit);
-  ApiHandler handler(ApiHandlerDeps{auth, limiter, registry, surplus, metrics, ready, [&] {
+  ApiHandler handler(ApiHandlerDeps{auth, limiter, registry, surplus, metrics, sse_hub, ready, [&] {
                                       std::lock_guard lock(rng_mu);
                                       return seed_rng();
                                     }});
-  HttpServer http(io, handler, metrics);
+  HttpServer http(io, handler, metrics, sse_hub);
   auto port = http.listen(config.listen);
   if (!port) {
     std::fprintf(stderr, "%s\n", port.status().message().c_str());

@@ -44,9 +44,11 @@ class ApiTest : public ::testing::Test {
     EXPECT_EQ(r.status, 201) << r.body;
     return {str(r.json(), "id"), str(r.json(), "token")};
   }
-  std::pair<std::string, std::string> ngo(const std::string& extra = "") {
+  std::pair<std::string, std::string> ngo(const std::string& extra = "", double lat = -6.21, double lon = 106.81) {
     auto c = client();
-    auto r = c.call("POST", "/v1/ngos", admin(), R"({"name":"Rumah Singgah","lat":-6.21,"lon":106.81)" + extra + "}");
+    auto r = c.call(
+        "POST", "/v1/ngos", admin(),
+        R"({"name":"Rumah Singgah","lat":)" + std::to_string(lat) + R"(,"lon":)" + std::to_string(lon) + extra + "}");
     EXPECT_EQ(r.status, 201) << r.body;
     return {str(r.json(), "id"), str(r.json(), "token")};
   }

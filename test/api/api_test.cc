@@ -72,14 +72,15 @@ TEST_F(Api, RegistrationIsAdminOnlyAndValidated) {
 
 TEST_F(Api, PostGetBrowseClaimPickupLifecycle) {
   auto c = client();
-  auto [pid, ptoken] = provider(-6.2, 106.8);
-  auto [nid, ntoken] = ngo();
+  // A neighbourhood of its own: NGOs other tests register (in the same server) are over 10 km away.
+  auto [pid, ptoken] = provider(-6.6, 106.6);
+  auto [nid, ntoken] = ngo("", -6.61, 106.61);
   auto posted = post(ptoken);
   const std::string id = str(posted, "id");
   EXPECT_EQ(posted.at("status").as_string(), "available");
   EXPECT_EQ(posted.at("version").as_int64(), 1);
   EXPECT_EQ(posted.at("provider_id").as_string(), pid);
-  EXPECT_DOUBLE_EQ(posted.at("lat").as_double(), -6.2);  // defaulted to the provider's location
+  EXPECT_DOUBLE_EQ(posted.at("lat").as_double(), -6.6);  // defaulted to the provider's location
   EXPECT_FALSE(str(posted, "cell").empty());
   EXPECT_TRUE(posted.at("offer").is_null());
   EXPECT_FALSE(posted.at("dead_lettered").as_bool());
@@ -93,7 +94,7 @@ TEST_F(Api, PostGetBrowseClaimPickupLifecycle) {
   EXPECT_EQ(matched.at("offer").at("ngo_id").as_string(), nid);
   EXPECT_EQ(matched.at("offer").at("attempt").as_int64(), 1);
 
-  auto near = c.call("GET", "/v1/surplus?lat=-6.2005&lon=106.8&radius_m=1000&limit=10", ntoken);
+  auto near = c.call("GET", "/v1/surplus?lat=-6.6005&lon=106.6&radius_m=1000&limit=10", ntoken);
   ASSERT_EQ(near.status, 200) << near.body;
   bool found = false;
   const auto near_json = near.json();
@@ -119,7 +120,7 @@ TEST_F(Api, PostGetBrowseClaimPickupLifecycle) {
   EXPECT_TRUE(claimed.json().at("offer").is_null());  // acknowledging the offer is claiming the item
   EXPECT_TRUE(claimed.json().at("claimed_at").is_string());
 
-  auto after = c.call("GET", "/v1/surplus?lat=-6.2005&lon=106.8&radius_m=1000&limit=500", ntoken);
+  auto after = c.call("GET", "/v1/surplus?lat=-6.6005&lon=106.6&radius_m=1000&limit=500", ntoken);
   const auto after_json = after.json();
   for (const auto& item : after_json.at("items").as_array()) EXPECT_NE(item.at("id").as_string(), id);
 

@@ -1,6 +1,9 @@
 // Matching over real HTTP with a real server and a 2-second acknowledgement deadline: the nearest NGO
 // is offered the item, lets it lapse, the next is offered it, declines, the next claims it. The waits
 // are bounded polls on the server's state; the 2 s deadline is the server's own timer.
+#include <sys/socket.h>
+
+#include <boost/asio.hpp>
 #include <chrono>
 #include <thread>
 
@@ -65,6 +68,80 @@ TEST(MatchingE2E, OfferLapsesToTheNextNgoThenDeclineThenClaim) {
   EXPECT_EQ(claimed.json().at("claimed_by").as_string(), n3);
   EXPECT_TRUE(claimed.json().at("offer").is_null());
   EXPECT_EQ(server.stop(), 0);
+}
+
+// A raw SSE client: sends the request, then reads until `needle` has arrived (or 20 s pass).
+class SseClient {
+ public:
+  SseClient(int port, const std::string& token, const std::string& last_event_id = "") : socket_(io_) {
+    socket_.connect({boost::asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port)});
+    timeval tv{20, 0};
+    setsockopt(socket_.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    std::string req = "GET /v1/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + token + "\r\n";
+    if (!last_event_id.empty()) req += "Last-Event-ID: " + last_event_id + "\r\n";
+    boost::asio::write(socket_, boost::asio::buffer(req + "\r\n"));
+  }
+  bool read_until(const std::string& needle) {
+    char buf[4096];
+    while (received_.find(needle) == std::string::npos) {
+      boost::system::error_code ec;
+      const size_t n = socket_.read_some(boost::asio::buffer(buf), ec);
+      if (ec) return false;
+      received_.append(buf, n);
+    }
+    return true;
+  }
+  const std::string& received() const { return received_; }
+
+ private:
+  boost::asio::io_context io_;
+  boost::asio::ip::tcp::socket socket_;
+  std::string received_;
+};
+
+TEST(MatchingE2E, OffersArriveOnTheNgosEventStreamAndReplayFromLastEventId) {
+  ServerProcess server;
+  server.start();
+  HttpClient c("127.0.0.1", server.port());
+  const std::string admin = server.admin_token();
+  const std::string ptoken =
+      str(c.call("POST", "/v1/providers", admin, R"({"name":"Resto","lat":-6.9,"lon":107.6})").json(), "token");
+  auto ngo = c.call("POST", "/v1/ngos", admin, R"({"name":"Panti","lat":-6.9,"lon":107.61})").json();
+  const std::string ntoken = str(ngo, "token");
+  auto other = c.call("POST", "/v1/ngos", admin, R"({"name":"Far","lat":-6.9,"lon":107.65})").json();
+
+  SseClient live(server.port(), ntoken);
+  ASSERT_TRUE(live.read_until("\r\n\r\n")) << live.received();  // headers are sent at once
+  EXPECT_NE(live.received().find("200 OK"), std::string::npos);
+  EXPECT_NE(live.received().find("text/event-stream"), std::string::npos);
+
+  auto post = [&](const char* title) {
+    return str(
+        c.call("POST", "/v1/surplus", ptoken,
+               std::string(R"({"title":")") + title + R"(","category":"bakery","quantity_kg":2,"ttl_seconds":900})")
+            .json(),
+        "id");
+  };
+  const std::string first = post("Roti satu");
+  ASSERT_TRUE(live.read_until(first)) << live.received();
+  const std::string second = post("Roti dua");
+  ASSERT_TRUE(live.read_until(second)) << live.received();
+  const std::string& got = live.received();
+  EXPECT_NE(got.find("event: offer\ndata: {"), std::string::npos) << got;
+  // The first frame's id is the event id to resume after.
+  const auto id_at = got.find("id: ");
+  ASSERT_NE(id_at, std::string::npos);
+  const std::string first_event = got.substr(id_at + 4, got.find('\n', id_at) - id_at - 4);
+
+  SseClient resumed(server.port(), ntoken, first_event);
+  ASSERT_TRUE(resumed.read_until(second)) << resumed.received();  // replayed from the store
+  EXPECT_EQ(resumed.received().find(first), std::string::npos);   // but not what came before
+
+  // Another NGO's stream does not see these offers.
+  SseClient stranger(server.port(), str(other, "token"), first_event);
+  ASSERT_TRUE(stranger.read_until("\r\n\r\n"));
+  EXPECT_EQ(stranger.received().find(second), std::string::npos);
+  EXPECT_EQ(server.stop(), 0);  // open streams do not hold up the drain
 }
 
 TEST(MatchingE2E, UnmatchableItemsAreListedInTheDlqAndCanBeAssigned) {

@@ -187,6 +187,24 @@ Result<std::vector<Event>> InMemoryStore::read_outbox(int64_t after_seq, int lim
   return out;
 }
 
+Result<std::vector<Event>> InMemoryStore::read_offers_for(const std::string& ngo_id, const std::string& after_event_id,
+                                                          int limit) {
+  std::lock_guard lock(mu_);
+  int64_t after = 0;
+  for (const auto& e : outbox_) {
+    if (e.id == after_event_id) after = e.seq;
+  }
+  std::vector<Event> out;
+  const std::string needle = "\"offer\":{\"ngo_id\":\"" + ngo_id + "\"";
+  for (const auto& e : outbox_) {
+    if (e.seq > after && e.type == "surplus.offered" && e.data_json.find(needle) != std::string::npos &&
+        static_cast<int>(out.size()) < limit) {
+      out.push_back(e);
+    }
+  }
+  return out;
+}
+
 Result<int64_t> InMemoryStore::last_outbox_seq() {
   std::lock_guard lock(mu_);
   return static_cast<int64_t>(outbox_.size());

@@ -39,6 +39,9 @@ class InMemoryStore final : public Store {
   Result<std::optional<std::string>> get_meta(const std::string& key) override;
   Result<std::vector<Event>> read_outbox(int64_t after_seq, int limit) override;
   Result<int64_t> last_outbox_seq() override;
+  Result<std::vector<Event>> read_offers_for(const std::string& ngo_id, const std::string& after_event_id,
+                                             int limit) override;
+
   Result<int64_t> load_cursor(const std::string& consumer) override;
   void on_events_committed(UniqueFunction<void()> listener) override { listener_ = std::move(listener); }
 

@@ -99,7 +99,8 @@ void ApiHandler::handle(ApiRequest req, Respond respond) {
     kOffers,
     kDlq,
     kDlqRetry,
-    kDlqAssign
+    kDlqAssign,
+    kEvents
   };
   Route route = Route::kNone;
   std::vector<const char*> allowed;
@@ -113,6 +114,7 @@ void ApiHandler::handle(ApiRequest req, Respond respond) {
     if (seg.size() == 4 && seg[1] == "surplus" && seg[3] == "pickup") route = Route::kPickup, allowed = {"POST"};
     if (seg.size() == 4 && seg[1] == "surplus" && seg[3] == "decline") route = Route::kDecline, allowed = {"POST"};
     if (seg.size() == 2 && seg[1] == "offers") route = Route::kOffers, allowed = {"GET"};
+    if (seg.size() == 2 && seg[1] == "events") route = Route::kEvents, allowed = {"GET"};
     if (seg.size() == 2 && seg[1] == "dlq") route = Route::kDlq, allowed = {"GET"};
     if (seg.size() == 4 && seg[1] == "dlq" && seg[3] == "retry") route = Route::kDlqRetry, allowed = {"POST"};
     if (seg.size() == 4 && seg[1] == "dlq" && seg[3] == "assign") route = Route::kDlqAssign, allowed = {"POST"};
@@ -186,6 +188,7 @@ void ApiHandler::handle(ApiRequest req, Respond respond) {
       for (size_t i = 0; i < items->size(); ++i) body += (i ? "," : "") + render_dlq_entry((*items)[i]);
       return respond(ok_json(body + "]}"));
     }
+    case Route::kEvents: return open_events(p, req, std::move(respond));
     case Route::kDlqRetry: return dlq_retry(p, req, seg[2], tp, std::move(respond));
     case Route::kDlqAssign: return dlq_assign(p, req, seg[2], tp, std::move(respond));
     case Route::kNone: break;
@@ -263,6 +266,26 @@ void ApiHandler::browse(const Principal& p, const QueryParams& query, Respond re
   }
   body += "]}";
   respond(ok_json(std::move(body)));
+}
+
+void ApiHandler::open_events(const Principal& p, const ApiRequest& req, Respond respond) {
+  if (p.role != Role::kNgo) return respond(error_response(Status(ErrorCode::kForbidden, "event streams are for NGOs")));
+  // Registered before the replay is read, so nothing committed in between is missed; the stream
+  // orders replayed and live frames by outbox position.
+  auto stream = d_.sse.open(p.id);
+  stream->begin_replay();
+  auto replay = d_.surplus.offer_events_since(p, req.last_event_id);
+  if (!replay) {
+    d_.sse.close(stream);
+    return respond(error_response(replay.status()));
+  }
+  for (const auto& e : *replay) stream->push(e.seq, sse_offer_frame(e), false);
+  stream->end_replay();
+  ApiResponse r;
+  r.content_type = "text/event-stream";
+  r.headers.emplace_back("Cache-Control", "no-cache");
+  r.sse = std::move(stream);
+  respond(std::move(r));
 }
 
 void ApiHandler::dlq_retry(const Principal& p, ApiRequest& req, const std::string& id, const std::string& tp,

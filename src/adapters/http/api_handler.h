@@ -9,6 +9,7 @@
 #include <string>
 
 #include "adapters/http/api_types.h"
+#include "adapters/http/sse_hub.h"
 #include "app/authenticator.h"
 #include "app/rate_limiter.h"
 #include "app/registry_service.h"
@@ -23,6 +24,7 @@ struct ApiHandlerDeps {
   RegistryService& registry;
   SurplusService& surplus;
   MetricsRegistry& metrics;
+  SseHub& sse;
   const std::atomic<bool>& ready;
   std::function<uint64_t()> random64;  // for trace/span ids
 };
@@ -38,6 +40,7 @@ class ApiHandler {
   void browse(const Principal& p, const QueryParams& query, Respond respond);
   void register_provider(const Principal& p, ApiRequest& req, Respond respond);
   void register_ngo(const Principal& p, ApiRequest& req, Respond respond);
+  void open_events(const Principal& p, const ApiRequest& req, Respond respond);
   void dlq_retry(const Principal& p, ApiRequest& req, const std::string& id, const std::string& tp, Respond respond);
   void dlq_assign(const Principal& p, ApiRequest& req, const std::string& id, const std::string& tp, Respond respond);
 

@@ -2,6 +2,7 @@
 // Beast's types (and of its compile cost).
 #pragma once
 
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -18,11 +19,14 @@ struct ApiRequest {
   std::string authorization, content_type, idempotency_key, if_match, traceparent, last_event_id;
 };
 
+class SseStream;
+
 struct ApiResponse {
   int status = 200;
   std::string body;
   std::string content_type = "application/json";
   std::vector<std::pair<std::string, std::string>> headers;
+  std::shared_ptr<SseStream> sse;  // set: the response is an event stream that HttpServer keeps open
 };
 
 using Respond = UniqueFunction<void(ApiResponse)>;

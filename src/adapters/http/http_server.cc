@@ -2,6 +2,8 @@
 
 #include <boost/asio.hpp>
 #include <boost/asio/experimental/as_tuple.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/experimental/concurrent_channel.hpp>
 #include <boost/beast.hpp>
 
 #include <condition_variable>
@@ -16,6 +18,7 @@ using tcp = asio::ip::tcp;
 namespace {
 
 constexpr size_t kBodyLimit = 64 * 1024;
+constexpr auto kHeartbeat = std::chrono::seconds(10);  // the contract asks for one at least every 15 s
 constexpr auto kIdleTimeout = std::chrono::seconds(75);
 constexpr auto use_nothrow = asio::experimental::as_tuple(asio::use_awaitable);
 
@@ -47,6 +50,7 @@ std::string header(const http::request<http::string_body>& req, const char* name
 struct HttpServer::Impl {
   asio::io_context& io;
   ApiHandler& handler;
+  SseHub& sse;
   std::atomic<int>& in_flight;
   tcp::acceptor acceptor;
   std::atomic<bool> draining{false};
@@ -57,9 +61,10 @@ struct HttpServer::Impl {
   Counter* requests_5xx;
   Histogram* latency;
 
-  Impl(asio::io_context& io_, ApiHandler& h, std::atomic<int>& f, MetricsRegistry& m)
+  Impl(asio::io_context& io_, ApiHandler& h, std::atomic<int>& f, MetricsRegistry& m, SseHub& s)
       : io(io_),
         handler(h),
+        sse(s),
         in_flight(f),
         acceptor(io_),
         requests_2xx(&m.counter("http_requests_total", "HTTP requests answered, by status class", "code=\"2xx\"")),
@@ -94,6 +99,51 @@ struct HttpServer::Impl {
     res.body() = std::move(r.body);
     res.prepare_payload();
     co_await http::async_write(stream, res, use_nothrow);
+  }
+
+  // Keeps the connection open and writes the stream's frames as they come, with heartbeats, until the
+  // client goes away or the server drains. The body is delimited by closing the connection.
+  asio::awaitable<void> stream_events(beast::tcp_stream& stream, unsigned version, ApiResponse resp) {
+    auto events = std::move(resp.sse);
+    http::response<http::empty_body> head{http::status::ok, version};
+    head.set(http::field::server, "pahlawan");
+    head.set(http::field::content_type, resp.content_type);
+    for (auto& [k, v] : resp.headers) head.set(k, v);
+    head.keep_alive(false);
+    http::response_serializer<http::empty_body> sr{head};
+    auto [hec, hn] = co_await http::async_write_header(stream, sr, use_nothrow);
+    auto ex = co_await asio::this_coro::executor;
+    // A doorbell the hub rings from the relay thread: a concurrent channel is safe to send to from
+    // any thread, and one pending ring is enough (the frames themselves wait in the stream).
+    using Doorbell = asio::experimental::concurrent_channel<void(boost::system::error_code)>;
+    auto bell = std::make_shared<Doorbell>(ex, 1);
+    events->on_wake([bell] { bell->try_send(boost::system::error_code{}); });
+    asio::steady_timer heartbeat(ex);
+    bool ok = !hec;
+    try {
+      while (ok) {
+        std::vector<std::string> frames;
+        const bool open = events->take(frames);
+        for (const auto& f : frames) {
+          auto [ec, n] = co_await asio::async_write(stream.socket(), asio::buffer(f), use_nothrow);
+          if (ec) ok = false;
+          if (!ok) break;
+        }
+        if (!ok || !open || draining.load()) break;
+        heartbeat.expires_after(kHeartbeat);
+        using asio::experimental::awaitable_operators::operator||;
+        auto woke = co_await (bell->async_receive(asio::use_awaitable) || heartbeat.async_wait(asio::use_awaitable));
+        if (woke.index() == 1) {  // quiet for a while: a comment line keeps proxies from closing the connection
+          auto [ec, n] = co_await asio::async_write(stream.socket(), asio::buffer(std::string_view(": heartbeat\n\n")),
+                                                    use_nothrow);
+          if (ec) ok = false;
+        }
+      }
+    } catch (const boost::system::system_error&) {
+      // the doorbell or the timer failed: the stream ends like a closed connection
+    }
+    events->on_wake(nullptr);
+    sse.close(events);
   }
 
   asio::awaitable<void> session(tcp::socket socket) {
@@ -141,6 +191,10 @@ struct HttpServer::Impl {
         }
       }
       count(resp.status, started);
+      if (resp.sse) {
+        co_await stream_events(stream, req.version(), std::move(resp));
+        break;
+      }
       const bool keep_alive = req.keep_alive() && !draining.load();
       co_await write(stream, req.version(), std::move(resp), keep_alive);
       if (!keep_alive) break;
@@ -150,8 +204,8 @@ struct HttpServer::Impl {
   }
 };
 
-HttpServer::HttpServer(asio::io_context& io, ApiHandler& handler, MetricsRegistry& metrics)
-    : impl_(std::make_unique<Impl>(io, handler, in_flight_, metrics)) {}
+HttpServer::HttpServer(asio::io_context& io, ApiHandler& handler, MetricsRegistry& metrics, SseHub& sse)
+    : impl_(std::make_unique<Impl>(io, handler, in_flight_, metrics, sse)) {}
 
 HttpServer::~HttpServer() = default;
 
@@ -184,6 +238,7 @@ Result<int> HttpServer::listen(const std::string& host_port) {
 
 void HttpServer::drain(std::chrono::milliseconds timeout) {
   impl_->draining = true;
+  impl_->sse.close_all();
   asio::post(impl_->acceptor.get_executor(), [this] {
     boost::system::error_code ec;
     impl_->acceptor.close(ec);

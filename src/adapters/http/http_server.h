@@ -3,7 +3,8 @@
 //
 // The server runs on the io_context it is given (whose threads the caller runs). drain() stops
 // accepting, answers new requests on open connections with 503 and closes them, and returns once
-// every request already being handled has been answered, so nothing acknowledged is cut off.
+// every request already being handled has been answered, so nothing acknowledged is cut off; open
+// event streams (SSE) are ended.
 // Thread-safety: start()/drain() from one controlling thread; sessions run on the io_context.
 #pragma once
 
@@ -22,7 +23,7 @@ namespace pahlawan {
 
 class HttpServer {
  public:
-  HttpServer(boost::asio::io_context& io, ApiHandler& handler, MetricsRegistry& metrics);
+  HttpServer(boost::asio::io_context& io, ApiHandler& handler, MetricsRegistry& metrics, SseHub& sse);
   ~HttpServer();
 
   // Binds "host:port" (port 0: any free port). Returns the bound port.

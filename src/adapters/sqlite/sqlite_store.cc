@@ -588,6 +588,25 @@ Result<std::vector<Event>> SqliteStore::read_outbox(int64_t after_seq, int limit
   return out;
 }
 
+Result<std::vector<Event>> SqliteStore::read_offers_for(const std::string& ngo_id, const std::string& after_event_id,
+                                                        int limit) {
+  READER(db);
+  ASSIGN_STMT(st, db,
+              "SELECT seq, id, type, surplus_id, occurred_at, traceparent, data FROM outbox "
+              "WHERE seq > coalesce((SELECT seq FROM outbox WHERE id = ?1), 0) AND type = 'surplus.offered' "
+              "AND json_extract(data, '$.offer.ngo_id') = ?2 ORDER BY seq LIMIT ?3");
+  st.bind(1, after_event_id).bind(2, ngo_id).bind(3, static_cast<int64_t>(limit));
+  std::vector<Event> out;
+  for (;;) {
+    auto row = st.step();
+    if (!row) return row.status();
+    if (!*row) break;
+    out.push_back(
+        Event{st.text(1), st.text(2), st.text(3), from_unix_ms(st.int64(4)), st.text(5), st.text(6), st.int64(0)});
+  }
+  return out;
+}
+
 Result<int64_t> SqliteStore::last_outbox_seq() {
   READER(db);
   ASSIGN_STMT(st, db, "SELECT coalesce(max(seq), 0) FROM outbox");

@@ -1,0 +1,135 @@
+#include "adapters/http/sse_hub.h"
+
+#include <boost/json.hpp>
+
+#include <algorithm>
+
+namespace pahlawan {
+
+std::string sse_offer_frame(const Event& e) {
+  // The payload is one line of JSON (our renderer emits no newlines), as SSE's data field requires.
+  return "id: " + e.id + "\nevent: offer\ndata: " + e.data_json + "\n\n";
+}
+
+std::string offered_ngo(const Event& e) {
+  boost::system::error_code ec;
+  const auto v = boost::json::parse(e.data_json, ec);
+  if (ec || !v.is_object()) return "";
+  const auto* offer = v.as_object().if_contains("offer");
+  if (!offer || !offer->is_object()) return "";
+  const auto* ngo = offer->as_object().if_contains("ngo_id");
+  return ngo && ngo->is_string() ? std::string(ngo->as_string()) : "";
+}
+
+void SseStream::on_wake(std::function<void()> wake) {
+  std::lock_guard lock(mu_);
+  wake_ = std::move(wake);
+}
+
+void SseStream::wake() {
+  std::function<void()> w;
+  {
+    std::lock_guard lock(mu_);
+    w = wake_;
+  }
+  if (w) w();
+}
+
+void SseStream::push(int64_t seq, std::string frame, bool live) {
+  {
+    std::lock_guard lock(mu_);
+    if (closed_) return;
+    if (live && replaying_) {
+      aside_.emplace_back(seq, std::move(frame));
+      return;
+    }
+    if (seq <= last_seq_) return;
+    last_seq_ = seq;
+    frames_.push_back(std::move(frame));
+  }
+  wake();
+}
+
+void SseStream::begin_replay() {
+  std::lock_guard lock(mu_);
+  replaying_ = true;
+}
+
+void SseStream::end_replay() {
+  {
+    std::lock_guard lock(mu_);
+    replaying_ = false;
+    for (auto& [seq, frame] : aside_) {
+      if (seq <= last_seq_) continue;
+      last_seq_ = seq;
+      frames_.push_back(std::move(frame));
+    }
+    aside_.clear();
+  }
+  wake();
+}
+
+bool SseStream::take(std::vector<std::string>& out) {
+  std::lock_guard lock(mu_);
+  while (!frames_.empty()) {
+    out.push_back(std::move(frames_.front()));
+    frames_.pop_front();
+  }
+  return !closed_ || !out.empty();
+}
+
+void SseStream::close() {
+  {
+    std::lock_guard lock(mu_);
+    closed_ = true;
+  }
+  wake();
+}
+
+void SseHub::on_event(const Event& event) {
+  if (event.type != "surplus.offered") return;
+  const std::string ngo = offered_ngo(event);
+  if (ngo.empty()) return;
+  std::vector<std::shared_ptr<SseStream>> targets;
+  {
+    std::lock_guard lock(mu_);
+    auto it = by_ngo_.find(ngo);
+    if (it == by_ngo_.end()) return;
+    targets = it->second;
+  }
+  const std::string frame = sse_offer_frame(event);
+  for (auto& s : targets) s->push(event.seq, frame);
+}
+
+std::shared_ptr<SseStream> SseHub::open(const std::string& ngo_id) {
+  auto s = std::make_shared<SseStream>(ngo_id);
+  std::lock_guard lock(mu_);
+  by_ngo_[ngo_id].push_back(s);
+  return s;
+}
+
+void SseHub::close(const std::shared_ptr<SseStream>& stream) {
+  std::lock_guard lock(mu_);
+  auto it = by_ngo_.find(stream->ngo_id());
+  if (it == by_ngo_.end()) return;
+  std::erase(it->second, stream);
+  if (it->second.empty()) by_ngo_.erase(it);
+}
+
+void SseHub::close_all() {
+  std::vector<std::shared_ptr<SseStream>> all;
+  {
+    std::lock_guard lock(mu_);
+    for (auto& [ngo, streams] : by_ngo_) all.insert(all.end(), streams.begin(), streams.end());
+  }
+  for (auto& s : all) s->close();
+}
+
+size_t SseHub::open_streams() const {
+  std::lock_guard lock(mu_);
+  size_t n = 0;
+  for (const auto& [ngo, streams] : by_ngo_) n += streams.size();
+  return n;
+}
+
+}  // namespace pahlawan

@@ -51,6 +51,7 @@ void RegistryService::register_ngo(const Principal& caller, RegisterNgoRequest r
   const std::string token = secrets_.new_token("pp_ngo_");
   std::optional<std::string> secret;
   if (n.webhook_url) secret = secrets_.new_token("whsec_");
+  n.webhook_secret = secret;
   Credential cred{Principal{Role::kNgo, n.id}, secrets_.hash(token)};
   UnitOfWork unit;
   unit.ngo = UnitOfWork::NgoInsert{n, cred.token_hash, secret};

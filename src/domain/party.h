@@ -33,6 +33,7 @@ struct Ngo {
   std::optional<double> capacity_kg;    // per rolling 24 h; absent: unlimited
   std::optional<std::string> webhook_url;
   TimePoint created_at;
+  std::optional<std::string> webhook_secret;  // HMAC key of its webhooks; never rendered
 };
 
 }  // namespace pahlawan

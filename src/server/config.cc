@@ -32,7 +32,7 @@ std::string config_usage() {
   return "usage: pahlawan serve [--listen 127.0.0.1:8080] [--data-dir ./data] [--admin-token T]\n"
          "                      [--ack-timeout 300] [--shard-level 13] [--match-radius-m 10000]\n"
          "                      [--max-attempts 5] [--max-pending-offers 3] [--routing-url URL] [--threads N]\n"
-         "                      [--hot-window 7200] [--rate-limit 100]\n"
+         "                      [--hot-window 7200] [--rate-limit 100] [--webhook-retry-ms 1000]\n"
          "Each flag may also come from PAHLAWAN_<FLAG> (e.g. PAHLAWAN_DATA_DIR); a flag wins.\n";
 }
 
@@ -51,6 +51,7 @@ Result<Config> parse_config(const std::vector<std::string>& args,
       {"--threads", "PAHLAWAN_THREADS"},
       {"--hot-window", "PAHLAWAN_HOT_WINDOW"},
       {"--rate-limit", "PAHLAWAN_RATE_LIMIT"},
+      {"--webhook-retry-ms", "PAHLAWAN_WEBHOOK_RETRY_MS"},
   };
   std::map<std::string, std::string> values;
   for (const auto& f : kFlags) {
@@ -110,6 +111,11 @@ Result<Config> parse_config(const std::vector<std::string>& args,
       auto r = to_int(flag, v, 60, 7 * 86400);
       if (!r) return r.status();
       c.hot_window_s = *r;
+    }
+    if (flag == "--webhook-retry-ms") {
+      auto r = to_int(flag, v, 10, 600000);
+      if (!r) return r.status();
+      c.webhook_retry_ms = *r;
     }
     if (flag == "--rate-limit") {
       auto r = to_double(flag, v, 0, 1e6);

@@ -21,9 +21,10 @@ struct Config {
   int max_attempts = 5;
   int max_pending_offers = 3;
   std::optional<std::string> routing_url;
-  int threads = 0;          // 0: one per core
-  int hot_window_s = 7200;  // available items younger than this are browsed from memory
-  double rate_limit = 100;  // requests per second per provider/NGO token (0: off); bursts of 2 s worth
+  int threads = 0;              // 0: one per core
+  int hot_window_s = 7200;      // available items younger than this are browsed from memory
+  int webhook_retry_ms = 1000;  // first webhook retry after this, then doubling (plus jitter)
+  double rate_limit = 100;      // requests per second per provider/NGO token (0: off); bursts of 2 s worth
 };
 
 // args: the words after "serve". env: lookup of environment variables (getenv in production).

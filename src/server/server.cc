@@ -20,6 +20,7 @@
 #include "adapters/http/http_server.h"
 #include "adapters/journal/file_event_journal.h"
 #include "adapters/sqlite/sqlite_store.h"
+#include "adapters/webhook/webhook_sender.h"
 #include "app/authenticator.h"
 #include "app/json_event_factory.h"
 #include "app/metrics_subscriber.h"
@@ -181,6 +182,11 @@ int run_server(const Config& config) {
   bus.subscribe(match_trigger);
   SseHub sse_hub;
   bus.subscribe(sse_hub);
+  WebhookOptions webhook_options;
+  webhook_options.base_backoff = std::chrono::milliseconds(config.webhook_retry_ms);
+  WebhookSender webhooks(ngos, metrics, webhook_options);
+  bus.subscribe(webhooks);
+  webhooks.start();
   OutboxRelay relay(store, bus);
   store.on_events_committed([&relay] { relay.notify(); });
   if (Status s = relay.start(); !s) {
@@ -246,6 +252,7 @@ int run_server(const Config& config) {
   io.stop();
   for (auto& t : io_threads) t.join();
   relay.stop();
+  webhooks.stop();
   store.flush_and_stop();
   std::printf("drained; bye\n");
   std::fflush(stdout);

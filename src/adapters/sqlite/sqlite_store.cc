@@ -536,7 +536,8 @@ Result<std::optional<Ngo>> SqliteStore::find_ngo(const std::string& id) {
   READER(db);
   ASSIGN_STMT(
       st, db,
-      "SELECT id, name, lat, lon, kind, categories, capacity_kg, webhook_url, created_at FROM ngos WHERE id = ?");
+      "SELECT id, name, lat, lon, kind, categories, capacity_kg, webhook_url, created_at, webhook_secret FROM ngos "
+      "WHERE id = ?");
   st.bind(1, id);
   auto row = st.step();
   if (!row) return row.status();
@@ -550,6 +551,7 @@ Result<std::optional<Ngo>> SqliteStore::find_ngo(const std::string& id) {
   n.categories = split_list(st.text(5));
   if (!st.is_null(6)) n.capacity_kg = st.real(6);
   n.webhook_url = st.opt_text(7);
+  n.webhook_secret = st.opt_text(9);
   n.created_at = from_unix_ms(st.int64(8));
   return std::optional<Ngo>(std::move(n));
 }

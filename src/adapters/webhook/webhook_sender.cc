@@ -1,0 +1,149 @@
+#include "adapters/webhook/webhook_sender.h"
+
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/url/parse.hpp>
+
+#include "adapters/http/sse_hub.h"
+#include "app/json_render.h"
+#include "common/thread_name.h"
+
+namespace pahlawan {
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace asio = boost::asio;
+
+std::string hmac_sha256_hex(const std::string& key, const std::string& body) {
+  unsigned char mac[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(body.data()),
+       body.size(), mac, &len);
+  static const char* kHex = "0123456789abcdef";
+  std::string out;
+  for (unsigned int i = 0; i < len; ++i) {
+    out.push_back(kHex[mac[i] >> 4]);
+    out.push_back(kHex[mac[i] & 15]);
+  }
+  return out;
+}
+
+WebhookSender::WebhookSender(NgoDirectory& directory, MetricsRegistry& metrics, WebhookOptions options)
+    : directory_(directory),
+      options_(options),
+      delivered_(metrics.counter("webhook_deliveries_total", "Webhook deliveries by outcome", "outcome=\"delivered\"")),
+      retried_(metrics.counter("webhook_deliveries_total", "Webhook deliveries by outcome", "outcome=\"retried\"")),
+      failed_(metrics.counter("webhook_deliveries_total", "Webhook deliveries by outcome", "outcome=\"failed\"")),
+      dropped_(metrics.counter("webhook_deliveries_total", "Webhook deliveries by outcome", "outcome=\"dropped\"")) {}
+
+WebhookSender::~WebhookSender() {
+  stop();
+}
+
+void WebhookSender::start() {
+  thread_ = std::thread([this] {
+    name_this_thread("pp-webhook");
+    run();
+  });
+}
+
+void WebhookSender::stop() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void WebhookSender::on_event(const Event& event) {
+  if (event.type != "surplus.offered") return;
+  const auto ngo = directory_.find(offered_ngo(event));
+  if (!ngo || !ngo->webhook_url) return;
+  Delivery d{std::chrono::steady_clock::now(),
+             *ngo->webhook_url,
+             ngo->webhook_secret.value_or(""),
+             event.id,
+             render_event(event),
+             0};
+  {
+    std::lock_guard lock(mu_);
+    if (queue_.size() >= options_.max_queue) {
+      dropped_.inc();
+      return;
+    }
+    queue_.push(std::move(d));
+  }
+  cv_.notify_one();
+}
+
+void WebhookSender::run() {
+  std::unique_lock lock(mu_);
+  while (!stopping_) {
+    if (queue_.empty()) {
+      cv_.wait(lock);
+      continue;
+    }
+    if (queue_.top().due > std::chrono::steady_clock::now()) {
+      cv_.wait_until(lock, queue_.top().due);
+      continue;
+    }
+    Delivery d = queue_.top();
+    queue_.pop();
+    lock.unlock();
+    const bool ok = send(d);
+    lock.lock();
+    if (ok) {
+      delivered_.inc();
+    } else if (d.attempt + 1 < options_.max_attempts) {
+      retried_.inc();
+      const auto backoff = options_.base_backoff * (1 << std::min(d.attempt, 16));
+      const auto jitter = std::chrono::milliseconds(
+          std::uniform_int_distribution<int64_t>(0, options_.base_backoff.count())(jitter_rng_));
+      d.attempt += 1;
+      d.due = std::chrono::steady_clock::now() + backoff + jitter;
+      queue_.push(std::move(d));
+    } else {
+      failed_.inc();
+    }
+  }
+}
+
+bool WebhookSender::send(const Delivery& d) {
+  auto url = boost::urls::parse_uri(d.url);
+  if (!url || url->scheme() != "http") return false;  // no TLS client yet: https is a failure
+  const std::string host(url->host());
+  const std::string port = url->has_port() ? std::string(url->port()) : "80";
+  std::string target(url->encoded_target());
+  if (target.empty()) target = "/";
+  try {
+    asio::io_context io;
+    asio::ip::tcp::resolver resolver(io);
+    beast::tcp_stream stream(io);
+    stream.expires_after(options_.timeout);
+    stream.connect(resolver.resolve(host, port));
+    http::request<http::string_body> req{http::verb::post, target, 11};
+    req.set(http::field::host, host);
+    req.set(http::field::content_type, "application/json");
+    req.set(http::field::user_agent, "pahlawan-webhooks");
+    req.set("X-Pahlawan-Event-Id", d.event_id);
+    req.set("X-Pahlawan-Signature", "sha256=" + hmac_sha256_hex(d.secret, d.body));
+    req.body() = d.body;
+    req.prepare_payload();
+    http::write(stream, req);
+    beast::flat_buffer buffer;
+    http::response<http::string_body> res;
+    http::read(stream, buffer, res);
+    beast::error_code ignored;
+    stream.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
+    return res.result_int() >= 200 && res.result_int() < 300;
+  } catch (const std::exception&) {
+    return false;  // refused, timed out, or not HTTP: retried like any failure
+  }
+}
+
+}  // namespace pahlawan

@@ -74,6 +74,28 @@ Result<Config> parse_config(const std::vector<std::string>& args,
   }
 
   Config c;
+  // Numeric flags: where each goes and the range it must lie in.
+  struct IntFlag {
+    int* field;
+    int lo, hi;
+  };
+  struct DoubleFlag {
+    double* field;
+    double lo, hi;
+  };
+  const std::map<std::string, IntFlag> ints = {
+      {"--ack-timeout", {&c.ack_timeout_s, 1, 86400}},
+      {"--shard-level", {&c.shard_level, kMinShardLevel, kMaxShardLevel}},
+      {"--max-attempts", {&c.max_attempts, 1, 100}},
+      {"--max-pending-offers", {&c.max_pending_offers, 1, 1000}},
+      {"--hot-window", {&c.hot_window_s, 60, 7 * 86400}},
+      {"--webhook-retry-ms", {&c.webhook_retry_ms, 10, 600000}},
+      {"--threads", {&c.threads, 0, 256}},
+  };
+  const std::map<std::string, DoubleFlag> doubles = {
+      {"--match-radius-m", {&c.match_radius_m, 1, 1000000}},
+      {"--rate-limit", {&c.rate_limit, 0, 1e6}},
+  };
   for (const auto& [flag, v] : values) {
     if (flag == "--listen") c.listen = v;
     if (flag == "--data-dir") c.data_dir = v;
@@ -82,50 +104,15 @@ Result<Config> parse_config(const std::vector<std::string>& args,
       c.admin_token = v;
     }
     if (flag == "--routing-url") c.routing_url = v;
-    if (flag == "--ack-timeout") {
-      auto r = to_int(flag, v, 1, 86400);
+    if (auto it = ints.find(flag); it != ints.end()) {
+      auto r = to_int(flag, v, it->second.lo, it->second.hi);
       if (!r) return r.status();
-      c.ack_timeout_s = *r;
+      *it->second.field = *r;
     }
-    if (flag == "--shard-level") {
-      auto r = to_int(flag, v, kMinShardLevel, kMaxShardLevel);
+    if (auto it = doubles.find(flag); it != doubles.end()) {
+      auto r = to_double(flag, v, it->second.lo, it->second.hi);
       if (!r) return r.status();
-      c.shard_level = *r;
-    }
-    if (flag == "--match-radius-m") {
-      auto r = to_double(flag, v, 1, 1000000);
-      if (!r) return r.status();
-      c.match_radius_m = *r;
-    }
-    if (flag == "--max-attempts") {
-      auto r = to_int(flag, v, 1, 100);
-      if (!r) return r.status();
-      c.max_attempts = *r;
-    }
-    if (flag == "--max-pending-offers") {
-      auto r = to_int(flag, v, 1, 1000);
-      if (!r) return r.status();
-      c.max_pending_offers = *r;
-    }
-    if (flag == "--hot-window") {
-      auto r = to_int(flag, v, 60, 7 * 86400);
-      if (!r) return r.status();
-      c.hot_window_s = *r;
-    }
-    if (flag == "--webhook-retry-ms") {
-      auto r = to_int(flag, v, 10, 600000);
-      if (!r) return r.status();
-      c.webhook_retry_ms = *r;
-    }
-    if (flag == "--rate-limit") {
-      auto r = to_double(flag, v, 0, 1e6);
-      if (!r) return r.status();
-      c.rate_limit = *r;
-    }
-    if (flag == "--threads") {
-      auto r = to_int(flag, v, 0, 256);
-      if (!r) return r.status();
-      c.threads = *r;
+      *it->second.field = *r;
     }
   }
   return c;

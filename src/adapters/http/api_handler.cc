@@ -224,8 +224,11 @@ void ApiHandler::post_surplus(const Principal& p, ApiRequest& req, const std::st
   r.ttl_seconds = *ttl;
   r.lat = *lat;
   r.lon = *lon;
-  if (!req.idempotency_key.empty()) r.idempotency_key = req.idempotency_key;
-  r.body_fingerprint = sha256_hex(req.body);
+  if (!req.idempotency_key.empty()) {
+    // Only a keyed post needs the fingerprint that tells a replay from a reused key.
+    r.idempotency_key = req.idempotency_key;
+    r.body_fingerprint = sha256_hex(req.body);
+  }
   d_.surplus.post(p, std::move(r), tp, [respond = std::move(respond)](Result<PostOutcome> out) mutable {
     if (!out) return respond(error_response(out.status()));
     respond(ok_json(render_surplus(out->surplus), out->replayed ? 200 : 201));

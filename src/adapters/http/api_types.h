@@ -16,7 +16,7 @@ struct ApiRequest {
   std::string method;  // "GET", "POST", ...
   std::string target;  // origin-form: path and query
   std::string body;
-  std::string authorization, content_type, idempotency_key, if_match, traceparent, last_event_id;
+  std::string authorization, idempotency_key, if_match, traceparent, last_event_id;
 };
 
 class SseStream;

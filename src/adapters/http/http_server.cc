@@ -178,7 +178,6 @@ struct HttpServer::Impl {
         api.target = std::string(req.target());
         api.body = std::move(req.body());
         api.authorization = header(req, http::field::authorization);
-        api.content_type = header(req, http::field::content_type);
         api.if_match = header(req, http::field::if_match);
         api.idempotency_key = header(req, "Idempotency-Key");
         api.traceparent = header(req, "traceparent");

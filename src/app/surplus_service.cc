@@ -271,15 +271,10 @@ void SurplusService::retry(const Principal& caller, std::string id, Relaxation r
   if (relax.radius_m) policy.radius_m = *relax.radius_m;
   policy.include_food_banks = relax.include_food_banks;
   policy.ignore_categories = relax.ignore_categories;
-  route(
-      std::move(id), std::move(traceparent),
-      [this, policy](const Surplus& s) -> Result<Decision> {
-        if (!s.dead_lettered || s.status != SurplusStatus::kAvailable) {
-          return Status(ErrorCode::kNotFound, "no such Geo-DLQ entry");
-        }
-        return matcher_->next_step(s, &policy);
-      },
-      std::move(reply));
+  auto cell = router_.locate(id);
+  if (!cell) return reply(cell.status());
+  if (!*cell) return reply(Status(ErrorCode::kNotFound, "no such surplus"));
+  router_.actor_for_cell(**cell).retry_dead_letter(std::move(id), std::move(traceparent), policy, std::move(reply));
 }
 
 void SurplusService::assign(const Principal& caller, std::string id, const std::string& ngo_id, std::string traceparent,

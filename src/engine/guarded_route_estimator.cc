@@ -2,27 +2,29 @@
 
 namespace pahlawan {
 
-Result<std::vector<RouteEstimate>> GuardedRouteEstimator::estimate(const GeoPoint& origin,
-                                                                   const std::vector<GeoPoint>& destinations) {
-  if (!breaker_.allow()) return from_fallback(origin, destinations);
+void GuardedRouteEstimator::estimate(const GeoPoint& origin, const std::vector<GeoPoint>& destinations,
+                                     RouteCallback done) {
+  if (!breaker_.allow()) return from_fallback(origin, destinations, std::move(done));
 
   const TimePoint started = clock_.now();
-  auto answer = primary_.estimate(origin, destinations);
-  const Millis took = clock_.now() - started;
-
-  // Callers index the answer by destination, so a short or long one is as bad as none.
-  if (answer && answer->size() == destinations.size()) {
-    breaker_.record_success(took);
-    return answer;
-  }
-  breaker_.record_failure();
-  return from_fallback(origin, destinations);
+  primary_.estimate(origin, destinations,
+                    [this, started, origin, destinations, done = std::move(done)](RouteAnswer answer) mutable {
+                      const Millis took = std::chrono::duration_cast<Millis>(clock_.now() - started);
+                      // Callers index the answer by destination, so a short or long one is as bad as none.
+                      if (answer && answer->size() == destinations.size()) {
+                        breaker_.record_success(took);
+                        primary_answers_.fetch_add(1, std::memory_order_relaxed);
+                        return done(std::move(answer));
+                      }
+                      breaker_.record_failure();
+                      from_fallback(origin, destinations, std::move(done));
+                    });
 }
 
-Result<std::vector<RouteEstimate>> GuardedRouteEstimator::from_fallback(const GeoPoint& origin,
-                                                                        const std::vector<GeoPoint>& destinations) {
+void GuardedRouteEstimator::from_fallback(const GeoPoint& origin, const std::vector<GeoPoint>& destinations,
+                                          RouteCallback done) {
   fallbacks_.fetch_add(1, std::memory_order_relaxed);
-  return fallback_.estimate(origin, destinations);
+  fallback_.estimate(origin, destinations, std::move(done));
 }
 
 }  // namespace pahlawan

@@ -4,8 +4,8 @@
 
 namespace pahlawan {
 
-Result<std::vector<RouteEstimate>> HaversineRouteEstimator::estimate(const GeoPoint& origin,
-                                                                     const std::vector<GeoPoint>& destinations) {
+std::vector<RouteEstimate> HaversineRouteEstimator::estimate_now(const GeoPoint& origin,
+                                                                 const std::vector<GeoPoint>& destinations) const {
   std::vector<RouteEstimate> out;
   out.reserve(destinations.size());
   for (const GeoPoint& d : destinations) {

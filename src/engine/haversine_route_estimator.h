@@ -20,8 +20,11 @@ class HaversineRouteEstimator final : public RouteEstimator {
   explicit HaversineRouteEstimator(double meters_per_second = kUrbanDrivingMetersPerSecond)
       : meters_per_second_(meters_per_second) {}
 
-  Result<std::vector<RouteEstimate>> estimate(const GeoPoint& origin,
-                                              const std::vector<GeoPoint>& destinations) override;
+  // Answers before returning.
+  void estimate(const GeoPoint& origin, const std::vector<GeoPoint>& destinations, RouteCallback done) override {
+    done(estimate_now(origin, destinations));
+  }
+  std::vector<RouteEstimate> estimate_now(const GeoPoint& origin, const std::vector<GeoPoint>& destinations) const;
   const char* name() const override { return "haversine"; }
 
  private:

@@ -18,37 +18,36 @@ Matcher::Matcher(NgoDirectory& directory, NgoLedger& ledger, RouteEstimator& rou
   }
 }
 
-Decision Matcher::next_step(const Surplus& s, const MatchPolicy* relaxed) {
-  const MatchPolicy& policy = relaxed ? *relaxed : settings_.policy;
-  if (!relaxed && static_cast<int>(s.offered_to.size()) >= policy.max_attempts) {
+std::variant<Decision, MatchPlan> Matcher::plan(const Surplus& s, const MatchPolicy* relaxed) {
+  MatchPlan plan;
+  plan.policy = relaxed ? *relaxed : settings_.policy;
+  if (!relaxed && static_cast<int>(s.offered_to.size()) >= plan.policy.max_attempts) {
     return dead_letter(s, dlq_reason::kMaxAttempts);
   }
   const std::set<std::string> offered(s.offered_to.begin(), s.offered_to.end());
-  std::vector<std::shared_ptr<const Ngo>> eligible;
-  std::vector<Candidate> ranked;
-  std::vector<GeoPoint> destinations;
-  for (const auto& near : directory_.near(s.lat, s.lon, policy.radius_m, settings_.candidates)) {
-    if (check_eligibility(*near.ngo, ledger_.load(near.ngo->id), s, near.distance_m, offered, policy)) continue;
-    eligible.push_back(near.ngo);
-    ranked.push_back(Candidate{near.ngo->id, 0, near.distance_m});
-    destinations.push_back(GeoPoint{near.ngo->lat, near.ngo->lon});
+  for (const auto& near : directory_.near(s.lat, s.lon, plan.policy.radius_m, settings_.candidates)) {
+    if (check_eligibility(*near.ngo, ledger_.load(near.ngo->id), s, near.distance_m, offered, plan.policy)) continue;
+    plan.eligible.push_back(near.ngo);
+    plan.candidates.push_back(Candidate{near.ngo->id, 0, near.distance_m});
+    plan.destinations.push_back(GeoPoint{near.ngo->lat, near.ngo->lon});
   }
-  if (ranked.empty()) return dead_letter(s, dlq_reason::kNoEligibleNgo);
-  auto times = routes_.estimate(GeoPoint{s.lat, s.lon}, destinations);
-  for (size_t i = 0; i < ranked.size(); ++i) {
-    // Without any travel times (the guarded estimator always answers, this is belt and braces) the
-    // distance decides alone.
-    ranked[i].travel_seconds = times && times->size() == ranked.size() ? (*times)[i].seconds : 0;
-  }
+  if (plan.eligible.empty()) return dead_letter(s, dlq_reason::kNoEligibleNgo);
+  return plan;
+}
+
+Decision Matcher::choose(const Surplus& s, const MatchPlan& plan, const RouteAnswer& times) {
+  std::vector<Candidate> ranked = plan.candidates;
+  const bool timed = times && times->size() == ranked.size();
+  for (size_t i = 0; i < ranked.size(); ++i) ranked[i].travel_seconds = timed ? (*times)[i].seconds : 0;
   rank_candidates(ranked);
   for (const auto& c : ranked) {
-    for (const auto& ngo : eligible) {
-      if (ngo->id == c.ngo_id && ledger_.try_reserve(*ngo, s.quantity_kg, policy.max_pending_offers)) {
+    for (const auto& ngo : plan.eligible) {
+      if (ngo->id == c.ngo_id && ledger_.try_reserve(*ngo, s.quantity_kg, plan.policy.max_pending_offers)) {
         return offer(s, ngo->id);
       }
     }
   }
-  // Every candidate filled up between the check and the reservation.
+  // Every candidate filled up between the plan and the reservation.
   return dead_letter(s, dlq_reason::kNoEligibleNgo);
 }
 

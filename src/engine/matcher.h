@@ -1,15 +1,23 @@
 // Matcher: decides the next step for an available item — an offer to the best eligible NGO, or the
 // Geo-DLQ — following the contract's matching rules (domain/matching_rules.h).
 //
-// Candidates come from the NgoDirectory (k nearest within the radius), are filtered by eligibility
-// against the NgoLedger, ranked by the RouteEstimator (travel time; the guarded estimator falls back
-// to great-circle), and reserved in the ledger in rank order: the first NGO whose reservation
-// succeeds gets the offer. The returned Decision is applied by the item's shard actor like any other
-// change, so offers, claims and escalations of one item are serialized.
+// A match takes two steps, because ranking asks the road router and a shard actor must not wait on
+// the network:
+//   plan()   — candidates from the NgoDirectory (k nearest within the radius), filtered by
+//              eligibility against the NgoLedger; no candidate (or too many attempts) is a Geo-DLQ
+//              decision at once, otherwise a MatchPlan whose destinations go to the RouteEstimator;
+//   choose() — once the travel times are in: rank, and reserve in the ledger in rank order; the first
+//              NGO whose reservation succeeds gets the offer (the ledger re-checks capacity and the
+//              notification cap under its lock, so loads that changed meanwhile are respected).
+// The shard actor runs both on its mailbox and applies the Decision like any other change, so offers,
+// claims and escalations of one item are serialized.
 // Thread-safe (its collaborators are); called on shard mailboxes.
 #pragma once
 
+#include <memory>
 #include <string>
+#include <variant>
+#include <vector>
 
 #include "common/clock.h"
 #include "common/metrics.h"
@@ -32,6 +40,14 @@ struct MatcherSettings {
   int candidates = 32;  // nearest NGOs considered per match
 };
 
+// The eligible candidates of one match, waiting for their travel times.
+struct MatchPlan {
+  MatchPolicy policy;
+  std::vector<std::shared_ptr<const Ngo>> eligible;
+  std::vector<Candidate> candidates;   // parallel to eligible; travel_seconds not known yet
+  std::vector<GeoPoint> destinations;  // parallel to eligible
+};
+
 class Matcher {
  public:
   Matcher(NgoDirectory& directory, NgoLedger& ledger, RouteEstimator& routes, const Clock& clock,
@@ -39,10 +55,16 @@ class Matcher {
 
   const MatcherSettings& settings() const { return settings_; }
 
-  // For an available item with no pending offer: an offer to the best eligible NGO, or the Geo-DLQ
-  // (`changed == false` when it is already there). `relaxed` replaces the policy (a DLQ retry), which
-  // also allows one offer beyond max_attempts.
-  Decision next_step(const Surplus& s, const MatchPolicy* relaxed = nullptr);
+  RouteEstimator& routes() { return routes_; }
+
+  // For an available item with no pending offer: the Geo-DLQ decision (`changed == false` when it is
+  // already there), or the candidates to rank. `relaxed` replaces the policy (a DLQ retry), which also
+  // allows one offer beyond max_attempts.
+  std::variant<Decision, MatchPlan> plan(const Surplus& s, const MatchPolicy* relaxed = nullptr);
+  // The offer to the best candidate of `plan` that still has room, or the Geo-DLQ. `times` is the
+  // route estimator's answer for plan.destinations; without it the distance decides alone.
+  Decision choose(const Surplus& s, const MatchPlan& plan, const RouteAnswer& times);
+
   // An operator's assignment: an offer to this NGO whatever the rules say.
   Decision offer_to(const Surplus& s, const Ngo& ngo);
 

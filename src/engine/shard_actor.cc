@@ -48,16 +48,23 @@ void ShardActor::mutate(std::string id, std::string traceparent, Decide decide, 
                  reply = std::move(reply)]() mutable { do_mutate(id, traceparent, decide, std::move(reply)); });
 }
 
-void ShardActor::do_mutate(const std::string& id, const std::string& traceparent, Decide& decide, SurplusReply reply) {
+Result<Surplus*> ShardActor::find_item(const std::string& id) {
   auto it = items_.find(id);
   if (it == items_.end()) {
     // Not open here (finished items are not kept in memory): the store has the final word.
     auto found = ctx_.store.find_surplus(id);
-    if (!found) return reply(found.status());
-    if (!*found || (*found)->cell != cell_) return reply(Status(ErrorCode::kNotFound, "no such surplus"));
+    if (!found) return found.status();
+    if (!*found || (*found)->cell != cell_) return Status(ErrorCode::kNotFound, "no such surplus");
     it = items_.emplace(id, std::move(**found)).first;
   }
-  const Surplus current = it->second;
+  return &it->second;
+}
+
+void ShardActor::do_mutate(const std::string& id, const std::string& traceparent, Decide& decide, SurplusReply reply) {
+  auto item = find_item(id);
+  if (!item) return reply(item.status());
+  const auto it = items_.find(id);
+  const Surplus current = **item;
   auto decided = decide(current);
   if (!decided) return answer_after_pending(decided.status(), std::move(reply));
   if (!decided->changed) {
@@ -139,31 +146,80 @@ void ShardActor::on_committed(const Surplus& after, std::string json) {
 
 void ShardActor::match(std::string id, bool only_if_new) {
   if (!ctx_.matcher) return;
-  mutate(
+  run_match(
       std::move(id), "",
-      [this, only_if_new](const Surplus& s) -> Result<Decision> {
+      [this, only_if_new](const Surplus& s) -> Result<std::optional<Surplus>> {
         const bool open =
             s.status == SurplusStatus::kAvailable && !s.offer && !s.dead_lettered && s.expires_at > ctx_.clock.now();
-        if (!open || (only_if_new && !s.offered_to.empty())) return Decision{s, false, nullptr};
-        return ctx_.matcher->next_step(s);
+        if (!open || (only_if_new && !s.offered_to.empty())) return std::optional<Surplus>();
+        return std::optional<Surplus>(s);
       },
-      [](Result<Surplus>) {});
+      std::nullopt, [](Result<Surplus>) {});
 }
 
 void ShardActor::offer_lapsed(std::string id) {
   if (!ctx_.matcher) return;
-  mutate(
+  run_match(
       std::move(id), "",
-      [this](const Surplus& s) -> Result<Decision> {
+      [this](const Surplus& s) -> Result<std::optional<Surplus>> {
         const TimePoint now = ctx_.clock.now();
         if (s.status != SurplusStatus::kAvailable || !s.offer || s.offer->deadline > now || s.expires_at <= now) {
-          return Decision{s, false, nullptr};  // claimed, declined or re-offered meanwhile: a stale deadline
+          return std::optional<Surplus>();  // claimed, declined or re-offered meanwhile: a stale deadline
         }
         Surplus lapsed = s;
         lapsed.offer.reset();
-        return ctx_.matcher->next_step(lapsed);
+        return std::optional<Surplus>(std::move(lapsed));
       },
-      [](Result<Surplus>) {});
+      std::nullopt, [](Result<Surplus>) {});
+}
+
+void ShardActor::retry_dead_letter(std::string id, std::string traceparent, MatchPolicy relaxed, SurplusReply reply) {
+  if (!ctx_.matcher) return reply(Status(ErrorCode::kUnavailable, "matching is not running"));
+  run_match(
+      std::move(id), std::move(traceparent),
+      [](const Surplus& s) -> Result<std::optional<Surplus>> {
+        if (!s.dead_lettered || s.status != SurplusStatus::kAvailable) {
+          return Status(ErrorCode::kNotFound, "no such Geo-DLQ entry");
+        }
+        return std::optional<Surplus>(s);
+      },
+      std::move(relaxed), std::move(reply));
+}
+
+void ShardActor::run_match(std::string id, std::string traceparent, MatchGate gate, std::optional<MatchPolicy> relaxed,
+                           SurplusReply reply) {
+  mailbox_.post([this, id = std::move(id), traceparent = std::move(traceparent), gate = std::move(gate),
+                 relaxed = std::move(relaxed), reply = std::move(reply)]() mutable {
+    auto item = find_item(id);
+    if (!item) return reply(item.status());
+    auto gated = gate(**item);
+    if (!gated) return answer_after_pending(gated.status(), std::move(reply));
+    if (!*gated) return answer_after_pending(**item, std::move(reply));
+    auto step = ctx_.matcher->plan(**gated, relaxed ? &*relaxed : nullptr);
+    if (auto* decided = std::get_if<Decision>(&step)) {
+      Decide apply = [d = std::move(*decided)](const Surplus&) -> Result<Decision> { return d; };
+      return do_mutate(id, traceparent, apply, std::move(reply));
+    }
+    auto plan = std::make_shared<const MatchPlan>(std::move(std::get<MatchPlan>(step)));
+    const int64_t version = (*item)->version;
+    const GeoPoint origin{(*item)->lat, (*item)->lon};
+    // The answer may come on the router's thread: it only posts the second step to the mailbox.
+    ctx_.matcher->routes().estimate(origin, plan->destinations,
+                                    [this, id, traceparent, gate = std::move(gate), plan, version,
+                                     reply = std::move(reply)](RouteAnswer times) mutable {
+                                      mutate(
+                                          std::move(id), std::move(traceparent),
+                                          [this, gate = std::move(gate), plan, version,
+                                           times = std::move(times)](const Surplus& current) -> Result<Decision> {
+                                            if (current.version != version) return Decision{current, false, nullptr};
+                                            auto again = gate(current);
+                                            if (!again) return again.status();
+                                            if (!*again) return Decision{current, false, nullptr};
+                                            return ctx_.matcher->choose(**again, *plan, times);
+                                          },
+                                          std::move(reply));
+                                    });
+  });
 }
 
 void ShardActor::make_hot(const Surplus& s, std::string json) {

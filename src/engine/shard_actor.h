@@ -35,6 +35,10 @@ namespace pahlawan {
 using SurplusReply = UniqueFunction<void(Result<Surplus>)>;
 // Decides a change of the current item (or refuses it). Runs on the actor's mailbox.
 using Decide = UniqueFunction<Result<Decision>(const Surplus& current)>;
+// Whether a match should run for the current item: the item to match (possibly adjusted, e.g. with a
+// lapsed offer taken off), nullopt to leave it as it is, or a refusal for the caller. Runs on the
+// mailbox, before the route request and again after it.
+using MatchGate = std::function<Result<std::optional<Surplus>>(const Surplus& current)>;
 
 // What every actor shares. All references outlive the actors.
 struct ShardContext {
@@ -70,9 +74,18 @@ class ShardActor {
   void match(std::string id, bool only_if_new);
   // The pending offer's deadline came: re-match, excluding every NGO already offered the item.
   void offer_lapsed(std::string id);
+  // An operator's retry of a Geo-DLQ entry with relaxed rules; NotFound unless the item is in the DLQ.
+  void retry_dead_letter(std::string id, std::string traceparent, MatchPolicy relaxed, SurplusReply reply);
 
  private:
   void do_mutate(const std::string& id, const std::string& traceparent, Decide& decide, SurplusReply reply);
+  // The item, loaded from the store if it is not in memory. REQUIRES: on the mailbox.
+  Result<Surplus*> find_item(const std::string& id);
+  // A match in two mailbox turns around the route request (see Matcher): plan, ask the router, then
+  // choose and commit — unless the item changed meanwhile, in which case whatever changed it has
+  // started its own follow-up (a claim or expiry closes it, a decline re-matches).
+  void run_match(std::string id, std::string traceparent, MatchGate gate, std::optional<MatchPolicy> relaxed,
+                 SurplusReply reply);
   // Answers without writing, after any write of this actor still in flight has been decided.
   void answer_after_pending(Result<Surplus> result, SurplusReply reply);
   void finish(Status st, Surplus after, std::string json, SurplusReply reply);

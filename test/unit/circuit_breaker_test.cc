@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <deque>
+#include <optional>
 #include <vector>
 
 #include "domain/geo.h"
@@ -41,24 +42,40 @@ class ScriptedEstimator final : public RouteEstimator {
   void then_short_answer() { script_.push_back({Kind::kShort, Millis(20)}); }
   int calls() const { return calls_; }
 
-  Result<std::vector<RouteEstimate>> estimate(const GeoPoint&, const std::vector<GeoPoint>& destinations) override {
+  // The next call is not answered until answer_held() — as a networked router answers later, on its
+  // own thread.
+  void then_hold() { script_.push_back({Kind::kHold, Millis(0)}); }
+  void answer_held(Millis took) {
+    ASSERT_TRUE(held_);
+    clock_.advance(took);
+    auto done = std::move(held_);
+    held_ = nullptr;
+    done(std::vector<RouteEstimate>(held_size_, RouteEstimate{kPrimarySeconds, kPrimaryMeters}));
+  }
+
+  void estimate(const GeoPoint&, const std::vector<GeoPoint>& destinations, RouteCallback done) override {
     ++calls_;
     if (script_.empty()) {
       ADD_FAILURE() << "primary called with nothing scripted";
-      return Status(ErrorCode::kInternal, "unscripted call");
+      return done(Status(ErrorCode::kInternal, "unscripted call"));
     }
     const Step step = script_.front();
     script_.pop_front();
+    if (step.kind == Kind::kHold) {
+      held_ = std::move(done);
+      held_size_ = destinations.size();
+      return;
+    }
     clock_.advance(step.took);
-    if (step.kind == Kind::kFail) return Status(ErrorCode::kUnavailable, "scripted failure");
+    if (step.kind == Kind::kFail) return done(Status(ErrorCode::kUnavailable, "scripted failure"));
     std::vector<RouteEstimate> out(destinations.size(), RouteEstimate{kPrimarySeconds, kPrimaryMeters});
     if (step.kind == Kind::kShort && !out.empty()) out.pop_back();
-    return out;
+    done(std::move(out));
   }
   const char* name() const override { return "scripted"; }
 
  private:
-  enum class Kind { kOk, kFail, kShort };
+  enum class Kind { kOk, kFail, kShort, kHold };
   struct Step {
     Kind kind;
     Millis took;
@@ -66,7 +83,21 @@ class ScriptedEstimator final : public RouteEstimator {
   FakeClock& clock_;
   std::deque<Step> script_;
   int calls_ = 0;
+  RouteCallback held_;
+  size_t held_size_ = 0;
 };
+
+// Asks an estimator and returns its answer, which must come before estimate() returns (every
+// estimator of these tests answers at once unless told to hold).
+RouteAnswer ask(RouteEstimator& e, const GeoPoint& origin, const std::vector<GeoPoint>& destinations) {
+  std::optional<RouteAnswer> out;
+  e.estimate(origin, destinations, [&](RouteAnswer a) { out = std::move(a); });
+  if (!out) {
+    ADD_FAILURE() << "no answer before estimate() returned";
+    return Status(ErrorCode::kInternal, "no answer");
+  }
+  return std::move(*out);
+}
 
 // ---- CircuitBreaker ----
 
@@ -203,7 +234,7 @@ TEST(CircuitBreaker, StateNames) {
 
 class GuardedRouteEstimatorTest : public ::testing::Test {
  protected:
-  std::vector<RouteEstimate> haversine_answer() { return *fallback.estimate(kOrigin, kNgos); }
+  std::vector<RouteEstimate> haversine_answer() { return fallback.estimate_now(kOrigin, kNgos); }
 
   static void expect_same(const std::vector<RouteEstimate>& got, const std::vector<RouteEstimate>& want) {
     ASSERT_EQ(got.size(), want.size());
@@ -226,7 +257,7 @@ class GuardedRouteEstimatorTest : public ::testing::Test {
 
 TEST_F(GuardedRouteEstimatorTest, HealthyPrimaryAnswers) {
   primary.then_ok();
-  auto r = guarded.estimate(kOrigin, kNgos);
+  auto r = ask(guarded, kOrigin, kNgos);
   ASSERT_TRUE(r);
   expect_primary(*r);
   EXPECT_EQ(primary.calls(), 1);
@@ -236,7 +267,7 @@ TEST_F(GuardedRouteEstimatorTest, HealthyPrimaryAnswers) {
 
 TEST_F(GuardedRouteEstimatorTest, PrimaryFailureIsAnsweredByTheFallback) {
   primary.then_fail();
-  auto r = guarded.estimate(kOrigin, kNgos);
+  auto r = ask(guarded, kOrigin, kNgos);
   ASSERT_TRUE(r);
   expect_same(*r, haversine_answer());
   EXPECT_EQ(primary.calls(), 1);
@@ -246,7 +277,7 @@ TEST_F(GuardedRouteEstimatorTest, PrimaryFailureIsAnsweredByTheFallback) {
 
 TEST_F(GuardedRouteEstimatorTest, AnswerOfTheWrongSizeIsAFailure) {
   primary.then_short_answer();
-  auto r = guarded.estimate(kOrigin, kNgos);
+  auto r = ask(guarded, kOrigin, kNgos);
   ASSERT_TRUE(r);
   expect_same(*r, haversine_answer());
   EXPECT_EQ(guarded.fallbacks(), 1);
@@ -254,12 +285,12 @@ TEST_F(GuardedRouteEstimatorTest, AnswerOfTheWrongSizeIsAFailure) {
 
 TEST_F(GuardedRouteEstimatorTest, OpenBreakerSkipsThePrimary) {
   for (int i = 0; i < 3; ++i) primary.then_fail();
-  for (int i = 0; i < 3; ++i) ASSERT_TRUE(guarded.estimate(kOrigin, kNgos));
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(ask(guarded, kOrigin, kNgos));
   ASSERT_EQ(breaker.state(), State::kOpen);
   ASSERT_EQ(primary.calls(), 3);
 
   for (int i = 0; i < 4; ++i) {
-    auto r = guarded.estimate(kOrigin, kNgos);
+    auto r = ask(guarded, kOrigin, kNgos);
     ASSERT_TRUE(r);
     expect_same(*r, haversine_answer());
   }
@@ -270,24 +301,24 @@ TEST_F(GuardedRouteEstimatorTest, OpenBreakerSkipsThePrimary) {
 TEST_F(GuardedRouteEstimatorTest, SlowPrimaryIsUsedButOpensTheBreaker) {
   for (int i = 0; i < 3; ++i) primary.then_slow(Millis(2000));
   for (int i = 0; i < 3; ++i) {
-    auto r = guarded.estimate(kOrigin, kNgos);
+    auto r = ask(guarded, kOrigin, kNgos);
     ASSERT_TRUE(r);
     expect_primary(*r);  // late but correct: better than the fallback for this call
   }
   EXPECT_EQ(guarded.fallbacks(), 0);
   EXPECT_EQ(breaker.state(), State::kOpen);
-  ASSERT_TRUE(guarded.estimate(kOrigin, kNgos));
+  ASSERT_TRUE(ask(guarded, kOrigin, kNgos));
   EXPECT_EQ(primary.calls(), 3);
   EXPECT_EQ(guarded.fallbacks(), 1);
 }
 
 TEST_F(GuardedRouteEstimatorTest, ProbeAfterCoolDownReachesThePrimaryAndCloses) {
   for (int i = 0; i < 3; ++i) primary.then_fail();
-  for (int i = 0; i < 3; ++i) ASSERT_TRUE(guarded.estimate(kOrigin, kNgos));
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(ask(guarded, kOrigin, kNgos));
   ASSERT_EQ(breaker.state(), State::kOpen);
   clock.advance(Millis(30'000));
   primary.then_ok();
-  auto r = guarded.estimate(kOrigin, kNgos);
+  auto r = ask(guarded, kOrigin, kNgos);
   ASSERT_TRUE(r);
   expect_primary(*r);
   EXPECT_EQ(primary.calls(), 4);
@@ -295,12 +326,44 @@ TEST_F(GuardedRouteEstimatorTest, ProbeAfterCoolDownReachesThePrimaryAndCloses) 
   EXPECT_EQ(guarded.fallbacks(), 3);
 }
 
+TEST_F(GuardedRouteEstimatorTest, LateAnswerIsTimedFromTheCallToTheAnswer) {
+  // Three slow answers that arrive after estimate() has returned: each is measured over the wait.
+  for (int i = 0; i < 3; ++i) {
+    primary.then_hold();
+    std::optional<RouteAnswer> got;
+    guarded.estimate(kOrigin, kNgos, [&](RouteAnswer a) { got = std::move(a); });
+    ASSERT_FALSE(got.has_value());
+    primary.answer_held(Millis(2000));
+    ASSERT_TRUE(got && *got);
+    expect_primary(**got);
+  }
+  EXPECT_EQ(breaker.state(), State::kOpen);
+  EXPECT_EQ(guarded.primary_answers(), 3);
+}
+
+TEST_F(GuardedRouteEstimatorTest, HalfOpenProbeInFlightSendsOthersToTheFallback) {
+  for (int i = 0; i < 3; ++i) primary.then_fail();
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(ask(guarded, kOrigin, kNgos));
+  clock.advance(Millis(30'000));
+  primary.then_hold();
+  std::optional<RouteAnswer> probe;
+  guarded.estimate(kOrigin, kNgos, [&](RouteAnswer a) { probe = std::move(a); });
+  ASSERT_EQ(breaker.state(), State::kHalfOpen);
+  auto other = ask(guarded, kOrigin, kNgos);  // answered at once while the probe is out
+  ASSERT_TRUE(other);
+  expect_same(*other, haversine_answer());
+  primary.answer_held(Millis(10));
+  ASSERT_TRUE(probe && *probe);
+  EXPECT_EQ(breaker.state(), State::kClosed);
+  EXPECT_EQ(primary.calls(), 4);
+}
+
 // ---- HaversineRouteEstimator ----
 
 TEST(HaversineRouteEstimator, OneEstimatePerDestinationInOrder) {
   HaversineRouteEstimator h;
   const std::vector<GeoPoint> dests{kOrigin, kNgos[1], kNgos[0]};
-  auto r = h.estimate(kOrigin, dests);
+  auto r = ask(h, kOrigin, dests);
   ASSERT_TRUE(r);
   ASSERT_EQ(r->size(), dests.size());
   EXPECT_EQ((*r)[0].meters, 0.0);
@@ -317,14 +380,14 @@ TEST(HaversineRouteEstimator, OneEstimatePerDestinationInOrder) {
 
 TEST(HaversineRouteEstimator, UsesTheGivenSpeedAndAcceptsNoDestinations) {
   HaversineRouteEstimator h(10.0);
-  auto r = h.estimate(kOrigin, kNgos);
+  auto r = ask(h, kOrigin, kNgos);
   ASSERT_TRUE(r);
   ASSERT_EQ(r->size(), kNgos.size());
   for (const RouteEstimate& e : *r) {
     EXPECT_GT(e.meters, 0);
     EXPECT_DOUBLE_EQ(e.seconds, e.meters / 10.0);
   }
-  auto none = h.estimate(kOrigin, {});
+  auto none = ask(h, kOrigin, {});
   ASSERT_TRUE(none);
   EXPECT_TRUE(none->empty());
 }

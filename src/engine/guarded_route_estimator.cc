@@ -2,6 +2,16 @@
 
 namespace pahlawan {
 
+GuardedRouteEstimator::GuardedRouteEstimator(RouteEstimator& primary, RouteEstimator& fallback, CircuitBreaker& breaker,
+                                             const Clock& clock, MetricsRegistry* metrics)
+    : primary_(primary), fallback_(fallback), breaker_(breaker), clock_(clock) {
+  if (metrics) {
+    const char* help = "Candidate rankings for matches, by who answered: the road router or the great-circle fallback";
+    primary_counter_ = &metrics->counter("routing_rankings_total", help, "source=\"router\"");
+    fallback_counter_ = &metrics->counter("routing_rankings_total", help, "source=\"fallback\"");
+  }
+}
+
 void GuardedRouteEstimator::estimate(const GeoPoint& origin, const std::vector<GeoPoint>& destinations,
                                      RouteCallback done) {
   if (!breaker_.allow()) return from_fallback(origin, destinations, std::move(done));
@@ -14,6 +24,7 @@ void GuardedRouteEstimator::estimate(const GeoPoint& origin, const std::vector<G
                       if (answer && answer->size() == destinations.size()) {
                         breaker_.record_success(took);
                         primary_answers_.fetch_add(1, std::memory_order_relaxed);
+                        if (primary_counter_) primary_counter_->inc();
                         return done(std::move(answer));
                       }
                       breaker_.record_failure();
@@ -24,6 +35,7 @@ void GuardedRouteEstimator::estimate(const GeoPoint& origin, const std::vector<G
 void GuardedRouteEstimator::from_fallback(const GeoPoint& origin, const std::vector<GeoPoint>& destinations,
                                           RouteCallback done) {
   fallbacks_.fetch_add(1, std::memory_order_relaxed);
+  if (fallback_counter_) fallback_counter_->inc();
   fallback_.estimate(origin, destinations, std::move(done));
 }
 

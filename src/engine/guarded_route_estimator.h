@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "common/clock.h"
+#include "common/metrics.h"
 #include "engine/circuit_breaker.h"
 #include "ports/route_estimator.h"
 
@@ -24,8 +25,9 @@ namespace pahlawan {
 
 class GuardedRouteEstimator final : public RouteEstimator {
  public:
-  GuardedRouteEstimator(RouteEstimator& primary, RouteEstimator& fallback, CircuitBreaker& breaker, const Clock& clock)
-      : primary_(primary), fallback_(fallback), breaker_(breaker), clock_(clock) {}
+  // With `metrics`, counts rankings in routing_rankings_total{source="router"|"fallback"}.
+  GuardedRouteEstimator(RouteEstimator& primary, RouteEstimator& fallback, CircuitBreaker& breaker, const Clock& clock,
+                        MetricsRegistry* metrics = nullptr);
 
   void estimate(const GeoPoint& origin, const std::vector<GeoPoint>& destinations, RouteCallback done) override;
   const char* name() const override { return "guarded"; }
@@ -45,6 +47,8 @@ class GuardedRouteEstimator final : public RouteEstimator {
   const Clock& clock_;
   std::atomic<int64_t> fallbacks_{0};
   std::atomic<int64_t> primary_answers_{0};
+  Counter* primary_counter_ = nullptr;
+  Counter* fallback_counter_ = nullptr;
 };
 
 }  // namespace pahlawan

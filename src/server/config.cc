@@ -33,6 +33,8 @@ std::string config_usage() {
          "                      [--ack-timeout 300] [--shard-level 13] [--match-radius-m 10000]\n"
          "                      [--max-attempts 5] [--max-pending-offers 3] [--routing-url URL] [--threads N]\n"
          "                      [--hot-window 7200] [--rate-limit 100] [--webhook-retry-ms 1000]\n"
+         "                      [--routing-timeout-ms 1000] [--routing-breaker-failures 5]\n"
+         "                      [--routing-breaker-cooldown-ms 30000]\n"
          "Each flag may also come from PAHLAWAN_<FLAG> (e.g. PAHLAWAN_DATA_DIR); a flag wins.\n";
 }
 
@@ -52,6 +54,9 @@ Result<Config> parse_config(const std::vector<std::string>& args,
       {"--hot-window", "PAHLAWAN_HOT_WINDOW"},
       {"--rate-limit", "PAHLAWAN_RATE_LIMIT"},
       {"--webhook-retry-ms", "PAHLAWAN_WEBHOOK_RETRY_MS"},
+      {"--routing-timeout-ms", "PAHLAWAN_ROUTING_TIMEOUT_MS"},
+      {"--routing-breaker-failures", "PAHLAWAN_ROUTING_BREAKER_FAILURES"},
+      {"--routing-breaker-cooldown-ms", "PAHLAWAN_ROUTING_BREAKER_COOLDOWN_MS"},
   };
   std::map<std::string, std::string> values;
   for (const auto& f : kFlags) {
@@ -91,6 +96,9 @@ Result<Config> parse_config(const std::vector<std::string>& args,
       {"--hot-window", {&c.hot_window_s, 60, 7 * 86400}},
       {"--webhook-retry-ms", {&c.webhook_retry_ms, 10, 600000}},
       {"--threads", {&c.threads, 0, 256}},
+      {"--routing-timeout-ms", {&c.routing_timeout_ms, 10, 60000}},
+      {"--routing-breaker-failures", {&c.routing_breaker_failures, 1, 1000}},
+      {"--routing-breaker-cooldown-ms", {&c.routing_breaker_cooldown_ms, 100, 3600000}},
   };
   const std::map<std::string, DoubleFlag> doubles = {
       {"--match-radius-m", {&c.match_radius_m, 1, 1000000}},

@@ -20,11 +20,14 @@ struct Config {
   double match_radius_m = 10000;
   int max_attempts = 5;
   int max_pending_offers = 3;
-  std::optional<std::string> routing_url;
-  int threads = 0;              // 0: one per core
-  int hot_window_s = 7200;      // available items younger than this are browsed from memory
-  int webhook_retry_ms = 1000;  // first webhook retry after this, then doubling (plus jitter)
-  double rate_limit = 100;      // requests per second per provider/NGO token (0: off); bursts of 2 s worth
+  std::optional<std::string> routing_url;   // OSRM; none: travel times by great-circle distance
+  int routing_timeout_ms = 1000;            // deadline of one table request
+  int routing_breaker_failures = 5;         // consecutive failures (or slow answers) that open the breaker
+  int routing_breaker_cooldown_ms = 30000;  // open this long before one probe request
+  int threads = 0;                          // 0: one per core
+  int hot_window_s = 7200;                  // available items younger than this are browsed from memory
+  int webhook_retry_ms = 1000;              // first webhook retry after this, then doubling (plus jitter)
+  double rate_limit = 100;                  // requests per second per provider/NGO token (0: off); bursts of 2 s worth
 };
 
 // args: the words after "serve". env: lookup of environment variables (getenv in production).

@@ -19,6 +19,7 @@
 #include "adapters/http/api_handler.h"
 #include "adapters/http/http_server.h"
 #include "adapters/journal/file_event_journal.h"
+#include "adapters/routing/osrm_route_estimator.h"
 #include "adapters/sqlite/sqlite_store.h"
 #include "adapters/webhook/webhook_sender.h"
 #include "app/authenticator.h"
@@ -27,7 +28,9 @@
 #include "app/rate_limiter.h"
 #include "app/registry_service.h"
 #include "app/surplus_service.h"
+#include "engine/circuit_breaker.h"
 #include "engine/expiry_scheduler.h"
+#include "engine/guarded_route_estimator.h"
 #include "engine/haversine_route_estimator.h"
 #include "engine/match_trigger.h"
 #include "engine/matcher.h"
@@ -141,11 +144,30 @@ int run_server(const Config& config) {
   ShardRouter router(config.shard_level, store, index, expiries, events, pool, clock,
                      std::chrono::seconds(config.hot_window_s));
 
-  // Matching: NGOs by place, their rolling load, and travel-time ranking (great-circle until the
-  // OSRM client lands; --routing-url is accepted but not used yet).
+  // Matching: NGOs by place, their rolling load, and travel-time ranking — OSRM behind a circuit
+  // breaker when --routing-url is set (a slow answer, half the deadline, counts as a failure), with
+  // great-circle distance as the fallback and as the only ranking otherwise.
   S2NgoDirectory ngos;
   NgoLedger ledger(clock);
-  HaversineRouteEstimator routes;
+  HaversineRouteEstimator haversine;
+  std::unique_ptr<OsrmRouteEstimator> osrm;
+  CircuitBreakerOptions breaker_options;
+  breaker_options.failure_threshold = config.routing_breaker_failures;
+  breaker_options.slow_call = Millis(config.routing_timeout_ms / 2);
+  breaker_options.cool_down = Millis(config.routing_breaker_cooldown_ms);
+  CircuitBreaker breaker(clock, breaker_options);
+  std::unique_ptr<GuardedRouteEstimator> guarded;
+  if (config.routing_url) {
+    auto created =
+        OsrmRouteEstimator::create(OsrmOptions{*config.routing_url, "driving", Millis(config.routing_timeout_ms)});
+    if (!created) {
+      std::fprintf(stderr, "%s\n", created.status().message().c_str());
+      return 1;
+    }
+    osrm = std::move(*created);
+    guarded = std::make_unique<GuardedRouteEstimator>(*osrm, haversine, breaker, clock, &metrics);
+  }
+  RouteEstimator& routes = guarded ? static_cast<RouteEstimator&>(*guarded) : haversine;
   MatcherSettings match_settings;
   match_settings.policy.radius_m = config.match_radius_m;
   match_settings.policy.max_attempts = config.max_attempts;
@@ -192,6 +214,12 @@ int run_server(const Config& config) {
   if (Status s = relay.start(); !s) {
     std::fprintf(stderr, "cannot start the outbox relay: %s\n", s.message().c_str());
     return 1;
+  }
+  if (guarded) {
+    metrics.add_collector([&metrics, &breaker] {
+      metrics.gauge("routing_circuit_breaker_state", "Breaker around the OSRM client: 0 closed, 1 half-open, 2 open")
+          .set(breaker.state_value());
+    });
   }
   metrics.add_collector([&metrics, &relay, &index, &router, &expiries, &saturation, &sse_hub] {
     metrics.gauge("sse_streams_open", "Open GET /v1/events streams").set(static_cast<double>(sse_hub.open_streams()));
@@ -251,6 +279,8 @@ int run_server(const Config& config) {
   work.reset();
   io.stop();
   for (auto& t : io_threads) t.join();
+  // Answers the route requests still out (to actors that no longer run) before anything they use goes.
+  if (osrm) osrm->stop();
   relay.stop();
   webhooks.stop();
   store.flush_and_stop();

@@ -33,7 +33,7 @@ ServerProcess::~ServerProcess() {
   if (own_dir_) std::filesystem::remove_all(data_dir_);
 }
 
-void ServerProcess::start() {
+void ServerProcess::spawn(bool with_stderr) {
   int fds[2];
   if (pipe(fds) != 0) throw std::runtime_error("pipe failed");
   std::vector<std::string> args = {server_binary(), "serve",   "--listen",      "127.0.0.1:0",
@@ -42,6 +42,7 @@ void ServerProcess::start() {
   pid_ = fork();
   if (pid_ == 0) {
     dup2(fds[1], STDOUT_FILENO);
+    if (with_stderr) dup2(fds[1], STDERR_FILENO);
     close(fds[0]);
     close(fds[1]);
     std::vector<char*> argv;
@@ -52,6 +53,22 @@ void ServerProcess::start() {
   }
   close(fds[1]);
   out_fd_ = fds[0];
+}
+
+int ServerProcess::run_to_exit() {
+  spawn(true);
+  char buf[4096];
+  ssize_t n;
+  while ((n = read(out_fd_, buf, sizeof buf)) > 0) output_.append(buf, static_cast<size_t>(n));
+  close(out_fd_);
+  int status = 0;
+  waitpid(pid_, &status, 0);
+  pid_ = -1;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+void ServerProcess::start() {
+  spawn(false);
   // Read stdout until the URL line; bounded by a deadline so a broken server fails the test.
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
   const std::string marker = "listening on http://127.0.0.1:";

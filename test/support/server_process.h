@@ -17,6 +17,9 @@ class ServerProcess {
   ~ServerProcess();
 
   void start();
+  // For a server expected to refuse to start: runs it to its exit and returns the exit code; stdout
+  // and stderr both go to output().
+  int run_to_exit();
   int stop();  // SIGTERM; returns the exit code (or 128 + signal)
   void kill();
   int port() const { return port_; }
@@ -25,6 +28,7 @@ class ServerProcess {
   const std::string& output() const { return output_; }
 
  private:
+  void spawn(bool with_stderr);
   std::string data_dir_;
   bool own_dir_ = false;
   std::vector<std::string> extra_args_;

@@ -3,6 +3,8 @@
 // part in every test that posts more than one item.
 #include <gtest/gtest.h>
 
+#include <functional>
+
 #include "adapters/geo/s2_hot_geo_index.h"
 #include "adapters/geo/s2_ngo_directory.h"
 #include "app/json_event_factory.h"
@@ -34,6 +36,32 @@ MatcherSettings settings(int max_attempts = 5) {
   s.ack_timeout = std::chrono::seconds(300);
   return s;
 }
+
+// The road router of these tests: great-circle by default; told to, it holds a request until the test
+// answers it (a networked router answers later, on its own thread), or answers with given times.
+class TestRoutes final : public RouteEstimator {
+ public:
+  void estimate(const GeoPoint& origin, const std::vector<GeoPoint>& destinations, RouteCallback done) override {
+    ++calls;
+    if (hold) {
+      held.push_back(std::move(done));
+      return;
+    }
+    if (seconds_by_lon) {
+      std::vector<RouteEstimate> out;
+      for (const GeoPoint& d : destinations) out.push_back(RouteEstimate{seconds_by_lon(d.lon), 0});
+      return done(std::move(out));
+    }
+    done(haversine.estimate_now(origin, destinations));
+  }
+  const char* name() const override { return "test"; }
+
+  bool hold = false;
+  std::vector<RouteCallback> held;
+  std::function<double(double lon)> seconds_by_lon;  // set: travel time by destination
+  int calls = 0;
+  HaversineRouteEstimator haversine;
+};
 
 class MatchingTest : public ::testing::Test {
  protected:
@@ -117,7 +145,7 @@ class MatchingTest : public ::testing::Test {
   ExpiryScheduler expiry;
   S2NgoDirectory ngos;
   NgoLedger ledger;
-  HaversineRouteEstimator routes;
+  TestRoutes routes;
   Matcher matcher;
   SurplusService service;
   MatchTrigger trigger;
@@ -150,6 +178,49 @@ TEST_F(MatchingTest, OfferGoesToTheNearestEligibleNgo) {
   for (const auto& e : store.events()) trigger.on_event(e);
   settle();
   EXPECT_EQ(get(s.id).version, 2);
+}
+
+TEST_F(MatchingTest, TravelTimeFromTheRouterOutranksDistance) {
+  add_ngo("near-across-the-river", kLat, kLon + 0.01);
+  add_ngo("far-on-the-toll-road", kLat, kLon + 0.03);
+  routes.seconds_by_lon = [](double lon) { return lon > kLon + 0.02 ? 300.0 : 1800.0; };
+  Surplus s = post(kLat, kLon);
+  ASSERT_TRUE(get(s.id).offer);
+  EXPECT_EQ(get(s.id).offer->ngo_id, "far-on-the-toll-road");
+  EXPECT_EQ(routes.calls, 1);  // one request ranks every candidate
+}
+
+TEST_F(MatchingTest, ItemClaimedWhileTheRouterIsAskedIsNotOffered) {
+  add_ngo("near", kLat, kLon + 0.01);
+  routes.hold = true;
+  Surplus s = post(kLat, kLon);
+  ASSERT_EQ(routes.held.size(), 1u);  // the actor is not waiting: the posted item is answered
+  EXPECT_FALSE(get(s.id).offer);
+  auto claimed = act([&](SurplusReply r) {
+    service.claim(Principal{Role::kNgo, "browser"}, s.id, std::nullopt, "", std::move(r));
+  });
+  ASSERT_TRUE(claimed);
+  routes.held[0](std::vector<RouteEstimate>{RouteEstimate{60, 1000}});
+  settle();
+  Surplus now = get(s.id);
+  EXPECT_EQ(now.status, SurplusStatus::kClaimed);
+  EXPECT_FALSE(now.offer);
+  EXPECT_EQ(event_types(s.id), (std::vector<std::string>{"surplus.posted", "surplus.claimed"}));
+  EXPECT_EQ(ledger.load("near").pending_offers, 0);  // nothing reserved for an offer never made
+}
+
+TEST_F(MatchingTest, LateRouterAnswerStillOffersAnUnchangedItem) {
+  add_ngo("near", kLat, kLon + 0.01);
+  routes.hold = true;
+  Surplus s = post(kLat, kLon);
+  ASSERT_EQ(routes.held.size(), 1u);
+  clock.advance(std::chrono::seconds(2));
+  routes.held[0](Status(ErrorCode::kUnavailable, "router down"));  // no times: distance decides
+  settle();
+  Surplus now = get(s.id);
+  ASSERT_TRUE(now.offer);
+  EXPECT_EQ(now.offer->ngo_id, "near");
+  EXPECT_EQ(now.offer->deadline, clock.now() + std::chrono::seconds(300));  // from the offer, not the post
 }
 
 TEST_F(MatchingTest, TimeoutEscalatesToTheNextNgoThenTheDlq) {

@@ -1,0 +1,175 @@
+#include "adapters/routing/osrm_route_estimator.h"
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/url/parse.hpp>
+
+#include "adapters/routing/osrm_table.h"
+#include "common/thread_name.h"
+
+namespace pahlawan {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+
+// One table request. Lives on the estimator's thread; owned by the handlers it has outstanding (each
+// holds a shared_ptr), so it is freed when the last of them has run — after answer() has closed the
+// socket and cancelled the timer, that is promptly.
+class OsrmRouteEstimator::Call : public std::enable_shared_from_this<Call> {
+ public:
+  Call(OsrmRouteEstimator& owner, std::string target, size_t destinations, RouteCallback done)
+      : owner_(owner),
+        resolver_(owner.io_),
+        stream_(owner.io_),
+        deadline_(owner.io_),
+        destinations_(destinations),
+        done_(std::move(done)) {
+    request_.version(11);
+    request_.method(http::verb::get);
+    request_.target(target);
+    request_.set(http::field::host, owner.host_);
+    request_.set(http::field::user_agent, "pahlawan");
+    request_.set(http::field::connection, "close");
+    parser_.body_limit(4 * 1024 * 1024);
+  }
+
+  void start() {
+    owner_.live_.insert(this);
+    deadline_.expires_after(owner_.options_.timeout);
+    deadline_.async_wait([self = shared_from_this()](beast::error_code ec) {
+      if (!ec) self->fail("no answer within the deadline");
+    });
+    resolver_.async_resolve(owner_.host_, owner_.port_,
+                            [self = shared_from_this()](beast::error_code ec, tcp::resolver::results_type r) {
+                              if (self->answered_) return;
+                              if (ec) return self->fail("cannot resolve the router: " + ec.message());
+                              self->connect(r);
+                            });
+  }
+
+  void fail(const std::string& why) { answer(Status(ErrorCode::kUnavailable, "routing: " + why)); }
+
+ private:
+  void connect(const tcp::resolver::results_type& endpoints) {
+    stream_.async_connect(endpoints, [self = shared_from_this()](beast::error_code ec, const tcp::endpoint&) {
+      if (self->answered_) return;
+      if (ec) return self->fail("cannot connect to the router: " + ec.message());
+      http::async_write(self->stream_, self->request_, [self](beast::error_code ec, size_t) {
+        if (self->answered_) return;
+        if (ec) return self->fail("cannot send to the router: " + ec.message());
+        self->read();
+      });
+    });
+  }
+
+  void read() {
+    http::async_read(stream_, buffer_, parser_, [self = shared_from_this()](beast::error_code ec, size_t) {
+      if (self->answered_) return;
+      if (ec) return self->fail("no complete answer from the router: " + ec.message());
+      const auto& res = self->parser_.get();
+      // OSRM answers its own errors (no route table, bad query) as JSON with 4xx; any non-200 is a
+      // failure of the call either way.
+      if (res.result() != http::status::ok) {
+        return self->fail("router answered HTTP " + std::to_string(res.result_int()));
+      }
+      self->answer(parse_osrm_table(res.body(), self->destinations_));
+    });
+  }
+
+  // Answers exactly once, and releases everything the call holds in the reactor: pending handlers
+  // then run with operation_aborted and drop their references.
+  void answer(RouteAnswer result) {
+    if (answered_) return;
+    answered_ = true;
+    owner_.live_.erase(this);
+    deadline_.cancel();
+    resolver_.cancel();
+    beast::error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
+    stream_.socket().close(ignored);
+    owner_.in_flight_.fetch_sub(1);
+    auto done = std::move(done_);
+    done(std::move(result));
+  }
+
+  OsrmRouteEstimator& owner_;
+  tcp::resolver resolver_;
+  beast::tcp_stream stream_;
+  asio::steady_timer deadline_;
+  http::request<http::empty_body> request_;
+  beast::flat_buffer buffer_;
+  http::response_parser<http::string_body> parser_;
+  const size_t destinations_;
+  RouteCallback done_;
+  bool answered_ = false;
+};
+
+Result<std::unique_ptr<OsrmRouteEstimator>> OsrmRouteEstimator::create(OsrmOptions options) {
+  auto url = boost::urls::parse_absolute_uri(options.url);
+  if (!url || url->scheme() != "http" || url->host().empty()) {
+    return Status(ErrorCode::kInvalidRequest,
+                  "--routing-url must be http://host[:port][/prefix], got '" + options.url + "'");
+  }
+  std::string port = url->has_port() ? std::string(url->port()) : "80";
+  std::string prefix(url->encoded_path());
+  while (!prefix.empty() && prefix.back() == '/') prefix.pop_back();
+  std::string host(url->host());
+  return std::unique_ptr<OsrmRouteEstimator>(
+      new OsrmRouteEstimator(std::move(options), std::move(host), std::move(port), std::move(prefix)));
+}
+
+OsrmRouteEstimator::OsrmRouteEstimator(OsrmOptions options, std::string host, std::string port, std::string prefix)
+    : options_(std::move(options)),
+      host_(std::move(host)),
+      port_(std::move(port)),
+      prefix_(std::move(prefix)),
+      work_(asio::make_work_guard(io_)) {
+  thread_ = std::thread([this] {
+    name_this_thread("pp-osrm");
+    io_.run();
+  });
+}
+
+OsrmRouteEstimator::~OsrmRouteEstimator() {
+  stop();
+}
+
+void OsrmRouteEstimator::estimate(const GeoPoint& origin, const std::vector<GeoPoint>& destinations,
+                                  RouteCallback done) {
+  if (destinations.empty()) return done(std::vector<RouteEstimate>{});
+  if (in_flight_.fetch_add(1) >= static_cast<int64_t>(options_.max_in_flight)) {
+    in_flight_.fetch_sub(1);
+    return done(Status(ErrorCode::kUnavailable, "routing: too many calls in flight"));
+  }
+  std::unique_lock lock(stop_mu_);
+  if (stopped_) {
+    lock.unlock();
+    in_flight_.fetch_sub(1);
+    return done(Status(ErrorCode::kUnavailable, "routing: shutting down"));
+  }
+  auto call = std::make_shared<Call>(*this, osrm_table_target(prefix_, options_.profile, origin, destinations),
+                                     destinations.size(), std::move(done));
+  asio::post(io_, [call] { call->start(); });
+}
+
+void OsrmRouteEstimator::stop() {
+  {
+    std::lock_guard lock(stop_mu_);
+    if (stopped_) return;
+    stopped_ = true;
+    // Posted under the lock: every call posted before stop() is started before this runs.
+    asio::post(io_, [this] {
+      std::vector<Call*> live(live_.begin(), live_.end());
+      for (Call* c : live) c->fail("shutting down");
+    });
+  }
+  work_.reset();
+  if (thread_.joinable()) thread_.join();
+}
+
+}  // namespace pahlawan

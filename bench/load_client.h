@@ -36,6 +36,7 @@ struct Stats {
   size_t errors = 0;
   std::map<int, size_t> by_status;
   double seconds = 0;
+  Clock::time_point start;  // the moment the offsets count from
 
   double pct(double p) {
     if (ms.empty()) return 0;
@@ -68,6 +69,7 @@ inline Stats run_load(int port, size_t count, const std::vector<Clock::duration>
   stats.ms.reserve(count);
   size_t next = 0;
   const auto start = Clock::now() + std::chrono::milliseconds(50);
+  stats.start = start;
   const auto endpoint = asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port));
 
   auto worker = [&]() -> asio::awaitable<void> {

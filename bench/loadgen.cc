@@ -1,6 +1,9 @@
 // pahlawan-loadgen: replays the 10 PM herd and the nearby-browsing rush against a real server.
 //
 //   pahlawan-loadgen herd   [--providers 10000] [--window-ms 1000] [--connections 512]
+//                           [--ngos 0] [--ack-min-ms 500] [--ack-max-ms 5000]
+//       with --ngos N: N NGOs hold offer streams (GET /v1/events) and claim each offer after a random
+//       delay; reports post → offer latency, offers per second and the matcher's saturation.
 //   pahlawan-loadgen nearby [--items 100000] [--seconds 10] [--connections 64] [--rate 0]
 //   common: --server PATH (spawned on a free port with a fresh data dir) or --port N (already running,
 //           then --admin-token T is required).
@@ -13,14 +16,21 @@
 
 #include <boost/json.hpp>
 
+#include <atomic>
 #include <cstring>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <random>
 #include <sstream>
 #include <string>
+#include <unordered_map>
+
+#include <thread>
 
 #include "load_client.h"
+#include "offer_watch.h"
 
 namespace pb = pahlawan::bench;
 
@@ -33,6 +43,8 @@ struct Args {
   int window_ms = 1000, connections = 0, seconds = 10;
   double rate = 0;
   uint64_t seed = 42;
+  size_t ngos = 0;
+  int ack_min_ms = 500, ack_max_ms = 5000;
 };
 
 // Jakarta's built-up area, roughly: 30 km × 33 km.
@@ -148,10 +160,145 @@ void print_delta(const ServerSnapshot& a, const ServerSnapshot& b, double wall_s
     std::printf("  server CPU: %.2f s (%.0f%% of one core)\n", b.cpu_s - a.cpu_s, 100 * (b.cpu_s - a.cpu_s) / wall_s);
 }
 
+std::string id_of(const std::string& body) {
+  boost::system::error_code ec;
+  auto v = boost::json::parse(body, ec);
+  if (ec || !v.is_object() || !v.as_object().contains("id")) return "";
+  return std::string(v.at("id").as_string());
+}
+
+// Samples matching_engine_saturation_ratio (busy share since the previous scrape) every 250 ms.
+class Saturation {
+ public:
+  explicit Saturation(int port) : port_(port) {}
+  ~Saturation() { stop(); }
+  void start() {
+    metric(port_, "matching_engine_saturation_ratio");  // resets the window
+    thread_ = std::thread([this] {
+      while (!done_) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(250));  // the sampling period, not a wait
+        const double v = metric(port_, "matching_engine_saturation_ratio");
+        std::lock_guard lock(mu_);
+        samples_.push_back(v);
+      }
+    });
+  }
+  void stop() {
+    done_ = true;
+    if (thread_.joinable()) thread_.join();
+  }
+  std::vector<double> samples() {
+    std::lock_guard lock(mu_);
+    return samples_;
+  }
+
+ private:
+  const int port_;
+  std::atomic<bool> done_{false};
+  std::thread thread_;
+  std::mutex mu_;
+  std::vector<double> samples_;
+};
+
+// Milliseconds since the epoch of an RFC 3339 UTC time as the server renders it
+// ("2026-11-26T22:10:05.123Z"); -1 if it is not one.
+int64_t epoch_ms(const std::string& t) {
+  std::tm tm{};
+  const char* rest = strptime(t.c_str(), "%Y-%m-%dT%H:%M:%S", &tm);
+  if (!rest) return -1;
+  int64_t ms = static_cast<int64_t>(timegm(&tm)) * 1000;
+  if (*rest == '.') ms += std::atoi(rest + 1);
+  return ms;
+}
+
+// After the herd: waits (bounded) until every item was offered or dead-lettered, then reports.
+void report_matching(const Args& a, int port, pb::OfferWatch& watch, Saturation& saturation, const pb::Stats& posts,
+                     const std::vector<pb::Clock::duration>& offsets, const std::vector<std::string>& ids) {
+  // Poll the server's counters until the decisions add up (bounded: 120 s).
+  const auto limit = pb::Clock::now() + std::chrono::seconds(120);
+  double dlq = 0;
+  while (pb::Clock::now() < limit) {
+    dlq = metric(port, "surplus_dead_lettered_total{reason=\"no_eligible_ngo\"}");
+    if (watch.offered_items() + static_cast<size_t>(std::max(0.0, dlq)) >= a.providers) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));  // polling a condition, bounded
+  }
+  saturation.stop();
+  const auto decided_at = pb::Clock::now();
+  // Let the NGOs claim what they were offered, then stop watching.
+  std::this_thread::sleep_for(std::chrono::milliseconds(a.ack_max_ms + 500));  // the slowest NGO's delay
+  watch.stop();
+
+  // Dead-lettered items, from the Geo-DLQ itself, with their server-side post → DLQ time.
+  std::unordered_map<std::string, double> dead;
+  pb::run_load(
+      port, 1, {}, 1,
+      [&](size_t) {
+        return pb::Request{"GET", "/v1/dlq", "", a.admin_token};
+      },
+      [&](size_t, int, const std::string& body) {
+        boost::system::error_code ec;
+        auto v = boost::json::parse(body, ec);
+        if (ec) return;
+        for (const auto& e : v.at("items").as_array()) {
+          const auto& surplus = e.at("surplus");
+          dead[std::string(surplus.at("id").as_string())] =
+              static_cast<double>(epoch_ms(std::string(e.at("created_at").as_string())) -
+                                  epoch_ms(std::string(surplus.at("created_at").as_string())));
+        }
+      });
+
+  pb::Stats offer_latency;
+  size_t offered = 0, both = 0, neither = 0;
+  const auto& seen = watch.first_seen();
+  pb::Clock::time_point first = pb::Clock::time_point::max(), last = pb::Clock::time_point::min();
+  for (size_t i = 0; i < ids.size(); ++i) {
+    auto it = seen.find(ids[i]);
+    const bool was_dead = dead.count(ids[i]) > 0;
+    if (it != seen.end()) {
+      ++offered;
+      offer_latency.ms.push_back(
+          std::chrono::duration<double, std::milli>(it->second - (posts.start + offsets[i])).count());
+      first = std::min(first, it->second);
+      last = std::max(last, it->second);
+      both += was_dead;
+    } else if (!was_dead) {
+      ++neither;
+    }
+  }
+  pb::Stats dlq_latency;
+  for (const auto& [id, ms] : dead) dlq_latency.ms.push_back(ms);
+  const double span = offered > 1 ? std::chrono::duration<double>(last - first).count() : 0;
+  std::printf("matching: %zu items: %zu offered (seen on an NGO's stream), %zu dead-lettered, %zu both, %zu neither\n",
+              ids.size(), offered, dead.size(), both, neither);
+  std::printf("  post -> offer seen on SSE, ms from the scheduled post: p50 %.1f  p99 %.1f  p99.9 %.1f  max %.1f\n",
+              offer_latency.pct(50), offer_latency.pct(99), offer_latency.pct(99.9),
+              offer_latency.ms.empty() ? 0.0 : *std::max_element(offer_latency.ms.begin(), offer_latency.ms.end()));
+  std::printf("  post -> dead-letter, server clock, ms: p50 %.0f  p99 %.0f  max %.0f\n", dlq_latency.pct(50),
+              dlq_latency.pct(99),
+              dlq_latency.ms.empty() ? 0.0 : *std::max_element(dlq_latency.ms.begin(), dlq_latency.ms.end()));
+  std::printf("  first offers: %zu over %.2f s = %.0f offers/s; offer events %zu; claims ok %zu, refused %zu\n",
+              offered, span, span > 0 ? static_cast<double>(offered) / span : 0.0, watch.offer_events(),
+              watch.claims_ok(), watch.claims_refused());
+  auto s = saturation.samples();
+  double peak = 0, sum = 0;
+  for (double v : s) peak = std::max(peak, v), sum += v;
+  std::printf("  matcher saturation (250 ms samples until all decided, %.1f s): mean %.2f  peak %.2f\n",
+              std::chrono::duration<double>(decided_at - posts.start).count(),
+              s.empty() ? 0.0 : sum / static_cast<double>(s.size()), peak);
+}
+
 int herd(const Args& a, int port, pid_t server_pid) {
   std::mt19937_64 rng(a.seed);
   std::printf("registering %zu providers...\n", a.providers);
   auto tokens = register_parties(a, port, a.providers, "/v1/providers", rng);
+  std::unique_ptr<pb::OfferWatch> watch;
+  if (a.ngos > 0) {
+    std::printf("registering %zu NGOs and opening their offer streams...\n", a.ngos);
+    watch = std::make_unique<pb::OfferWatch>(port, register_parties(a, port, a.ngos, "/v1/ngos", rng),
+                                             std::chrono::milliseconds(a.ack_min_ms),
+                                             std::chrono::milliseconds(a.ack_max_ms), a.seed);
+    watch->start();
+  }
   const long rss_before = server_pid > 0 ? peak_rss_kb(server_pid) : -1;
   // Each provider posts one item at a uniformly random moment of the window.
   std::vector<pb::Clock::duration> offsets(a.providers);
@@ -162,13 +309,20 @@ int herd(const Args& a, int port, pid_t server_pid) {
   std::printf("herd: %zu posts in %d ms, open loop over up to %d keep-alive connections\n", a.providers, a.window_ms,
               connections);
   const auto before = snapshot(port, server_pid);
-  auto stats = pb::run_load(port, a.providers, offsets, connections, [&](size_t i) {
-    return pb::Request{"POST", "/v1/surplus",
-                       R"({"title":"Nasi kotak","category":"prepared_meal","quantity_kg":5,"ttl_seconds":7200})",
-                       tokens[i]};
-  });
+  std::vector<std::string> ids(a.providers);
+  Saturation saturation(port);
+  if (watch) saturation.start();
+  auto stats = pb::run_load(
+      port, a.providers, offsets, connections,
+      [&](size_t i) {
+        return pb::Request{"POST", "/v1/surplus",
+                           R"({"title":"Nasi kotak","category":"prepared_meal","quantity_kg":5,"ttl_seconds":7200})",
+                           tokens[i]};
+      },
+      [&](size_t i, int, const std::string& body) { ids[i] = id_of(body); });
   stats.print("posts");
   print_delta(before, snapshot(port, server_pid), stats.seconds);
+  if (watch) report_matching(a, port, *watch, saturation, stats, offsets, ids);
   if (server_pid > 0)
     std::printf("server peak RSS: %ld MiB (after registration: %ld MiB)\n", peak_rss_kb(server_pid) / 1024,
                 rss_before / 1024);
@@ -260,6 +414,12 @@ int main(int argc, char** argv) {
       a.rate = std::stod(v);
     else if (f == "--seed")
       a.seed = std::stoull(v);
+    else if (f == "--ngos")
+      a.ngos = std::stoul(v);
+    else if (f == "--ack-min-ms")
+      a.ack_min_ms = std::stoi(v);
+    else if (f == "--ack-max-ms")
+      a.ack_max_ms = std::stoi(v);
     else {
       std::fprintf(stderr, "unknown flag %s\n", f.c_str());
       return 2;

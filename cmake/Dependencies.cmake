@@ -1,7 +1,7 @@
 # Every dependency comes from a Debian 12 package (see scripts/install-deps.sh); nothing is fetched.
 find_package(Boost 1.81.0 EXACT CONFIG REQUIRED COMPONENTS json url)
 find_package(SQLite3 REQUIRED)
-find_package(OpenSSL REQUIRED COMPONENTS Crypto)
+find_package(OpenSSL REQUIRED COMPONENTS Crypto SSL)
 find_package(Threads REQUIRED)
 find_package(GTest CONFIG REQUIRED)
 find_package(benchmark CONFIG QUIET)

@@ -34,7 +34,7 @@ std::string config_usage() {
          "                      [--max-attempts 5] [--max-pending-offers 3] [--routing-url URL] [--threads N]\n"
          "                      [--hot-window 7200] [--rate-limit 100] [--webhook-retry-ms 1000]\n"
          "                      [--routing-timeout-ms 1000] [--routing-breaker-failures 5]\n"
-         "                      [--routing-breaker-cooldown-ms 30000]\n"
+         "                      [--routing-breaker-cooldown-ms 30000] [--webhook-ca-file PEM]\n"
          "Each flag may also come from PAHLAWAN_<FLAG> (e.g. PAHLAWAN_DATA_DIR); a flag wins.\n";
 }
 
@@ -54,6 +54,7 @@ Result<Config> parse_config(const std::vector<std::string>& args,
       {"--hot-window", "PAHLAWAN_HOT_WINDOW"},
       {"--rate-limit", "PAHLAWAN_RATE_LIMIT"},
       {"--webhook-retry-ms", "PAHLAWAN_WEBHOOK_RETRY_MS"},
+      {"--webhook-ca-file", "PAHLAWAN_WEBHOOK_CA_FILE"},
       {"--routing-timeout-ms", "PAHLAWAN_ROUTING_TIMEOUT_MS"},
       {"--routing-breaker-failures", "PAHLAWAN_ROUTING_BREAKER_FAILURES"},
       {"--routing-breaker-cooldown-ms", "PAHLAWAN_ROUTING_BREAKER_COOLDOWN_MS"},
@@ -112,6 +113,7 @@ Result<Config> parse_config(const std::vector<std::string>& args,
       c.admin_token = v;
     }
     if (flag == "--routing-url") c.routing_url = v;
+    if (flag == "--webhook-ca-file") c.webhook_ca_file = v;
     if (auto it = ints.find(flag); it != ints.end()) {
       auto r = to_int(flag, v, it->second.lo, it->second.hi);
       if (!r) return r.status();

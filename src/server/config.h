@@ -27,6 +27,7 @@ struct Config {
   int threads = 0;                          // 0: one per core
   int hot_window_s = 7200;                  // available items younger than this are browsed from memory
   int webhook_retry_ms = 1000;              // first webhook retry after this, then doubling (plus jitter)
+  std::string webhook_ca_file;              // PEM of extra CAs trusted for https webhooks (a private CA)
   double rate_limit = 100;                  // requests per second per provider/NGO token (0: off); bursts of 2 s worth
 };
 

@@ -206,7 +206,13 @@ int run_server(const Config& config) {
   bus.subscribe(sse_hub);
   WebhookOptions webhook_options;
   webhook_options.base_backoff = std::chrono::milliseconds(config.webhook_retry_ms);
-  WebhookSender webhooks(ngos, metrics, webhook_options);
+  webhook_options.ca_file = config.webhook_ca_file;
+  auto webhooks_r = WebhookSender::create(ngos, metrics, webhook_options);
+  if (!webhooks_r) {
+    std::fprintf(stderr, "%s\n", webhooks_r.status().message().c_str());
+    return 1;
+  }
+  WebhookSender& webhooks = **webhooks_r;
   bus.subscribe(webhooks);
   webhooks.start();
   OutboxRelay relay(store, bus);

@@ -1,11 +1,20 @@
 // Webhooks over real HTTP: a local receiver answers 500 once, then 200; the server must retry and
-// sign every delivery with the NGO's secret (checked here with OpenSSL directly).
+// sign every delivery with the NGO's secret (checked here with OpenSSL directly). Over https: a
+// receiver with a certificate from a CA made here is reached when the server trusts that CA
+// (--webhook-ca-file), and refused when it does not.
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
 
 #include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/beast.hpp>
+#include <boost/beast/ssl.hpp>
 #include <condition_variable>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
 #include <mutex>
 #include <thread>
 
@@ -22,10 +31,61 @@ struct Received {
   std::string event_id, signature, body;
 };
 
-// Accepts connections one at a time; the first request gets 500, the rest 200.
+// A self-signed certificate for "localhost" (its own CA), made with OpenSSL for this test run.
+struct TestCertificate {
+  std::string cert_pem, key_pem;
+
+  TestCertificate() {
+    EVP_PKEY* key = EVP_EC_gen("P-256");
+    X509* x = X509_new();
+    X509_set_version(x, 2);
+    ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
+    X509_gmtime_adj(X509_getm_notBefore(x), -60);
+    X509_gmtime_adj(X509_getm_notAfter(x), 3600);
+    X509_set_pubkey(x, key);
+    X509_NAME* name = X509_get_subject_name(x);
+    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>("localhost"), -1, -1,
+                               0);
+    X509_set_issuer_name(x, name);
+    X509V3_CTX ctx;
+    X509V3_set_ctx_nodb(&ctx);
+    X509V3_set_ctx(&ctx, x, x, nullptr, nullptr, 0);
+    for (auto [nid, value] :
+         {std::pair{NID_subject_alt_name, "DNS:localhost"}, std::pair{NID_basic_constraints, "critical,CA:TRUE"}}) {
+      X509_EXTENSION* ext = X509V3_EXT_conf_nid(nullptr, &ctx, nid, value);
+      X509_add_ext(x, ext, -1);
+      X509_EXTENSION_free(ext);
+    }
+    X509_sign(x, key, EVP_sha256());
+    cert_pem = to_pem([&](BIO* b) { PEM_write_bio_X509(b, x); });
+    key_pem = to_pem([&](BIO* b) { PEM_write_bio_PrivateKey(b, key, nullptr, nullptr, 0, nullptr, nullptr); });
+    X509_free(x);
+    EVP_PKEY_free(key);
+  }
+
+  template <class Write>
+  static std::string to_pem(Write write) {
+    BIO* b = BIO_new(BIO_s_mem());
+    write(b);
+    char* data = nullptr;
+    const long n = BIO_get_mem_data(b, &data);
+    std::string out(data, static_cast<size_t>(n));
+    BIO_free(b);
+    return out;
+  }
+};
+
+// Accepts connections one at a time; the first request gets 500, the rest 200 (or all 200 with
+// always_ok). With a certificate it speaks TLS.
 class Receiver {
  public:
-  Receiver() : acceptor_(io_, {asio::ip::make_address("127.0.0.1"), 0}) {
+  explicit Receiver(const TestCertificate* cert = nullptr, bool always_ok = false)
+      : acceptor_(io_, {asio::ip::make_address("127.0.0.1"), 0}), always_ok_(always_ok) {
+    if (cert) {
+      tls_ = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_server);
+      tls_->use_certificate_chain(asio::buffer(cert->cert_pem));
+      tls_->use_private_key(asio::buffer(cert->key_pem), asio::ssl::context::pem);
+    }
     thread_ = std::thread([this] { serve(); });
   }
   ~Receiver() {
@@ -43,6 +103,17 @@ class Receiver {
     cv_.wait_for(lock, std::chrono::seconds(30), [&] { return got_.size() >= n; });
     return got_;
   }
+  // Connections that arrived, whether or not a request came over them.
+  int connections() const { return connections_.load(); }
+  // Waits until `n` connections arrived (bounded).
+  bool wait_for_connections(int n) {
+    std::unique_lock lock(mu_);
+    return cv_.wait_for(lock, std::chrono::seconds(30), [&] { return connections_.load() >= n; });
+  }
+  size_t received() {
+    std::lock_guard lock(mu_);
+    return got_.size();
+  }
 
  private:
   void serve() {
@@ -51,27 +122,47 @@ class Receiver {
       beast::error_code ec;
       acceptor_.accept(socket, ec);
       if (ec || stop_) return;
-      beast::flat_buffer buffer;
-      http::request<http::string_body> req;
-      http::read(socket, buffer, req, ec);
-      if (ec) continue;
-      bool first;
+      if (!tls_) {
+        answer(socket);
+      } else {
+        beast::ssl_stream<asio::ip::tcp::socket&> stream(socket, *tls_);
+        stream.handshake(asio::ssl::stream_base::server, ec);
+        if (!ec) answer(stream);
+      }
       {
         std::lock_guard lock(mu_);
-        first = got_.empty();
-        got_.push_back(
-            Received{std::string(req["X-Pahlawan-Event-Id"]), std::string(req["X-Pahlawan-Signature"]), req.body()});
+        ++connections_;
       }
-      http::response<http::string_body> res{first ? http::status::internal_server_error : http::status::ok, 11};
-      res.body() = "{}";
-      res.prepare_payload();
-      http::write(socket, res, ec);
       cv_.notify_all();
     }
   }
 
+  template <class Stream>
+  void answer(Stream& stream) {
+    beast::error_code ec;
+    beast::flat_buffer buffer;
+    http::request<http::string_body> req;
+    http::read(stream, buffer, req, ec);
+    if (ec) return;
+    bool first;
+    {
+      std::lock_guard lock(mu_);
+      first = got_.empty();
+      got_.push_back(
+          Received{std::string(req["X-Pahlawan-Event-Id"]), std::string(req["X-Pahlawan-Signature"]), req.body()});
+    }
+    const bool fail = first && !always_ok_;
+    http::response<http::string_body> res{fail ? http::status::internal_server_error : http::status::ok, 11};
+    res.body() = "{}";
+    res.prepare_payload();
+    http::write(stream, res, ec);
+  }
+
   asio::io_context io_;
   asio::ip::tcp::acceptor acceptor_;
+  const bool always_ok_;
+  std::unique_ptr<asio::ssl::context> tls_;
+  std::atomic<int> connections_{0};
   std::thread thread_;
   std::atomic<bool> stop_{false};
   std::mutex mu_;
@@ -123,6 +214,88 @@ TEST(WebhookE2E, OffersAreSignedAndRetriedUntilTheReceiverAccepts) {
   }
   EXPECT_EQ(got[0].event_id, got[1].event_id);  // the same event, retried: receivers de-duplicate by id
   EXPECT_EQ(server.stop(), 0);
+}
+
+// Registers a provider and an NGO with `webhook_url` and posts an item near them; returns the NGO's
+// webhook secret.
+std::string post_with_webhook(HttpClient& c, const std::string& admin, const std::string& webhook_url) {
+  const std::string ptoken =
+      str(c.call("POST", "/v1/providers", admin, R"({"name":"Resto","lat":-6.3,"lon":106.9})").json(), "token");
+  auto ngo = c.call("POST", "/v1/ngos", admin,
+                    R"({"name":"Panti","lat":-6.3,"lon":106.91,"webhook_url":")" + webhook_url + R"("})");
+  EXPECT_EQ(ngo.status, 201) << ngo.body;
+  auto posted = c.call("POST", "/v1/surplus", ptoken,
+                       R"({"title":"Roti","category":"bakery","quantity_kg":2,"ttl_seconds":900})");
+  EXPECT_EQ(posted.status, 201) << posted.body;
+  return str(ngo.json(), "webhook_secret");
+}
+
+// The server's webhook_deliveries_total for one outcome.
+double deliveries(HttpClient& c, const std::string& outcome) {
+  const std::string text = c.request("GET", "/metrics").body;
+  const std::string series = "webhook_deliveries_total{outcome=\"" + outcome + "\"} ";
+  const size_t at = text.find(series);
+  return at == std::string::npos ? -1 : std::stod(text.substr(at + series.size()));
+}
+
+class TlsWebhookE2E : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ca_file_ = std::filesystem::temp_directory_path() / ("pahlawan-test-ca-" + std::to_string(getpid()) + ".pem");
+    std::ofstream(ca_file_) << cert_.cert_pem;
+  }
+  void TearDown() override { std::filesystem::remove(ca_file_); }
+
+  // Posts an offer for a receiver the server must refuse to talk to; checks every attempt ended at
+  // the handshake and the delivery was counted failed.
+  void expect_refused(const std::vector<std::string>& flags, const std::string& host) {
+    Receiver receiver(&cert_, /*always_ok=*/true);
+    std::vector<std::string> args{"--webhook-retry-ms", "10"};
+    args.insert(args.end(), flags.begin(), flags.end());
+    ServerProcess server("", args);
+    server.start();
+    HttpClient c("127.0.0.1", server.port());
+    post_with_webhook(c, server.admin_token(), "https://" + host + ":" + std::to_string(receiver.port()) + "/hook");
+    ASSERT_TRUE(receiver.wait_for_connections(6));  // six attempts
+    for (int i = 0; i < 500 && deliveries(c, "failed") < 1; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));  // polling a condition, bounded
+    }
+    EXPECT_EQ(deliveries(c, "failed"), 1);
+    EXPECT_EQ(deliveries(c, "delivered"), 0);
+    EXPECT_EQ(receiver.received(), 0u);  // not one offer went over an unverified connection
+    EXPECT_EQ(server.stop(), 0);
+  }
+
+  TestCertificate cert_;
+  std::filesystem::path ca_file_;
+};
+
+TEST_F(TlsWebhookE2E, HttpsReceiverWithATrustedCertificateGetsTheSignedOffer) {
+  Receiver receiver(&cert_, /*always_ok=*/true);
+  ServerProcess server("", {"--webhook-retry-ms", "50", "--webhook-ca-file", ca_file_.string()});
+  server.start();
+  HttpClient c("127.0.0.1", server.port());
+  const std::string secret =
+      post_with_webhook(c, server.admin_token(), "https://localhost:" + std::to_string(receiver.port()) + "/hook");
+  const auto got = receiver.wait_for(1);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].signature, "sha256=" + hmac_hex(secret, got[0].body));
+  EXPECT_EQ(boost::json::parse(got[0].body).at("type").as_string(), "surplus.offered");
+  EXPECT_EQ(server.stop(), 0);
+}
+
+TEST_F(TlsWebhookE2E, UntrustedCertificateIsRefusedAndCountedFailed) {
+  expect_refused({}, "localhost");  // the test CA is not trusted
+}
+
+TEST_F(TlsWebhookE2E, CertificateForAnotherNameIsRefused) {
+  expect_refused({"--webhook-ca-file", ca_file_.string()}, "127.0.0.1");  // the certificate names localhost
+}
+
+TEST(WebhookE2EStart, AnUnreadableCaFileStopsTheServerAtStart) {
+  ServerProcess server("", {"--webhook-ca-file", "/nonexistent/ca.pem"});
+  EXPECT_NE(server.run_to_exit(), 0);
+  EXPECT_NE(server.output().find("--webhook-ca-file"), std::string::npos) << server.output();
 }
 
 }  // namespace

@@ -5,8 +5,10 @@
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <boost/url/parse.hpp>
 
 #include "adapters/http/sse_hub.h"
@@ -38,7 +40,28 @@ WebhookSender::WebhookSender(NgoDirectory& directory, MetricsRegistry& metrics, 
       delivered_(metrics.counter("webhook_deliveries_total", "Webhook deliveries by outcome", "outcome=\"delivered\"")),
       retried_(metrics.counter("webhook_deliveries_total", "Webhook deliveries by outcome", "outcome=\"retried\"")),
       failed_(metrics.counter("webhook_deliveries_total", "Webhook deliveries by outcome", "outcome=\"failed\"")),
-      dropped_(metrics.counter("webhook_deliveries_total", "Webhook deliveries by outcome", "outcome=\"dropped\"")) {}
+      dropped_(metrics.counter("webhook_deliveries_total", "Webhook deliveries by outcome", "outcome=\"dropped\"")),
+      tls_(asio::ssl::context::tls_client) {
+  tls_.set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                   asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 | asio::ssl::context::no_tlsv1_1);
+  tls_.set_verify_mode(asio::ssl::verify_peer);
+  beast::error_code ec;
+  tls_.set_default_verify_paths(ec);  // no system store: only ca_file is trusted, every other https fails
+}
+
+Result<std::unique_ptr<WebhookSender>> WebhookSender::create(NgoDirectory& directory, MetricsRegistry& metrics,
+                                                             WebhookOptions options) {
+  auto sender = std::make_unique<WebhookSender>(directory, metrics, options);
+  if (!options.ca_file.empty()) {
+    beast::error_code ec;
+    sender->tls_.load_verify_file(options.ca_file, ec);
+    if (ec) {
+      return Status(ErrorCode::kInvalidRequest,
+                    "cannot load --webhook-ca-file " + options.ca_file + ": " + ec.message());
+    }
+  }
+  return sender;
+}
 
 WebhookSender::~WebhookSender() {
   stop();
@@ -113,36 +136,64 @@ void WebhookSender::run() {
   }
 }
 
+namespace {
+
+// One POST over an established stream (plain or TLS); true on a 2xx answer.
+template <class Stream>
+bool post(Stream& stream, const std::string& host, const std::string& target, const std::string& event_id,
+          const std::string& signature, const std::string& body) {
+  http::request<http::string_body> req{http::verb::post, target, 11};
+  req.set(http::field::host, host);
+  req.set(http::field::content_type, "application/json");
+  req.set(http::field::user_agent, "pahlawan-webhooks");
+  req.set("X-Pahlawan-Event-Id", event_id);
+  req.set("X-Pahlawan-Signature", signature);
+  req.body() = body;
+  req.prepare_payload();
+  http::write(stream, req);
+  beast::flat_buffer buffer;
+  http::response<http::string_body> res;
+  http::read(stream, buffer, res);
+  return res.result_int() >= 200 && res.result_int() < 300;
+}
+
+}  // namespace
+
 bool WebhookSender::send(const Delivery& d) {
   auto url = boost::urls::parse_uri(d.url);
-  if (!url || url->scheme() != "http") return false;  // no TLS client yet: https is a failure
+  if (!url || (url->scheme() != "http" && url->scheme() != "https")) return false;
+  const bool tls = url->scheme() == "https";
   const std::string host(url->host());
-  const std::string port = url->has_port() ? std::string(url->port()) : "80";
+  const std::string port = url->has_port() ? std::string(url->port()) : (tls ? "443" : "80");
   std::string target(url->encoded_target());
   if (target.empty()) target = "/";
+  const std::string signature = "sha256=" + hmac_sha256_hex(d.secret, d.body);
   try {
     asio::io_context io;
     asio::ip::tcp::resolver resolver(io);
-    beast::tcp_stream stream(io);
-    stream.expires_after(options_.timeout);
-    stream.connect(resolver.resolve(host, port));
-    http::request<http::string_body> req{http::verb::post, target, 11};
-    req.set(http::field::host, host);
-    req.set(http::field::content_type, "application/json");
-    req.set(http::field::user_agent, "pahlawan-webhooks");
-    req.set("X-Pahlawan-Event-Id", d.event_id);
-    req.set("X-Pahlawan-Signature", "sha256=" + hmac_sha256_hex(d.secret, d.body));
-    req.body() = d.body;
-    req.prepare_payload();
-    http::write(stream, req);
-    beast::flat_buffer buffer;
-    http::response<http::string_body> res;
-    http::read(stream, buffer, res);
+    if (!tls) {
+      beast::tcp_stream stream(io);
+      stream.expires_after(options_.timeout);
+      stream.connect(resolver.resolve(host, port));
+      const bool ok = post(stream, host, target, d.event_id, signature, d.body);
+      beast::error_code ignored;
+      stream.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
+      return ok;
+    }
+    beast::ssl_stream<beast::tcp_stream> stream(io, tls_);
+    // SNI, so a receiver behind a shared front end presents the right certificate; and the name the
+    // certificate must carry.
+    if (!SSL_set_tlsext_host_name(stream.native_handle(), host.c_str())) return false;
+    stream.set_verify_callback(asio::ssl::host_name_verification(host));
+    beast::get_lowest_layer(stream).expires_after(options_.timeout);
+    beast::get_lowest_layer(stream).connect(resolver.resolve(host, port));
+    stream.handshake(asio::ssl::stream_base::client);
+    const bool ok = post(stream, host, target, d.event_id, signature, d.body);
     beast::error_code ignored;
-    stream.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
-    return res.result_int() >= 200 && res.result_int() < 300;
+    stream.shutdown(ignored);  // many servers close without close_notify: not a failed delivery
+    return ok;
   } catch (const std::exception&) {
-    return false;  // refused, timed out, or not HTTP: retried like any failure
+    return false;  // refused, timed out, certificate rejected, or not HTTP: retried like any failure
   }
 }
 

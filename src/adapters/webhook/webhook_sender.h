@@ -5,13 +5,17 @@
 // X-Pahlawan-Event-Id (the de-duplication key) and X-Pahlawan-Signature: sha256=<hex HMAC-SHA256 of
 // the body keyed with the NGO's webhook secret>. A non-2xx answer, a timeout or a refused connection
 // is retried with exponential back-off and jitter, up to max_attempts; outcomes are counted in
-// webhook_deliveries_total{outcome}. The queue is bounded (a full queue drops and counts). Plain
-// http:// only for now (no TLS client yet): https:// deliveries fail and are counted.
+// webhook_deliveries_total{outcome}. The queue is bounded (a full queue drops and counts).
+// https:// URLs get TLS 1.2+ with the peer's certificate verified against the system's trust store
+// (plus ca_file, for a private CA) and its name checked against the URL's host; a certificate that
+// does not verify fails the delivery like a refused connection (retried, then counted failed).
 // Thread-safety: on_event and stop from any thread.
 #pragma once
 
+#include <boost/asio/ssl/context.hpp>
 #include <chrono>
 #include <condition_variable>
+#include <memory>
 #include <mutex>
 #include <queue>
 #include <random>
@@ -20,6 +24,7 @@
 #include <vector>
 
 #include "common/metrics.h"
+#include "common/status.h"
 #include "ports/event_bus.h"
 #include "ports/ngo_directory.h"
 
@@ -30,6 +35,7 @@ struct WebhookOptions {
   std::chrono::milliseconds base_backoff{1000};  // then 2×, 4×, … plus up to one base of jitter
   std::chrono::milliseconds timeout{5000};       // per attempt: connect, send, answer
   size_t max_queue = 10000;
+  std::string ca_file;  // PEM of extra trusted CAs for https receivers; empty: the system's only
 };
 
 // Hex HMAC-SHA256 of `body` keyed with `key`.
@@ -37,6 +43,10 @@ std::string hmac_sha256_hex(const std::string& key, const std::string& body);
 
 class WebhookSender final : public EventSubscriber {
  public:
+  // The sender with options.ca_file trusted too; fails if it cannot be loaded.
+  static Result<std::unique_ptr<WebhookSender>> create(NgoDirectory& directory, MetricsRegistry& metrics,
+                                                       WebhookOptions options = {});
+  // Trusts the system's CAs only (options.ca_file is not read).
   WebhookSender(NgoDirectory& directory, MetricsRegistry& metrics, WebhookOptions options = {});
   ~WebhookSender() override;
 
@@ -65,6 +75,7 @@ class WebhookSender final : public EventSubscriber {
   std::priority_queue<Delivery, std::vector<Delivery>, std::greater<>> queue_;  // GUARDED_BY(mu_)
   bool stopping_ = false;                                                       // GUARDED_BY(mu_)
   std::mt19937 jitter_rng_{std::random_device{}()};                             // sender thread only
+  boost::asio::ssl::context tls_;  // the trust store; used from the sender thread only after start()
   std::thread thread_;
 };
 

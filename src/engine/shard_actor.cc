@@ -1,5 +1,7 @@
 #include "engine/shard_actor.h"
 
+#include <algorithm>
+
 namespace pahlawan {
 
 ShardActor::ShardActor(uint64_t cell, ShardContext& ctx) : cell_(cell), ctx_(ctx), mailbox_(ctx.pool) {}
@@ -73,11 +75,18 @@ void ShardActor::do_mutate(const std::string& id, const std::string& traceparent
   }
 
   Surplus after = std::move(decided->after);
+  // What the change means for the NGOs' load: an offer that ended releases its reservation (the
+  // matcher reserved a new offer's when it chose it), a claim counts against the claimer's rolling
+  // 24 hours. If the commit fails, `undo` puts the offers back as the store still has them.
+  LedgerUndo undo;
   if (ctx_.ledger) {
-    // What the change means for the NGOs' load: an offer that ended releases its reservation, a claim
-    // counts against the claimer's rolling 24 hours.
-    if (current.offer && (!after.offer || after.offer->attempt != current.offer->attempt)) {
+    const bool offer_changed = current.offer && (!after.offer || after.offer->attempt != current.offer->attempt);
+    if (offer_changed) {
       ctx_.ledger->release(current.offer->ngo_id, current.quantity_kg);
+      undo.reserve_again = std::make_pair(current.offer->ngo_id, current.quantity_kg);
+    }
+    if (after.offer && (!current.offer || after.offer->attempt != current.offer->attempt)) {
+      undo.release = std::make_pair(after.offer->ngo_id, after.quantity_kg);
     }
     if (after.status == SurplusStatus::kClaimed && current.status != SurplusStatus::kClaimed && after.claimed_by) {
       ctx_.ledger->record_claim(*after.claimed_by, after.quantity_kg, after.claimed_at.value_or(after.created_at));
@@ -91,10 +100,17 @@ void ShardActor::do_mutate(const std::string& id, const std::string& traceparent
   // Browsers must stop seeing an item the moment it stops being available, not after the fsync.
   if (after.status != SurplusStatus::kAvailable) ctx_.index.remove(id);
   ++in_flight_;
-  ctx_.store.commit(std::move(unit), [this, after = std::move(after), json = std::move(json),
+  ctx_.store.commit(std::move(unit), [this, after = std::move(after), json = std::move(json), undo = std::move(undo),
                                       reply = std::move(reply)](Status st) mutable {
+    if (!st.is_ok()) undo_ledger(undo);
     finish(std::move(st), std::move(after), std::move(json), std::move(reply));
   });
+}
+
+void ShardActor::undo_ledger(const LedgerUndo& undo) {
+  if (!ctx_.ledger) return;
+  if (undo.release) ctx_.ledger->release(undo.release->first, undo.release->second);
+  if (undo.reserve_again) ctx_.ledger->force_reserve(undo.reserve_again->first, undo.reserve_again->second);
 }
 
 // Runs on the store's thread, which is the one serial resource of the write path: it only hands the
@@ -258,6 +274,12 @@ void ShardActor::reload(const std::string& id) {
     return;
   }
   Surplus s = std::move(**found);
+  if (s.status == SurplusStatus::kAvailable && s.offer && ctx_.matcher) {
+    // The failed write may have been this offer's escalation, whose deadline has fired already: queue
+    // it again, a second on, so a store that keeps failing is not hammered in a loop.
+    const TimePoint retry_at = std::max(s.offer->deadline, ctx_.clock.now() + std::chrono::seconds(1));
+    ctx_.expiries.push(Deadline{retry_at, s.id, cell_, DeadlineKind::kOffer});
+  }
   if (s.status == SurplusStatus::kAvailable) {
     make_hot(s, ctx_.events.payload(s));
   } else {

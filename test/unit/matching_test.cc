@@ -223,6 +223,41 @@ TEST_F(MatchingTest, LateRouterAnswerStillOffersAnUnchangedItem) {
   EXPECT_EQ(now.offer->deadline, clock.now() + std::chrono::seconds(300));  // from the offer, not the post
 }
 
+TEST_F(MatchingTest, FailedOfferCommitReservesNothing) {
+  add_ngo("near", kLat, kLon + 0.01);
+  routes.hold = true;
+  Surplus s = post(kLat, kLon);
+  ASSERT_EQ(routes.held.size(), 1u);
+  store.fail_next(Status(ErrorCode::kUnavailable, "disk full"));
+  routes.held[0](std::vector<RouteEstimate>{RouteEstimate{60, 1000}});
+  settle();
+  EXPECT_FALSE(get(s.id).offer);
+  EXPECT_EQ(ledger.load("near").pending_offers, 0);  // the reservation went with the failed offer
+  EXPECT_EQ(ledger.load("near").committed_kg_24h, 0);
+}
+
+TEST_F(MatchingTest, FailedEscalationKeepsTheOfferAndIsRetried) {
+  add_ngo("near", kLat, kLon + 0.01);
+  add_ngo("far", kLat, kLon + 0.03);
+  Surplus s = post(kLat, kLon);
+  ASSERT_EQ(get(s.id).offer->ngo_id, "near");
+  clock.advance(std::chrono::seconds(300));
+  store.fail_next(Status(ErrorCode::kUnavailable, "disk full"));
+  expiry.run_due();
+  settle();
+  EXPECT_EQ(get(s.id).offer->ngo_id, "near");  // the store still says so
+  EXPECT_EQ(ledger.load("near").pending_offers, 1);
+  EXPECT_EQ(ledger.load("far").pending_offers, 0);
+  // The escalation is queued again a second later, and goes through once the store does.
+  clock.advance(std::chrono::seconds(1));
+  expiry.run_due();
+  settle();
+  ASSERT_TRUE(get(s.id).offer);
+  EXPECT_EQ(get(s.id).offer->ngo_id, "far");
+  EXPECT_EQ(ledger.load("near").pending_offers, 0);
+  EXPECT_EQ(ledger.load("far").pending_offers, 1);
+}
+
 TEST_F(MatchingTest, TimeoutEscalatesToTheNextNgoThenTheDlq) {
   add_ngo("near", kLat, kLon + 0.01);
   add_ngo("far", kLat, kLon + 0.03);

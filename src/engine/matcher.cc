@@ -11,6 +11,8 @@ Matcher::Matcher(NgoDirectory& directory, NgoLedger& ledger, RouteEstimator& rou
     : directory_(directory), ledger_(ledger), routes_(routes), clock_(clock), settings_(std::move(settings)) {
   if (metrics) {
     offers_ = &metrics->counter("surplus_offers_total", "Offers made to NGOs");
+    rematches_ = &metrics->counter("surplus_rematches_total",
+                                   "Offers of an item to a next NGO, after a lapse, a decline or a DLQ retry");
     dlq_no_ngo_ = &metrics->counter("surplus_dead_lettered_total", "Items sent to the Geo-DLQ, by reason",
                                     "reason=\"no_eligible_ngo\"");
     dlq_max_attempts_ = &metrics->counter("surplus_dead_lettered_total", "Items sent to the Geo-DLQ, by reason",
@@ -65,6 +67,7 @@ Decision Matcher::offer(const Surplus& s, const std::string& ngo_id) {
   after.dlq_reason.reset();
   after.dlq_at.reset();
   if (offers_) offers_->inc();
+  if (rematches_ && after.offered_to.size() > 1) rematches_->inc();
   return Decision{std::move(after), true, event_type::kOffered};
 }
 

@@ -78,6 +78,7 @@ class Matcher {
   const Clock& clock_;
   const MatcherSettings settings_;
   Counter* offers_ = nullptr;
+  Counter* rematches_ = nullptr;
   Counter* dlq_no_ngo_ = nullptr;
   Counter* dlq_max_attempts_ = nullptr;
 };

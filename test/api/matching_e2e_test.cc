@@ -67,6 +67,10 @@ TEST(MatchingE2E, OfferLapsesToTheNextNgoThenDeclineThenClaim) {
   ASSERT_EQ(claimed.status, 200) << claimed.body;
   EXPECT_EQ(claimed.json().at("claimed_by").as_string(), n3);
   EXPECT_TRUE(claimed.json().at("offer").is_null());
+  const std::string metrics = c.request("GET", "/metrics").body;
+  EXPECT_NE(metrics.find("\nsurplus_offers_total 3\n"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("\nsurplus_rematches_total 2\n"), std::string::npos);  // the lapse and the decline
+  EXPECT_NE(metrics.find("\nsurplus_events_total{type=\"surplus.declined\"} 1\n"), std::string::npos);
   EXPECT_EQ(server.stop(), 0);
 }
 

@@ -5,6 +5,9 @@
 //       with --ngos N: N NGOs hold offer streams (GET /v1/events) and claim each offer after a random
 //       delay; reports post → offer latency, offers per second and the matcher's saturation.
 //   pahlawan-loadgen nearby [--items 100000] [--seconds 10] [--connections 64] [--rate 0]
+//   pahlawan-loadgen streams [--count 5000] [--seconds 20]
+//       opens that many idle GET /v1/events streams (100 NGOs, many streams each) and reports the
+//       server's memory per stream and its CPU while they idle (heartbeats every 10 s).
 //   common: --server PATH (spawned on a free port with a fresh data dir) or --port N (already running,
 //           then --admin-token T is required).
 //
@@ -78,13 +81,17 @@ pid_t spawn_server(const Args& a, const std::string& dir, int& port) {
   return pid;
 }
 
-long peak_rss_kb(pid_t pid) {
+long status_kb(pid_t pid, const std::string& field) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/status");
   std::string line;
   while (std::getline(in, line)) {
-    if (line.rfind("VmHWM:", 0) == 0) return std::atol(line.c_str() + 6);
+    if (line.rfind(field, 0) == 0) return std::atol(line.c_str() + field.size());
   }
   return -1;
+}
+
+long peak_rss_kb(pid_t pid) {
+  return status_kb(pid, "VmHWM:");
 }
 
 std::string token_of(const std::string& body) {
@@ -383,6 +390,40 @@ int nearby(const Args& a, int port, pid_t server_pid) {
   return stats.errors == 0 ? 0 : 1;
 }
 
+int streams(const Args& a, int port, pid_t server_pid) {
+  if (server_pid <= 0) {
+    std::fprintf(stderr, "streams needs --server (it reads the server's memory and CPU from /proc)\n");
+    return 2;
+  }
+  std::mt19937_64 rng(a.seed);
+  const size_t count = a.items == 100000 ? 5000 : a.items;  // --count
+  auto ngos = register_parties(a, port, 100, "/v1/ngos", rng);
+  std::vector<std::string> tokens(count);
+  for (size_t i = 0; i < count; ++i) tokens[i] = ngos[i % ngos.size()];
+  const long rss_before = status_kb(server_pid, "VmRSS:");
+  const int threads_before = static_cast<int>(status_kb(server_pid, "Threads:"));
+  pb::OfferWatch watch(port, tokens, std::chrono::milliseconds(0), std::chrono::milliseconds(0), a.seed);
+  const auto t0 = pb::Clock::now();
+  watch.start();
+  const double connect_s = std::chrono::duration<double>(pb::Clock::now() - t0).count();
+  const double open = metric(port, "sse_streams_open");
+  const long rss_open = status_kb(server_pid, "VmRSS:");
+  const double cpu0 = cpu_seconds(server_pid);
+  std::this_thread::sleep_for(std::chrono::seconds(a.seconds));  // the idle period being measured
+  const double idle_cpu = cpu_seconds(server_pid) - cpu0;
+  const long rss_idle = status_kb(server_pid, "VmRSS:");
+  std::printf("streams: %zu requested, %.0f open on the server (connected in %.2f s)\n", count, open, connect_s);
+  std::printf("  server RSS: %ld MiB before, %ld MiB with the streams open, %ld MiB after %d s idle\n",
+              rss_before / 1024, rss_open / 1024, rss_idle / 1024, a.seconds);
+  std::printf("  memory per stream: %.1f KiB; server threads %d -> %ld\n",
+              static_cast<double>(rss_idle - rss_before) / static_cast<double>(count), threads_before,
+              status_kb(server_pid, "Threads:"));
+  std::printf("  server CPU while idle: %.2f s over %d s (%.1f%% of one core)\n", idle_cpu, a.seconds,
+              100 * idle_cpu / a.seconds);
+  watch.stop();
+  return open >= static_cast<double>(count) ? 0 : 1;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -402,7 +443,7 @@ int main(int argc, char** argv) {
       a.admin_token = v;
     else if (f == "--providers")
       a.providers = std::stoul(v);
-    else if (f == "--items")
+    else if (f == "--items" || f == "--count")
       a.items = std::stoul(v);
     else if (f == "--window-ms")
       a.window_ms = std::stoi(v);
@@ -437,7 +478,10 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "give --server PATH or --port N\n");
     return 2;
   }
-  int rc = a.mode == "herd" ? herd(a, port, pid) : a.mode == "nearby" ? nearby(a, port, pid) : 2;
+  int rc = a.mode == "herd"      ? herd(a, port, pid)
+           : a.mode == "nearby"  ? nearby(a, port, pid)
+           : a.mode == "streams" ? streams(a, port, pid)
+                                 : 2;
   if (pid > 0) {
     kill(pid, SIGTERM);
     int status;

@@ -4,6 +4,8 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <cmath>
+#include <future>
+#include <set>
 #include <sstream>
 #include <vector>
 
@@ -46,7 +48,11 @@ double FakeOsrmServer::seconds_for(double from_lat, double from_lon, double to_l
   return great_circle_m(from_lat, from_lon, to_lat, to_lon) / 10.0;
 }
 
+struct Connection;
+
 struct FakeOsrmServer::Impl {
+  // First, so it outlives the connections the io_context destroys when it goes.
+  std::set<Connection*> waiting;  // io thread only: connections waiting for their next request
   asio::io_context io{1};
   tcp::acceptor acceptor{io};
   std::thread thread;
@@ -54,17 +60,23 @@ struct FakeOsrmServer::Impl {
 
 // One accepted connection: reads one request and answers according to the mode at that moment.
 struct Connection : std::enable_shared_from_this<Connection> {
-  Connection(FakeOsrmServer& s, tcp::socket sock) : server(s), stream(std::move(sock)), timer(stream.get_executor()) {
+  Connection(FakeOsrmServer& s, tcp::socket sock)
+      : server(s), waiting(s.impl_->waiting), stream(std::move(sock)), timer(stream.get_executor()) {
     ++server.open_;
+    ++server.accepted_;
   }
   ~Connection() {
+    waiting.erase(this);
     std::lock_guard lock(server.mu_);
     --server.open_;
     server.idle_cv_.notify_all();
   }
 
   void start() {
+    request = {};
+    waiting.insert(this);
     http::async_read(stream, buffer, request, [self = shared_from_this()](beast::error_code ec, size_t) {
+      self->waiting.erase(self.get());
       if (ec) return;
       ++self->server.requests_;
       {
@@ -120,14 +132,18 @@ struct Connection : std::enable_shared_from_this<Connection> {
     auto res = std::make_shared<http::response<http::string_body>>(status, 11);
     res->set(http::field::content_type, "application/json");
     res->body() = std::move(body);
+    const bool keep = request.keep_alive() && !server.close_after_answer_.load();
+    res->keep_alive(keep);
     res->prepare_payload();
-    http::async_write(stream, *res, [self = shared_from_this(), res](beast::error_code, size_t) {
+    http::async_write(stream, *res, [self = shared_from_this(), res, keep](beast::error_code ec, size_t) {
+      if (!ec && keep) return self->start();  // the next request on the same connection
       beast::error_code ignored;
       self->stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
     });
   }
 
   FakeOsrmServer& server;
+  std::set<Connection*>& waiting;
   beast::tcp_stream stream;
   asio::steady_timer timer;
   beast::flat_buffer buffer;
@@ -160,6 +176,19 @@ FakeOsrmServer::~FakeOsrmServer() {
   impl_->io.stop();
   impl_->thread.join();
   impl_.reset();  // destroys the connections still held, which report to members still alive here
+}
+
+void FakeOsrmServer::close_idle_connections() {
+  std::promise<void> done;
+  asio::post(impl_->io, [this, &done] {
+    for (Connection* c : impl_->waiting) {
+      beast::error_code ignored;
+      c->stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+      c->stream.socket().close(ignored);
+    }
+    done.set_value();
+  });
+  done.get_future().wait();
 }
 
 std::string FakeOsrmServer::last_target() const {

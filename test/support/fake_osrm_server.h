@@ -38,7 +38,14 @@ class FakeOsrmServer {
   void set_mode(Mode m) { mode_ = m; }
   void set_slow_delay(std::chrono::milliseconds d) { slow_delay_ = d; }
 
+  // Every response says "Connection: close" and the connection ends (as an HTTP/1.0 router would).
+  void set_close_after_answer(bool v) { close_after_answer_ = v; }
+  // Closes every connection waiting for its next request, as a router does with idle keep-alive
+  // connections; returns once they are closed.
+  void close_idle_connections();
+
   int requests() const { return requests_.load(); }
+  int connections_accepted() const { return accepted_.load(); }
   std::string last_target() const;
   int open_connections() const { return open_.load(); }
   // Waits until no connection is open (the client closed every one); false after `limit`.
@@ -54,6 +61,8 @@ class FakeOsrmServer {
   std::atomic<Mode> mode_{Mode::kOk};
   std::atomic<std::chrono::milliseconds> slow_delay_{std::chrono::milliseconds(500)};
   std::atomic<int> requests_{0};
+  std::atomic<int> accepted_{0};
+  std::atomic<bool> close_after_answer_{false};
   std::atomic<int> open_{0};
   mutable std::mutex mu_;
   std::condition_variable idle_cv_;

@@ -133,6 +133,34 @@ TEST(OsrmClient, OneRequestRanksEveryDestination) {
   EXPECT_EQ(client->in_flight(), 0);
 }
 
+TEST(OsrmClient, ConnectionsAreKeptAliveAndReused) {
+  FakeOsrmServer server;
+  auto client = client_for(server);
+  for (int i = 0; i < 20; ++i) ASSERT_TRUE(ask_once(*client)) << i;
+  EXPECT_EQ(server.requests(), 20);
+  EXPECT_EQ(server.connections_accepted(), 1);
+}
+
+TEST(OsrmClient, ARouterThatClosesIdleConnectionsCostsOneReconnect) {
+  FakeOsrmServer server;
+  auto client = client_for(server);
+  ASSERT_TRUE(ask_once(*client));
+  server.close_idle_connections();  // the pooled connection is dead now
+  auto r = ask_once(*client);
+  ASSERT_TRUE(r) << r.status().message();  // sent again on a fresh connection, not a failure
+  EXPECT_EQ(server.connections_accepted(), 2);
+  EXPECT_EQ(server.requests(), 2);
+}
+
+TEST(OsrmClient, ARouterThatClosesAfterEachAnswerGetsAFreshConnectionEachTime) {
+  FakeOsrmServer server;
+  server.set_close_after_answer(true);
+  auto client = client_for(server);
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(ask_once(*client)) << i;
+  EXPECT_EQ(server.connections_accepted(), 5);
+  EXPECT_EQ(server.requests(), 5);  // no request was wasted on a closed connection
+}
+
 TEST(OsrmClient, UnreachableDestinationIsInfinityNotAnError) {
   FakeOsrmServer server;
   server.set_mode(Mode::kLastUnreachable);

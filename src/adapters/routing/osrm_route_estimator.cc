@@ -6,6 +6,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/url/parse.hpp>
+#include <optional>
 
 #include "adapters/routing/osrm_table.h"
 #include "common/thread_name.h"
@@ -19,23 +20,17 @@ using tcp = asio::ip::tcp;
 
 // One table request. Lives on the estimator's thread; owned by the handlers it has outstanding (each
 // holds a shared_ptr), so it is freed when the last of them has run — after answer() has closed the
-// socket and cancelled the timer, that is promptly.
+// socket (or handed it back to the pool) and cancelled the timer, that is promptly.
 class OsrmRouteEstimator::Call : public std::enable_shared_from_this<Call> {
  public:
   Call(OsrmRouteEstimator& owner, std::string target, size_t destinations, RouteCallback done)
-      : owner_(owner),
-        resolver_(owner.io_),
-        stream_(owner.io_),
-        deadline_(owner.io_),
-        destinations_(destinations),
-        done_(std::move(done)) {
+      : owner_(owner), resolver_(owner.io_), deadline_(owner.io_), destinations_(destinations), done_(std::move(done)) {
     request_.version(11);
     request_.method(http::verb::get);
     request_.target(target);
     request_.set(http::field::host, owner.host_);
     request_.set(http::field::user_agent, "pahlawan");
-    request_.set(http::field::connection, "close");
-    parser_.body_limit(4 * 1024 * 1024);
+    request_.keep_alive(true);
   }
 
   void start() {
@@ -44,34 +39,50 @@ class OsrmRouteEstimator::Call : public std::enable_shared_from_this<Call> {
     deadline_.async_wait([self = shared_from_this()](beast::error_code ec) {
       if (!ec) self->fail("no answer within the deadline");
     });
-    resolver_.async_resolve(owner_.host_, owner_.port_,
-                            [self = shared_from_this()](beast::error_code ec, tcp::resolver::results_type r) {
-                              if (self->answered_) return;
-                              if (ec) return self->fail("cannot resolve the router: " + ec.message());
-                              self->connect(r);
-                            });
+    if (!owner_.idle_.empty()) {
+      stream_ = std::move(owner_.idle_.back());
+      owner_.idle_.pop_back();
+      reused_ = true;
+      return send();
+    }
+    connect_fresh();
   }
 
   void fail(const std::string& why) { answer(Status(ErrorCode::kUnavailable, "routing: " + why)); }
 
  private:
-  void connect(const tcp::resolver::results_type& endpoints) {
-    stream_.async_connect(endpoints, [self = shared_from_this()](beast::error_code ec, const tcp::endpoint&) {
+  void connect_fresh() {
+    reused_ = false;
+    stream_ = std::make_unique<beast::tcp_stream>(owner_.io_);
+    resolver_.async_resolve(owner_.host_, owner_.port_,
+                            [self = shared_from_this()](beast::error_code ec, tcp::resolver::results_type r) {
+                              if (self->answered_) return;
+                              if (ec) return self->fail("cannot resolve the router: " + ec.message());
+                              self->stream_->async_connect(r, [self](beast::error_code ec, const tcp::endpoint&) {
+                                if (self->answered_) return;
+                                if (ec) return self->fail("cannot connect to the router: " + ec.message());
+                                self->send();
+                              });
+                            });
+  }
+
+  void send() {
+    http::async_write(*stream_, request_, [self = shared_from_this()](beast::error_code ec, size_t) {
       if (self->answered_) return;
-      if (ec) return self->fail("cannot connect to the router: " + ec.message());
-      http::async_write(self->stream_, self->request_, [self](beast::error_code ec, size_t) {
-        if (self->answered_) return;
-        if (ec) return self->fail("cannot send to the router: " + ec.message());
-        self->read();
-      });
+      if (ec) return self->retry_or_fail("cannot send to the router: " + ec.message());
+      self->read();
     });
   }
 
   void read() {
-    http::async_read(stream_, buffer_, parser_, [self = shared_from_this()](beast::error_code ec, size_t) {
+    buffer_.clear();
+    parser_.emplace();
+    parser_->body_limit(4 * 1024 * 1024);
+    http::async_read(*stream_, buffer_, *parser_, [self = shared_from_this()](beast::error_code ec, size_t) {
       if (self->answered_) return;
-      if (ec) return self->fail("no complete answer from the router: " + ec.message());
-      const auto& res = self->parser_.get();
+      if (ec) return self->retry_or_fail("no complete answer from the router: " + ec.message());
+      const auto& res = self->parser_->get();
+      self->keep_ = res.keep_alive();
       // OSRM answers its own errors (no route table, bad query) as JSON with 4xx; any non-200 is a
       // failure of the call either way.
       if (res.result() != http::status::ok) {
@@ -81,17 +92,33 @@ class OsrmRouteEstimator::Call : public std::enable_shared_from_this<Call> {
     });
   }
 
+  // A pooled connection may have been closed by the router while it sat idle; that is no verdict on
+  // the router, so the request goes once more over a fresh connection (within the same deadline).
+  void retry_or_fail(const std::string& why) {
+    if (!reused_) return fail(why);
+    beast::error_code ignored;
+    stream_->socket().close(ignored);
+    connect_fresh();
+  }
+
   // Answers exactly once, and releases everything the call holds in the reactor: pending handlers
-  // then run with operation_aborted and drop their references.
+  // then run with operation_aborted and drop their references. A connection that answered in full
+  // and may stay open goes back to the pool.
   void answer(RouteAnswer result) {
     if (answered_) return;
     answered_ = true;
     owner_.live_.erase(this);
     deadline_.cancel();
     resolver_.cancel();
-    beast::error_code ignored;
-    stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
-    stream_.socket().close(ignored);
+    if (stream_) {
+      if (keep_ && owner_.idle_.size() < owner_.options_.max_idle_connections) {
+        owner_.idle_.push_back(std::move(stream_));
+      } else {
+        beast::error_code ignored;
+        stream_->socket().shutdown(tcp::socket::shutdown_both, ignored);
+        stream_->socket().close(ignored);
+      }
+    }
     owner_.in_flight_.fetch_sub(1);
     auto done = std::move(done_);
     done(std::move(result));
@@ -99,14 +126,16 @@ class OsrmRouteEstimator::Call : public std::enable_shared_from_this<Call> {
 
   OsrmRouteEstimator& owner_;
   tcp::resolver resolver_;
-  beast::tcp_stream stream_;
+  std::unique_ptr<beast::tcp_stream> stream_;
   asio::steady_timer deadline_;
   http::request<http::empty_body> request_;
   beast::flat_buffer buffer_;
-  http::response_parser<http::string_body> parser_;
+  std::optional<http::response_parser<http::string_body>> parser_;
   const size_t destinations_;
   RouteCallback done_;
   bool answered_ = false;
+  bool reused_ = false;  // stream_ came from the pool
+  bool keep_ = false;    // the router's answer allows another request on stream_
 };
 
 Result<std::unique_ptr<OsrmRouteEstimator>> OsrmRouteEstimator::create(OsrmOptions options) {
@@ -166,6 +195,7 @@ void OsrmRouteEstimator::stop() {
     asio::post(io_, [this] {
       std::vector<Call*> live(live_.begin(), live_.end());
       for (Call* c : live) c->fail("shutting down");
+      idle_.clear();  // closes the pooled connections
     });
   }
   work_.reset();

@@ -5,9 +5,10 @@
 // only posts the call; the answer comes on that thread. Every call has a deadline covering resolve,
 // connect, send and answer; when it passes, the call is answered kUnavailable at once and its socket
 // and timer are closed, so timed-out calls leave nothing behind. Calls beyond max_in_flight are
-// refused at once (a router that slow is as good as down, and memory stays bounded). One connection
-// per call: simple and robust against a router that restarts; a keep-alive pool is the next step if
-// connection set-up shows in the latency.
+// refused at once (a router that slow is as good as down, and memory stays bounded). Connections are
+// kept alive and reused (up to max_idle_connections wait in a pool); a request that fails on a pooled
+// connection — the router may have closed it while idle — is sent once more on a fresh one within the
+// same deadline. A call that times out closes its connection rather than pooling it.
 //
 // Lifetime: stop() (or the destructor) answers every call still in flight with kUnavailable and joins
 // the thread; calls made after stop() are answered kUnavailable at once. Whoever receives answers
@@ -17,11 +18,13 @@
 #include <atomic>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
 #include <unordered_set>
+#include <vector>
 
 #include "common/clock.h"
 #include "ports/route_estimator.h"
@@ -33,6 +36,7 @@ struct OsrmOptions {
   std::string profile = "driving";
   Millis timeout{1000};
   size_t max_in_flight = 512;
+  size_t max_idle_connections = 32;
 };
 
 class OsrmRouteEstimator final : public RouteEstimator {
@@ -58,8 +62,9 @@ class OsrmRouteEstimator final : public RouteEstimator {
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;
   std::atomic<int64_t> in_flight_{0};
   std::mutex stop_mu_;
-  bool stopped_ = false;            // GUARDED_BY(stop_mu_)
-  std::unordered_set<Call*> live_;  // io thread only: calls not yet answered
+  bool stopped_ = false;                                         // GUARDED_BY(stop_mu_)
+  std::unordered_set<Call*> live_;                               // io thread only: calls not yet answered
+  std::vector<std::unique_ptr<boost::beast::tcp_stream>> idle_;  // io thread only: the keep-alive pool
   std::thread thread_;
 };
 

@@ -1,6 +1,7 @@
 #include "engine/shard_actor.h"
 
 #include <algorithm>
+#include <tuple>
 
 namespace pahlawan {
 
@@ -62,15 +63,22 @@ Result<Surplus*> ShardActor::find_item(const std::string& id) {
   return &it->second;
 }
 
+void ShardActor::forget_if_closed(const std::string& id) {
+  auto it = items_.find(id);
+  // A closed item loaded to answer a command is not kept; while a write is in flight the copy may be
+  // ahead of the store, so it stays until that write is decided.
+  if (it != items_.end() && !it->second.is_open() && in_flight_ == 0) items_.erase(it);
+}
+
 void ShardActor::do_mutate(const std::string& id, const std::string& traceparent, Decide& decide, SurplusReply reply) {
   auto item = find_item(id);
   if (!item) return reply(item.status());
   const auto it = items_.find(id);
   const Surplus current = **item;
   auto decided = decide(current);
-  if (!decided) return answer_after_pending(decided.status(), std::move(reply));
-  if (!decided->changed) {
-    if (!current.is_open() && in_flight_ == 0) items_.erase(id);
+  if (!decided || !decided->changed) {
+    forget_if_closed(id);
+    if (!decided) return answer_after_pending(decided.status(), std::move(reply));
     return answer_after_pending(current, std::move(reply));
   }
 
@@ -208,33 +216,53 @@ void ShardActor::run_match(std::string id, std::string traceparent, MatchGate ga
                  relaxed = std::move(relaxed), reply = std::move(reply)]() mutable {
     auto item = find_item(id);
     if (!item) return reply(item.status());
-    auto gated = gate(**item);
-    if (!gated) return answer_after_pending(gated.status(), std::move(reply));
-    if (!*gated) return answer_after_pending(**item, std::move(reply));
+    const Surplus current = **item;
+    auto gated = gate(current);
+    if (!gated || !*gated) {
+      forget_if_closed(id);
+      if (!gated) return answer_after_pending(gated.status(), std::move(reply));
+      return answer_after_pending(current, std::move(reply));
+    }
     auto step = ctx_.matcher->plan(**gated, relaxed ? &*relaxed : nullptr);
     if (auto* decided = std::get_if<Decision>(&step)) {
       Decide apply = [d = std::move(*decided)](const Surplus&) -> Result<Decision> { return d; };
       return do_mutate(id, traceparent, apply, std::move(reply));
     }
     auto plan = std::make_shared<const MatchPlan>(std::move(std::get<MatchPlan>(step)));
-    const int64_t version = (*item)->version;
-    const GeoPoint origin{(*item)->lat, (*item)->lon};
-    // The answer may come on the router's thread: it only posts the second step to the mailbox.
-    ctx_.matcher->routes().estimate(origin, plan->destinations,
-                                    [this, id, traceparent, gate = std::move(gate), plan, version,
-                                     reply = std::move(reply)](RouteAnswer times) mutable {
-                                      mutate(
-                                          std::move(id), std::move(traceparent),
-                                          [this, gate = std::move(gate), plan, version,
-                                           times = std::move(times)](const Surplus& current) -> Result<Decision> {
-                                            if (current.version != version) return Decision{current, false, nullptr};
-                                            auto again = gate(current);
-                                            if (!again) return again.status();
-                                            if (!*again) return Decision{current, false, nullptr};
-                                            return ctx_.matcher->choose(**again, *plan, times);
-                                          },
-                                          std::move(reply));
+    // The second step, for the item as it is when the travel times are in.
+    auto choose = [this, gate = std::move(gate), plan, version = current.version](RouteAnswer times) -> Decide {
+      return [this, gate, plan, version, times = std::move(times)](const Surplus& now) -> Result<Decision> {
+        if (now.version != version) return Status(ErrorCode::kConflict, "the item changed while it was being matched");
+        auto again = gate(now);
+        if (!again) return again.status();
+        if (!*again) return Decision{now, false, nullptr};
+        return ctx_.matcher->choose(**again, *plan, times);
+      };
+    };
+    // A local estimator answers before estimate() returns: then the second step runs here, in this
+    // mailbox turn. A networked one answers later on its own thread, which only posts the second step
+    // to the mailbox. Whichever side comes second to `state` takes the answer on.
+    struct Handoff {
+      std::atomic<int> state{0};  // 0: nobody yet; 1: answered first (inline); 2: estimate() returned first
+      std::optional<RouteAnswer> answer;
+    };
+    auto handoff = std::make_shared<Handoff>();
+    // What the second step needs if it runs later; the reply moves in before the race below starts.
+    auto later =
+        std::make_shared<std::tuple<std::string, std::string, SurplusReply>>(id, traceparent, std::move(reply));
+    ctx_.matcher->routes().estimate(GeoPoint{current.lat, current.lon}, plan->destinations,
+                                    [this, handoff, later, choose](RouteAnswer times) mutable {
+                                      int expected = 0;
+                                      handoff->answer = std::move(times);
+                                      if (handoff->state.compare_exchange_strong(expected, 1)) return;
+                                      auto& [lid, ltrace, lreply] = *later;
+                                      mutate(std::move(lid), std::move(ltrace), choose(std::move(*handoff->answer)),
+                                             std::move(lreply));
                                     });
+    int expected = 0;
+    if (handoff->state.compare_exchange_strong(expected, 2)) return;  // the answer comes later, and replies
+    Decide now = choose(std::move(*handoff->answer));
+    do_mutate(id, traceparent, now, std::move(std::get<2>(*later)));
   });
 }
 

@@ -82,6 +82,8 @@ class ShardActor {
   void do_mutate(const std::string& id, const std::string& traceparent, Decide& decide, SurplusReply reply);
   // The item, loaded from the store if it is not in memory. REQUIRES: on the mailbox.
   Result<Surplus*> find_item(const std::string& id);
+  // Drops a closed item from memory once no write of this actor is in flight. REQUIRES: on the mailbox.
+  void forget_if_closed(const std::string& id);
   // A match in two mailbox turns around the route request (see Matcher): plan, ask the router, then
   // choose and commit — unless the item changed meanwhile, in which case whatever changed it has
   // started its own follow-up (a claim or expiry closes it, a decline re-matches).

@@ -134,6 +134,8 @@ struct Connection : std::enable_shared_from_this<Connection> {
     res->body() = std::move(body);
     const bool keep = request.keep_alive() && !server.close_after_answer_.load();
     res->keep_alive(keep);
+    // Idle from the client's point of view as soon as the answer is on its way.
+    if (keep) waiting.insert(this);
     res->prepare_payload();
     http::async_write(stream, *res, [self = shared_from_this(), res, keep](beast::error_code ec, size_t) {
       if (!ec && keep) return self->start();  // the next request on the same connection

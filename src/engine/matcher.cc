@@ -44,7 +44,7 @@ Decision Matcher::choose(const Surplus& s, const MatchPlan& plan, const RouteAns
   rank_candidates(ranked);
   for (const auto& c : ranked) {
     for (const auto& ngo : plan.eligible) {
-      if (ngo->id == c.ngo_id && ledger_.try_reserve(*ngo, s.quantity_kg, plan.policy.max_pending_offers)) {
+      if (ngo->id == c.ngo_id && ledger_.try_reserve(*ngo, s.id, s.quantity_kg, plan.policy.max_pending_offers)) {
         return offer(s, ngo->id);
       }
     }
@@ -54,7 +54,7 @@ Decision Matcher::choose(const Surplus& s, const MatchPlan& plan, const RouteAns
 }
 
 Decision Matcher::offer_to(const Surplus& s, const Ngo& ngo) {
-  ledger_.force_reserve(ngo.id, s.quantity_kg);
+  ledger_.force_reserve(ngo.id, s.id, s.quantity_kg);
   return offer(s, ngo.id);
 }
 

@@ -17,29 +17,42 @@ NgoLoad NgoLedger::load(const std::string& ngo_id) {
   return load_locked(entries_[ngo_id]);
 }
 
-bool NgoLedger::try_reserve(const Ngo& ngo, double kg, int max_pending) {
+bool NgoLedger::try_reserve(const Ngo& ngo, const std::string& surplus_id, double kg, int max_pending) {
   std::lock_guard lock(mu_);
+  if (auto it = reservations_.find(surplus_id); it != reservations_.end() && it->second.ngo_id == ngo.id) return true;
   Entry& e = entries_[ngo.id];
   const NgoLoad now = load_locked(e);
   if (now.pending_offers >= max_pending) return false;
   if (ngo.capacity_kg && now.committed_kg_24h + kg > *ngo.capacity_kg) return false;
-  e.reserved_kg += kg;
-  e.pending += 1;
+  reserve_locked(ngo.id, surplus_id, kg);
   return true;
 }
 
-void NgoLedger::force_reserve(const std::string& ngo_id, double kg) {
+void NgoLedger::force_reserve(const std::string& ngo_id, const std::string& surplus_id, double kg) {
   std::lock_guard lock(mu_);
+  reserve_locked(ngo_id, surplus_id, kg);
+}
+
+void NgoLedger::release(const std::string& surplus_id) {
+  std::lock_guard lock(mu_);
+  release_locked(surplus_id);
+}
+
+void NgoLedger::reserve_locked(const std::string& ngo_id, const std::string& surplus_id, double kg) {
+  release_locked(surplus_id);  // one pending offer per item
   Entry& e = entries_[ngo_id];
   e.reserved_kg += kg;
   e.pending += 1;
+  reservations_.emplace(surplus_id, Reservation{ngo_id, kg});
 }
 
-void NgoLedger::release(const std::string& ngo_id, double kg) {
-  std::lock_guard lock(mu_);
-  Entry& e = entries_[ngo_id];
-  e.reserved_kg = std::max(0.0, e.reserved_kg - kg);
-  e.pending = std::max(0, e.pending - 1);
+void NgoLedger::release_locked(const std::string& surplus_id) {
+  auto it = reservations_.find(surplus_id);
+  if (it == reservations_.end()) return;
+  Entry& e = entries_[it->second.ngo_id];
+  e.reserved_kg = std::max(0.0, e.reserved_kg - it->second.kg);
+  e.pending -= 1;
+  reservations_.erase(it);
 }
 
 void NgoLedger::record_claim(const std::string& ngo_id, double kg, TimePoint at) {

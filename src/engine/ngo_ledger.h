@@ -1,7 +1,10 @@
 // NgoLedger: what the platform has promised each NGO — kg claimed in the rolling 24 hours, kg and
 // count of pending offers. try_reserve() checks capacity and the notification cap and records the
 // offer in one step under one lock, so two shards can never both promise an NGO its last 5 kg.
-// In memory; rebuilt at start from the store (recent claims, pending offers). Thread-safe.
+// Reservations are keyed by item: an item holds at most one pending offer, so reserving it for an NGO
+// replaces any reservation it held, and releasing it twice is harmless — which lets the shard actor
+// set an item's reservation back to what the store says after a failed write, whatever happened
+// in between. In memory; rebuilt at start from the store (recent claims, pending offers). Thread-safe.
 #pragma once
 
 #include <deque>
@@ -19,12 +22,14 @@ class NgoLedger {
   explicit NgoLedger(const Clock& clock) : clock_(clock) {}
 
   NgoLoad load(const std::string& ngo_id);
-  // Records a pending offer of `kg` if the NGO has room for it (capacity_kg, max_pending).
-  bool try_reserve(const Ngo& ngo, double kg, int max_pending);
-  // Records a pending offer whatever the limits (an operator's assignment, or a restart).
-  void force_reserve(const std::string& ngo_id, double kg);
-  // A pending offer ended without this NGO claiming (timeout, decline, someone else claimed, expiry).
-  void release(const std::string& ngo_id, double kg);
+  // Records the pending offer of item `surplus_id` (`kg`) to the NGO if it has room for it
+  // (capacity_kg, max_pending); true at once if the item is already reserved for this NGO.
+  bool try_reserve(const Ngo& ngo, const std::string& surplus_id, double kg, int max_pending);
+  // Records the pending offer whatever the limits (an operator's assignment, a restart, the store's
+  // word after a failed write).
+  void force_reserve(const std::string& ngo_id, const std::string& surplus_id, double kg);
+  // The item's pending offer ended (timeout, decline, claim, expiry, cancel); no-op if it had none.
+  void release(const std::string& surplus_id);
   void record_claim(const std::string& ngo_id, double kg, TimePoint at);
 
  private:
@@ -33,11 +38,19 @@ class NgoLedger {
     double reserved_kg = 0;
     int pending = 0;
   };
-  NgoLoad load_locked(Entry& e);  // REQUIRES: mu_ held
+  struct Reservation {
+    std::string ngo_id;
+    double kg = 0;
+  };
+  // REQUIRES: mu_ held.
+  NgoLoad load_locked(Entry& e);
+  void reserve_locked(const std::string& ngo_id, const std::string& surplus_id, double kg);
+  void release_locked(const std::string& surplus_id);
 
   const Clock& clock_;
   std::mutex mu_;
-  std::unordered_map<std::string, Entry> entries_;  // GUARDED_BY(mu_)
+  std::unordered_map<std::string, Entry> entries_;             // GUARDED_BY(mu_): by NGO id
+  std::unordered_map<std::string, Reservation> reservations_;  // GUARDED_BY(mu_): by item id
 };
 
 }  // namespace pahlawan

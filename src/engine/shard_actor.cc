@@ -11,7 +11,7 @@ void ShardActor::adopt(Surplus s) {
   if (s.status == SurplusStatus::kAvailable && s.offer) {
     // A deadline that passed while the server was down lapses at once, through the queue.
     ctx_.expiries.push(Deadline{s.offer->deadline, s.id, cell_, DeadlineKind::kOffer});
-    if (ctx_.ledger) ctx_.ledger->force_reserve(s.offer->ngo_id, s.quantity_kg);
+    if (ctx_.ledger) ctx_.ledger->force_reserve(s.offer->ngo_id, s.id, s.quantity_kg);
   }
   if (s.status == SurplusStatus::kAvailable) {
     ctx_.expiries.push(Deadline{s.expires_at, s.id, cell_, DeadlineKind::kExpire});
@@ -83,19 +83,12 @@ void ShardActor::do_mutate(const std::string& id, const std::string& traceparent
   }
 
   Surplus after = std::move(decided->after);
-  // What the change means for the NGOs' load: an offer that ended releases its reservation (the
-  // matcher reserved a new offer's when it chose it), a claim counts against the claimer's rolling
-  // 24 hours. If the commit fails, `undo` puts the offers back as the store still has them.
-  LedgerUndo undo;
+  // What the change means for the NGOs' load: an offer that ended without a new one releases its
+  // reservation (a new offer's replaced it when the matcher reserved it), a claim counts against the
+  // claimer's rolling 24 hours. If the commit fails, reload() sets the item's reservation back to
+  // what the store says.
   if (ctx_.ledger) {
-    const bool offer_changed = current.offer && (!after.offer || after.offer->attempt != current.offer->attempt);
-    if (offer_changed) {
-      ctx_.ledger->release(current.offer->ngo_id, current.quantity_kg);
-      undo.reserve_again = std::make_pair(current.offer->ngo_id, current.quantity_kg);
-    }
-    if (after.offer && (!current.offer || after.offer->attempt != current.offer->attempt)) {
-      undo.release = std::make_pair(after.offer->ngo_id, after.quantity_kg);
-    }
+    if (current.offer && !after.offer) ctx_.ledger->release(after.id);
     if (after.status == SurplusStatus::kClaimed && current.status != SurplusStatus::kClaimed && after.claimed_by) {
       ctx_.ledger->record_claim(*after.claimed_by, after.quantity_kg, after.claimed_at.value_or(after.created_at));
     }
@@ -108,17 +101,10 @@ void ShardActor::do_mutate(const std::string& id, const std::string& traceparent
   // Browsers must stop seeing an item the moment it stops being available, not after the fsync.
   if (after.status != SurplusStatus::kAvailable) ctx_.index.remove(id);
   ++in_flight_;
-  ctx_.store.commit(std::move(unit), [this, after = std::move(after), json = std::move(json), undo = std::move(undo),
+  ctx_.store.commit(std::move(unit), [this, after = std::move(after), json = std::move(json),
                                       reply = std::move(reply)](Status st) mutable {
-    if (!st.is_ok()) undo_ledger(undo);
     finish(std::move(st), std::move(after), std::move(json), std::move(reply));
   });
-}
-
-void ShardActor::undo_ledger(const LedgerUndo& undo) {
-  if (!ctx_.ledger) return;
-  if (undo.release) ctx_.ledger->release(undo.release->first, undo.release->second);
-  if (undo.reserve_again) ctx_.ledger->force_reserve(undo.reserve_again->first, undo.reserve_again->second);
 }
 
 // Runs on the store's thread, which is the one serial resource of the write path: it only hands the
@@ -295,6 +281,7 @@ void ShardActor::reload(const std::string& id) {
     return;
   }
   if (!*found) {
+    if (ctx_.ledger) ctx_.ledger->release(id);
     items_.erase(id);
     ctx_.index.remove(id);
     forget_cold(id);
@@ -302,6 +289,14 @@ void ShardActor::reload(const std::string& id) {
     return;
   }
   Surplus s = std::move(**found);
+  if (ctx_.ledger) {
+    // The failed write may have ended an offer or made one: the store's word decides.
+    if (s.status == SurplusStatus::kAvailable && s.offer) {
+      ctx_.ledger->force_reserve(s.offer->ngo_id, s.id, s.quantity_kg);
+    } else {
+      ctx_.ledger->release(s.id);
+    }
+  }
   if (s.status == SurplusStatus::kAvailable && s.offer && ctx_.matcher) {
     // The failed write may have been this offer's escalation, whose deadline has fired already: queue
     // it again, a second on, so a store that keeps failing is not hammered in a loop.

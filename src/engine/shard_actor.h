@@ -92,13 +92,6 @@ class ShardActor {
   // Answers without writing, after any write of this actor still in flight has been decided.
   void answer_after_pending(Result<Surplus> result, SurplusReply reply);
   void finish(Status st, Surplus after, std::string json, SurplusReply reply);
-  // Offer reservations a change made in the ledger, to take back if its commit fails. (A claim's
-  // kg stay counted: erring towards less capacity, and the claimer was told the claim failed.)
-  struct LedgerUndo {
-    std::optional<std::pair<std::string, double>> release;        // the new offer's reservation
-    std::optional<std::pair<std::string, double>> reserve_again;  // the ended offer's
-  };
-  void undo_ledger(const LedgerUndo& undo);  // thread-safe (the ledger is)
   void on_committed(const Surplus& after, std::string json);
   void reload(const std::string& id);
   void make_hot(const Surplus& s, std::string json);  // index it, unless it is cold

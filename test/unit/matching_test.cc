@@ -258,6 +258,30 @@ TEST_F(MatchingTest, FailedEscalationKeepsTheOfferAndIsRetried) {
   EXPECT_EQ(ledger.load("far").pending_offers, 1);
 }
 
+TEST_F(MatchingTest, TwoFailedWritesInARowLeaveTheLedgerAsTheStoreSays) {
+  add_ngo("near", kLat, kLon + 0.01);
+  add_ngo("far", kLat, kLon + 0.03);
+  Surplus s = post(kLat, kLon);
+  ASSERT_EQ(get(s.id).offer->ngo_id, "near");
+  // The escalation to "far" and far's decline are both decided before either commits...
+  store.hold(true);
+  clock.advance(std::chrono::seconds(300));
+  expiry.run_due();
+  pool.run_all();
+  std::optional<Result<Surplus>> declined;
+  service.decline(Principal{Role::kNgo, "far"}, s.id, "", [&](Result<Surplus> r) { declined = std::move(r); });
+  pool.run_all();
+  // ...then the first fails, and the second with it (its version is stale).
+  store.fail_next(Status(ErrorCode::kUnavailable, "disk full"));
+  store.hold(false);
+  settle();
+  ASSERT_TRUE(declined.has_value());
+  EXPECT_FALSE(*declined);
+  EXPECT_EQ(get(s.id).offer->ngo_id, "near");  // the store's word
+  EXPECT_EQ(ledger.load("near").pending_offers, 1);
+  EXPECT_EQ(ledger.load("far").pending_offers, 0);
+}
+
 TEST_F(MatchingTest, TimeoutEscalatesToTheNextNgoThenTheDlq) {
   add_ngo("near", kLat, kLon + 0.01);
   add_ngo("far", kLat, kLon + 0.03);

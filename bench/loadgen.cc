@@ -32,6 +32,7 @@
 
 #include <thread>
 
+#include "common/time_format.h"
 #include "load_client.h"
 #include "offer_watch.h"
 
@@ -47,6 +48,7 @@ struct Args {
   double rate = 0;
   uint64_t seed = 42;
   size_t ngos = 0;
+  size_t streams = 5000;
   int ack_min_ms = 500, ack_max_ms = 5000;
 };
 
@@ -94,11 +96,12 @@ long peak_rss_kb(pid_t pid) {
   return status_kb(pid, "VmHWM:");
 }
 
-std::string token_of(const std::string& body) {
+// A string field of a JSON object body; "" if the body is not one or lacks it.
+std::string string_field(const std::string& body, const char* key) {
   boost::system::error_code ec;
   auto v = boost::json::parse(body, ec);
-  if (ec || !v.is_object() || !v.as_object().contains("token")) return "";
-  return std::string(v.at("token").as_string());
+  if (ec || !v.is_object() || !v.as_object().contains(key) || !v.at(key).is_string()) return "";
+  return std::string(v.at(key).as_string());
 }
 
 // Registers `n` parties concurrently (not timed as part of the benchmark) and returns their tokens.
@@ -115,7 +118,7 @@ std::vector<std::string> register_parties(const Args& a, int port, size_t n, con
                                R"(,"lon":)" + std::to_string(where[i].second) + "}",
                            a.admin_token};
       },
-      [&](size_t i, int, const std::string& body) { tokens[i] = token_of(body); });
+      [&](size_t i, int, const std::string& body) { tokens[i] = string_field(body, "token"); });
   if (stats.errors) std::fprintf(stderr, "warning: %zu registrations failed\n", stats.errors);
   return tokens;
 }
@@ -167,13 +170,6 @@ void print_delta(const ServerSnapshot& a, const ServerSnapshot& b, double wall_s
     std::printf("  server CPU: %.2f s (%.0f%% of one core)\n", b.cpu_s - a.cpu_s, 100 * (b.cpu_s - a.cpu_s) / wall_s);
 }
 
-std::string id_of(const std::string& body) {
-  boost::system::error_code ec;
-  auto v = boost::json::parse(body, ec);
-  if (ec || !v.is_object() || !v.as_object().contains("id")) return "";
-  return std::string(v.at("id").as_string());
-}
-
 // Samples matching_engine_saturation_ratio (busy share since the previous scrape) every 250 ms.
 class Saturation {
  public:
@@ -207,15 +203,13 @@ class Saturation {
   std::vector<double> samples_;
 };
 
-// Milliseconds since the epoch of an RFC 3339 UTC time as the server renders it
-// ("2026-11-26T22:10:05.123Z"); -1 if it is not one.
-int64_t epoch_ms(const std::string& t) {
-  std::tm tm{};
-  const char* rest = strptime(t.c_str(), "%Y-%m-%dT%H:%M:%S", &tm);
-  if (!rest) return -1;
-  int64_t ms = static_cast<int64_t>(timegm(&tm)) * 1000;
-  if (*rest == '.') ms += std::atoi(rest + 1);
-  return ms;
+// Milliseconds between two RFC 3339 times as the server renders them; -1 if either is not one.
+double ms_between(const boost::json::value& from, const boost::json::value& to) {
+  if (!from.is_string() || !to.is_string()) return -1;
+  auto a = pahlawan::parse_rfc3339(std::string(from.as_string()));
+  auto b = pahlawan::parse_rfc3339(std::string(to.as_string()));
+  if (!a || !b) return -1;
+  return static_cast<double>(std::chrono::duration_cast<std::chrono::milliseconds>(*b - *a).count());
 }
 
 // After the herd: waits (bounded) until every item was offered or dead-lettered, then reports.
@@ -242,15 +236,16 @@ void report_matching(const Args& a, int port, pb::OfferWatch& watch, Saturation&
       [&](size_t) {
         return pb::Request{"GET", "/v1/dlq", "", a.admin_token};
       },
-      [&](size_t, int, const std::string& body) {
+      [&](size_t, int status, const std::string& body) {
         boost::system::error_code ec;
         auto v = boost::json::parse(body, ec);
-        if (ec) return;
+        if (status != 200 || ec || !v.is_object() || !v.as_object().contains("items")) {
+          std::fprintf(stderr, "GET /v1/dlq answered %d: %s\n", status, body.substr(0, 200).c_str());
+          return;
+        }
         for (const auto& e : v.at("items").as_array()) {
           const auto& surplus = e.at("surplus");
-          dead[std::string(surplus.at("id").as_string())] =
-              static_cast<double>(epoch_ms(std::string(e.at("created_at").as_string())) -
-                                  epoch_ms(std::string(surplus.at("created_at").as_string())));
+          dead[std::string(surplus.at("id").as_string())] = ms_between(surplus.at("created_at"), e.at("created_at"));
         }
       });
 
@@ -326,7 +321,7 @@ int herd(const Args& a, int port, pid_t server_pid) {
                            R"({"title":"Nasi kotak","category":"prepared_meal","quantity_kg":5,"ttl_seconds":7200})",
                            tokens[i]};
       },
-      [&](size_t i, int, const std::string& body) { ids[i] = id_of(body); });
+      [&](size_t i, int, const std::string& body) { ids[i] = string_field(body, "id"); });
   stats.print("posts");
   print_delta(before, snapshot(port, server_pid), stats.seconds);
   if (watch) report_matching(a, port, *watch, saturation, stats, offsets, ids);
@@ -396,7 +391,7 @@ int streams(const Args& a, int port, pid_t server_pid) {
     return 2;
   }
   std::mt19937_64 rng(a.seed);
-  const size_t count = a.items == 100000 ? 5000 : a.items;  // --count
+  const size_t count = a.streams;
   auto ngos = register_parties(a, port, 100, "/v1/ngos", rng);
   std::vector<std::string> tokens(count);
   for (size_t i = 0; i < count; ++i) tokens[i] = ngos[i % ngos.size()];
@@ -443,7 +438,9 @@ int main(int argc, char** argv) {
       a.admin_token = v;
     else if (f == "--providers")
       a.providers = std::stoul(v);
-    else if (f == "--items" || f == "--count")
+    else if (f == "--count")
+      a.streams = std::stoul(v);
+    else if (f == "--items")
       a.items = std::stoul(v);
     else if (f == "--window-ms")
       a.window_ms = std::stoi(v);

@@ -54,8 +54,13 @@ class OfferWatch {
  private:
   asio::awaitable<void> stream(size_t ngo) {
     asio::ip::tcp::socket sock(io_);
+    beast::error_code connect_ec;
     co_await sock.async_connect({asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port_)},
-                                asio::use_awaitable);
+                                asio::redirect_error(asio::use_awaitable, connect_ec));
+    if (connect_ec) {
+      std::fprintf(stderr, "offer stream %zu: cannot connect: %s\n", ngo, connect_ec.message().c_str());
+      co_return;
+    }
     const std::string req =
         "GET /v1/events HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\nAuthorization: Bearer " +
         tokens_[ngo] + "\r\n\r\n";
@@ -101,31 +106,35 @@ class OfferWatch {
   asio::awaitable<void> claim(size_t ngo, std::string id, std::chrono::milliseconds after) {
     asio::steady_timer t(io_, after);
     co_await t.async_wait(asio::use_awaitable);
-    std::unique_ptr<beast::tcp_stream> s;
-    if (!idle_.empty()) {
-      s = std::move(idle_.back());
-      idle_.pop_back();
-    } else {
-      s = std::make_unique<beast::tcp_stream>(io_);
+    // A pooled connection the server has closed meanwhile fails at once: then once more, fresh.
+    for (int attempt = 0; attempt < 2; ++attempt) {
+      const bool pooled = !idle_.empty();
+      std::unique_ptr<beast::tcp_stream> s;
       beast::error_code ec;
-      co_await s->async_connect({asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port_)},
-                                asio::redirect_error(asio::use_awaitable, ec));
-      if (ec) co_return;
+      if (pooled) {
+        s = std::move(idle_.back());
+        idle_.pop_back();
+      } else {
+        s = std::make_unique<beast::tcp_stream>(io_);
+        co_await s->async_connect({asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port_)},
+                                  asio::redirect_error(asio::use_awaitable, ec));
+      }
+      http::request<http::empty_body> req{http::verb::post, "/v1/surplus/" + id + "/claim", 11};
+      req.set(http::field::host, "127.0.0.1");
+      req.set(http::field::authorization, "Bearer " + tokens_[ngo]);
+      if (!ec) co_await http::async_write(*s, req, asio::redirect_error(asio::use_awaitable, ec));
+      beast::flat_buffer b;
+      http::response<http::string_body> res;
+      if (!ec) co_await http::async_read(*s, b, res, asio::redirect_error(asio::use_awaitable, ec));
+      if (ec && pooled && attempt == 0) continue;
+      if (!ec && res.result_int() == 200) {
+        ++claims_ok_;
+      } else {
+        ++claims_refused_;
+      }
+      if (!ec && res.keep_alive()) idle_.push_back(std::move(s));
+      co_return;
     }
-    http::request<http::empty_body> req{http::verb::post, "/v1/surplus/" + id + "/claim", 11};
-    req.set(http::field::host, "127.0.0.1");
-    req.set(http::field::authorization, "Bearer " + tokens_[ngo]);
-    beast::error_code ec;
-    co_await http::async_write(*s, req, asio::redirect_error(asio::use_awaitable, ec));
-    beast::flat_buffer b;
-    http::response<http::string_body> res;
-    if (!ec) co_await http::async_read(*s, b, res, asio::redirect_error(asio::use_awaitable, ec));
-    if (!ec && res.result_int() == 200) {
-      ++claims_ok_;
-    } else {
-      ++claims_refused_;
-    }
-    if (!ec && res.keep_alive()) idle_.push_back(std::move(s));
   }
 
   const int port_;

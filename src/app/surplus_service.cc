@@ -170,11 +170,17 @@ Result<std::vector<NearbyHit>> SurplusService::browse(const Principal& caller, c
   return hits;
 }
 
-void SurplusService::route(std::string id, std::string traceparent, Decide decide, SurplusReply reply) {
+Result<ShardActor*> SurplusService::actor_of(const std::string& id) {
   auto cell = router_.locate(id);
-  if (!cell) return reply(cell.status());
-  if (!*cell) return reply(Status(ErrorCode::kNotFound, "no such surplus"));
-  router_.actor_for_cell(**cell).mutate(std::move(id), std::move(traceparent), std::move(decide), std::move(reply));
+  if (!cell) return cell.status();
+  if (!*cell) return Status(ErrorCode::kNotFound, "no such surplus");
+  return &router_.actor_for_cell(**cell);
+}
+
+void SurplusService::route(std::string id, std::string traceparent, Decide decide, SurplusReply reply) {
+  auto actor = actor_of(id);
+  if (!actor) return reply(actor.status());
+  (*actor)->mutate(std::move(id), std::move(traceparent), std::move(decide), std::move(reply));
 }
 
 void SurplusService::claim(const Principal& caller, std::string id, std::optional<int64_t> if_match,
@@ -271,10 +277,9 @@ void SurplusService::retry(const Principal& caller, std::string id, Relaxation r
   if (relax.radius_m) policy.radius_m = *relax.radius_m;
   policy.include_food_banks = relax.include_food_banks;
   policy.ignore_categories = relax.ignore_categories;
-  auto cell = router_.locate(id);
-  if (!cell) return reply(cell.status());
-  if (!*cell) return reply(Status(ErrorCode::kNotFound, "no such surplus"));
-  router_.actor_for_cell(**cell).retry_dead_letter(std::move(id), std::move(traceparent), policy, std::move(reply));
+  auto actor = actor_of(id);
+  if (!actor) return reply(actor.status());
+  (*actor)->retry_dead_letter(std::move(id), std::move(traceparent), policy, std::move(reply));
 }
 
 void SurplusService::assign(const Principal& caller, std::string id, const std::string& ngo_id, std::string traceparent,

@@ -50,6 +50,14 @@ class OsrmRouteEstimator::Call : public std::enable_shared_from_this<Call> {
 
   void fail(const std::string& why) { answer(Status(ErrorCode::kUnavailable, "routing: " + why)); }
 
+  // Answers a call that never started (any thread): it holds no socket or timer in use yet.
+  void refuse(const std::string& why) {
+    answered_ = true;
+    owner_.in_flight_.fetch_sub(1);
+    auto done = std::move(done_);
+    done(Status(ErrorCode::kUnavailable, why));
+  }
+
  private:
   void connect_fresh() {
     reused_ = false;
@@ -175,14 +183,14 @@ void OsrmRouteEstimator::estimate(const GeoPoint& origin, const std::vector<GeoP
     in_flight_.fetch_sub(1);
     return done(Status(ErrorCode::kUnavailable, "routing: too many calls in flight"));
   }
+  // Built before taking the lock, which every match passes through.
+  auto call = std::make_shared<Call>(*this, osrm_table_target(prefix_, options_.profile, origin, destinations),
+                                     destinations.size(), std::move(done));
   std::unique_lock lock(stop_mu_);
   if (stopped_) {
     lock.unlock();
-    in_flight_.fetch_sub(1);
-    return done(Status(ErrorCode::kUnavailable, "routing: shutting down"));
+    return call->refuse("routing: shutting down");
   }
-  auto call = std::make_shared<Call>(*this, osrm_table_target(prefix_, options_.profile, origin, destinations),
-                                     destinations.size(), std::move(done));
   asio::post(io_, [call] { call->start(); });
 }
 

@@ -17,8 +17,9 @@
 namespace pahlawan {
 
 // What happens when a deadline comes: the item expires; it leaves the hot index (it is older than
-// the hot window and is served from the store from then on); or its pending offer lapses.
-enum class DeadlineKind { kExpire, kCool, kOffer };
+// the hot window and is served from the store from then on); its pending offer lapses; or it is
+// matched again (after a match whose write failed).
+enum class DeadlineKind { kExpire, kCool, kOffer, kMatch };
 
 struct Deadline {
   TimePoint at;

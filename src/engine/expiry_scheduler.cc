@@ -24,6 +24,10 @@ size_t ExpiryScheduler::run_due() {
       router_.actor_for_cell(d.cell).offer_lapsed(std::move(d.surplus_id));
       continue;
     }
+    if (d.kind == DeadlineKind::kMatch) {
+      router_.actor_for_cell(d.cell).match(std::move(d.surplus_id), false);
+      continue;
+    }
     router_.actor_for_cell(d.cell).mutate(
         d.surplus_id, "",
         [now](const Surplus& s) -> Result<Decision> {

@@ -297,11 +297,16 @@ void ShardActor::reload(const std::string& id) {
       ctx_.ledger->release(s.id);
     }
   }
-  if (s.status == SurplusStatus::kAvailable && s.offer && ctx_.matcher) {
-    // The failed write may have been this offer's escalation, whose deadline has fired already: queue
-    // it again, a second on, so a store that keeps failing is not hammered in a loop.
-    const TimePoint retry_at = std::max(s.offer->deadline, ctx_.clock.now() + std::chrono::seconds(1));
-    ctx_.expiries.push(Deadline{retry_at, s.id, cell_, DeadlineKind::kOffer});
+  if (s.status == SurplusStatus::kAvailable && !s.dead_lettered && ctx_.matcher) {
+    // The failed write may have been a match: an offer's escalation, whose deadline has fired already,
+    // or an item's first offer. Queue it again, a second on, so a store that keeps failing is not
+    // hammered in a loop. (A match that finds the item already offered changes nothing.)
+    const TimePoint retry_at = ctx_.clock.now() + std::chrono::seconds(1);
+    if (s.offer) {
+      ctx_.expiries.push(Deadline{std::max(s.offer->deadline, retry_at), s.id, cell_, DeadlineKind::kOffer});
+    } else {
+      ctx_.expiries.push(Deadline{retry_at, s.id, cell_, DeadlineKind::kMatch});
+    }
   }
   if (s.status == SurplusStatus::kAvailable) {
     make_hot(s, ctx_.events.payload(s));

@@ -223,7 +223,7 @@ TEST_F(MatchingTest, LateRouterAnswerStillOffersAnUnchangedItem) {
   EXPECT_EQ(now.offer->deadline, clock.now() + std::chrono::seconds(300));  // from the offer, not the post
 }
 
-TEST_F(MatchingTest, FailedOfferCommitReservesNothing) {
+TEST_F(MatchingTest, FailedOfferCommitReservesNothingAndIsRetried) {
   add_ngo("near", kLat, kLon + 0.01);
   routes.hold = true;
   Surplus s = post(kLat, kLon);
@@ -234,6 +234,14 @@ TEST_F(MatchingTest, FailedOfferCommitReservesNothing) {
   EXPECT_FALSE(get(s.id).offer);
   EXPECT_EQ(ledger.load("near").pending_offers, 0);  // the reservation went with the failed offer
   EXPECT_EQ(ledger.load("near").committed_kg_24h, 0);
+  // The match is tried again a second later, and this time the store takes it.
+  routes.hold = false;
+  clock.advance(std::chrono::seconds(1));
+  expiry.run_due();
+  settle();
+  ASSERT_TRUE(get(s.id).offer);
+  EXPECT_EQ(get(s.id).offer->ngo_id, "near");
+  EXPECT_EQ(ledger.load("near").pending_offers, 1);
 }
 
 TEST_F(MatchingTest, FailedEscalationKeepsTheOfferAndIsRetried) {

@@ -52,6 +52,8 @@ struct HttpServer::Impl {
   ApiHandler& handler;
   SseHub& sse;
   std::atomic<int>& in_flight;
+  // On a strand of its own: the accept loop resumes on any I/O thread, and drain() closes the
+  // acceptor from another; the strand keeps the two apart. Sessions do not run on it.
   tcp::acceptor acceptor;
   std::atomic<bool> draining{false};
   std::mutex mu;
@@ -66,7 +68,7 @@ struct HttpServer::Impl {
         handler(h),
         sse(s),
         in_flight(f),
-        acceptor(io_),
+        acceptor(asio::make_strand(io_)),
         requests_2xx(&m.counter("http_requests_total", "HTTP requests answered, by status class", "code=\"2xx\"")),
         requests_4xx(&m.counter("http_requests_total", "HTTP requests answered, by status class", "code=\"4xx\"")),
         requests_5xx(&m.counter("http_requests_total", "HTTP requests answered, by status class", "code=\"5xx\"")),
@@ -80,13 +82,13 @@ struct HttpServer::Impl {
 
   asio::awaitable<void> accept_loop() {
     for (;;) {
-      auto [ec, socket] = co_await acceptor.async_accept(use_nothrow);
+      auto [ec, socket] = co_await acceptor.async_accept(io, use_nothrow);  // the socket on the plain io_context
       if (ec) {
         if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
         continue;  // e.g. EMFILE: keep serving the connections we have
       }
       socket.set_option(tcp::no_delay(true), ec);
-      asio::co_spawn(acceptor.get_executor(), session(std::move(socket)), asio::detached);
+      asio::co_spawn(io, session(std::move(socket)), asio::detached);
     }
   }
 

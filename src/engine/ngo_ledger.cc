@@ -6,9 +6,12 @@ namespace pahlawan {
 
 NgoLoad NgoLedger::load_locked(Entry& e) {
   const TimePoint horizon = clock_.now() - std::chrono::hours(24);
-  while (!e.claims.empty() && e.claims.front().first < horizon) e.claims.pop_front();
+  while (!e.claims.empty() && e.claims.front().at < horizon) {
+    claimer_of_.erase(e.claims.front().surplus_id);
+    e.claims.pop_front();
+  }
   double claimed = 0;
-  for (const auto& [at, kg] : e.claims) claimed += kg;
+  for (const auto& c : e.claims) claimed += c.kg;
   return NgoLoad{claimed + e.reserved_kg, e.pending};
 }
 
@@ -55,13 +58,23 @@ void NgoLedger::release_locked(const std::string& surplus_id) {
   reservations_.erase(it);
 }
 
-void NgoLedger::record_claim(const std::string& ngo_id, double kg, TimePoint at) {
+void NgoLedger::record_claim(const std::string& ngo_id, const std::string& surplus_id, double kg, TimePoint at) {
   std::lock_guard lock(mu_);
+  if (!claimer_of_.emplace(surplus_id, ngo_id).second) return;
   auto& claims = entries_[ngo_id].claims;
   // Kept in time order so that expiring the oldest is a pop from the front.
-  auto pos = std::upper_bound(claims.begin(), claims.end(), at,
-                              [](TimePoint t, const std::pair<TimePoint, double>& c) { return t < c.first; });
-  claims.insert(pos, {at, kg});
+  auto pos =
+      std::upper_bound(claims.begin(), claims.end(), at, [](TimePoint t, const Entry::Claim& c) { return t < c.at; });
+  claims.insert(pos, Entry::Claim{at, kg, surplus_id});
+}
+
+void NgoLedger::forget_claim(const std::string& surplus_id) {
+  std::lock_guard lock(mu_);
+  auto it = claimer_of_.find(surplus_id);
+  if (it == claimer_of_.end()) return;
+  auto& claims = entries_[it->second].claims;
+  std::erase_if(claims, [&](const Entry::Claim& c) { return c.surplus_id == surplus_id; });
+  claimer_of_.erase(it);
 }
 
 }  // namespace pahlawan

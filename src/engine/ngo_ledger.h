@@ -30,11 +30,19 @@ class NgoLedger {
   void force_reserve(const std::string& ngo_id, const std::string& surplus_id, double kg);
   // The item's pending offer ended (timeout, decline, claim, expiry, cancel); no-op if it had none.
   void release(const std::string& surplus_id);
-  void record_claim(const std::string& ngo_id, double kg, TimePoint at);
+  // Counts item `surplus_id`'s claim against the NGO's rolling 24 hours; once per item.
+  void record_claim(const std::string& ngo_id, const std::string& surplus_id, double kg, TimePoint at);
+  // The item's claim did not happen after all (its write failed); no-op if none was recorded.
+  void forget_claim(const std::string& surplus_id);
 
  private:
   struct Entry {
-    std::deque<std::pair<TimePoint, double>> claims;  // oldest first
+    struct Claim {
+      TimePoint at;
+      double kg;
+      std::string surplus_id;
+    };
+    std::deque<Claim> claims;  // oldest first
     double reserved_kg = 0;
     int pending = 0;
   };
@@ -43,7 +51,7 @@ class NgoLedger {
     double kg = 0;
   };
   // REQUIRES: mu_ held.
-  NgoLoad load_locked(Entry& e);
+  NgoLoad load_locked(Entry& e);  // also drops claims older than 24 hours
   void reserve_locked(const std::string& ngo_id, const std::string& surplus_id, double kg);
   void release_locked(const std::string& surplus_id);
 
@@ -51,6 +59,7 @@ class NgoLedger {
   std::mutex mu_;
   std::unordered_map<std::string, Entry> entries_;             // GUARDED_BY(mu_): by NGO id
   std::unordered_map<std::string, Reservation> reservations_;  // GUARDED_BY(mu_): by item id
+  std::unordered_map<std::string, std::string> claimer_of_;    // GUARDED_BY(mu_): item id -> NGO id
 };
 
 }  // namespace pahlawan

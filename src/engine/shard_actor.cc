@@ -90,7 +90,8 @@ void ShardActor::do_mutate(const std::string& id, const std::string& traceparent
   if (ctx_.ledger) {
     if (current.offer && !after.offer) ctx_.ledger->release(after.id);
     if (after.status == SurplusStatus::kClaimed && current.status != SurplusStatus::kClaimed && after.claimed_by) {
-      ctx_.ledger->record_claim(*after.claimed_by, after.quantity_kg, after.claimed_at.value_or(after.created_at));
+      ctx_.ledger->record_claim(*after.claimed_by, after.id, after.quantity_kg,
+                                after.claimed_at.value_or(after.created_at));
     }
   }
   UnitOfWork unit;
@@ -281,7 +282,10 @@ void ShardActor::reload(const std::string& id) {
     return;
   }
   if (!*found) {
-    if (ctx_.ledger) ctx_.ledger->release(id);
+    if (ctx_.ledger) {
+      ctx_.ledger->release(id);
+      ctx_.ledger->forget_claim(id);
+    }
     items_.erase(id);
     ctx_.index.remove(id);
     forget_cold(id);
@@ -290,11 +294,17 @@ void ShardActor::reload(const std::string& id) {
   }
   Surplus s = std::move(**found);
   if (ctx_.ledger) {
-    // The failed write may have ended an offer or made one: the store's word decides.
+    // The failed write may have ended an offer, made one, or claimed the item: the store's word
+    // decides.
     if (s.status == SurplusStatus::kAvailable && s.offer) {
       ctx_.ledger->force_reserve(s.offer->ngo_id, s.id, s.quantity_kg);
     } else {
       ctx_.ledger->release(s.id);
+    }
+    if (s.claimed_by) {
+      ctx_.ledger->record_claim(*s.claimed_by, s.id, s.quantity_kg, s.claimed_at.value_or(s.created_at));
+    } else {
+      ctx_.ledger->forget_claim(s.id);
     }
   }
   if (s.status == SurplusStatus::kAvailable && !s.dead_lettered && ctx_.matcher) {

@@ -182,7 +182,7 @@ int run_server(const Config& config) {
       return 1;
     }
     for (auto& n : *all) ngos.add(std::move(n));
-    for (const auto& c : *claims) ledger.record_claim(*c.claimed_by, c.quantity_kg, *c.claimed_at);
+    for (const auto& c : *claims) ledger.record_claim(*c.claimed_by, c.id, c.quantity_kg, *c.claimed_at);
   }
   router.enable_matching(matcher, ledger);
   if (Status s = router.load_open_items(); !s) {

@@ -290,6 +290,24 @@ TEST_F(MatchingTest, TwoFailedWritesInARowLeaveTheLedgerAsTheStoreSays) {
   EXPECT_EQ(ledger.load("far").pending_offers, 0);
 }
 
+TEST_F(MatchingTest, AClaimWhoseWriteFailsDoesNotCountAgainstTheClaimer) {
+  add_ngo("near", kLat, kLon + 0.01);
+  Surplus s = post(kLat, kLon, 10);
+  store.fail_next(Status(ErrorCode::kUnavailable, "disk full"));
+  auto failed = act([&](SurplusReply r) {
+    service.claim(Principal{Role::kNgo, "near"}, s.id, std::nullopt, "", std::move(r));
+  });
+  ASSERT_FALSE(failed);
+  EXPECT_EQ(ledger.load("near").committed_kg_24h, 10);  // the offer it still holds, not the claim as well
+  EXPECT_EQ(ledger.load("near").pending_offers, 1);
+  auto claimed = act([&](SurplusReply r) {
+    service.claim(Principal{Role::kNgo, "near"}, s.id, std::nullopt, "", std::move(r));
+  });
+  ASSERT_TRUE(claimed);
+  EXPECT_EQ(ledger.load("near").committed_kg_24h, 10);  // now the claim alone
+  EXPECT_EQ(ledger.load("near").pending_offers, 0);
+}
+
 TEST_F(MatchingTest, TimeoutEscalatesToTheNextNgoThenTheDlq) {
   add_ngo("near", kLat, kLon + 0.01);
   add_ngo("far", kLat, kLon + 0.03);

@@ -116,6 +116,13 @@ class MatchingTest : public ::testing::Test {
     }
   }
 
+  // Lets `d` pass: due deadlines fire and everything they start runs to quiet.
+  void pass(Millis d) {
+    clock.advance(d);
+    expiry.run_due();
+    settle();
+  }
+
   Surplus get(const std::string& id) { return **store.find_surplus(id); }
 
   Result<Surplus> act(const std::function<void(SurplusReply)>& f) {
@@ -236,9 +243,7 @@ TEST_F(MatchingTest, FailedOfferCommitReservesNothingAndIsRetried) {
   EXPECT_EQ(ledger.load("near").committed_kg_24h, 0);
   // The match is tried again a second later, and this time the store takes it.
   routes.hold = false;
-  clock.advance(std::chrono::seconds(1));
-  expiry.run_due();
-  settle();
+  pass(std::chrono::seconds(1));
   ASSERT_TRUE(get(s.id).offer);
   EXPECT_EQ(get(s.id).offer->ngo_id, "near");
   EXPECT_EQ(ledger.load("near").pending_offers, 1);
@@ -257,9 +262,7 @@ TEST_F(MatchingTest, FailedEscalationKeepsTheOfferAndIsRetried) {
   EXPECT_EQ(ledger.load("near").pending_offers, 1);
   EXPECT_EQ(ledger.load("far").pending_offers, 0);
   // The escalation is queued again a second later, and goes through once the store does.
-  clock.advance(std::chrono::seconds(1));
-  expiry.run_due();
-  settle();
+  pass(std::chrono::seconds(1));
   ASSERT_TRUE(get(s.id).offer);
   EXPECT_EQ(get(s.id).offer->ngo_id, "far");
   EXPECT_EQ(ledger.load("near").pending_offers, 0);
@@ -312,22 +315,16 @@ TEST_F(MatchingTest, TimeoutEscalatesToTheNextNgoThenTheDlq) {
   add_ngo("near", kLat, kLon + 0.01);
   add_ngo("far", kLat, kLon + 0.03);
   Surplus s = post(kLat, kLon);
-  clock.advance(std::chrono::seconds(299));
-  expiry.run_due();
-  settle();
+  pass(std::chrono::seconds(299));
   EXPECT_EQ(get(s.id).offer->ngo_id, "near");  // not yet
-  clock.advance(std::chrono::seconds(1));
-  expiry.run_due();
-  settle();
+  pass(std::chrono::seconds(1));
   Surplus second = get(s.id);
   ASSERT_TRUE(second.offer);
   EXPECT_EQ(second.offer->ngo_id, "far");
   EXPECT_EQ(second.offer->attempt, 2);
   EXPECT_EQ(ledger.load("near").pending_offers, 0);  // the lapsed offer no longer counts
   EXPECT_EQ(ledger.load("far").pending_offers, 1);
-  clock.advance(std::chrono::seconds(300));
-  expiry.run_due();
-  settle();
+  pass(std::chrono::seconds(300));
   Surplus dead = get(s.id);
   EXPECT_TRUE(dead.dead_lettered);
   EXPECT_FALSE(dead.offer);
@@ -377,9 +374,7 @@ TEST_F(MatchingTest, NoEligibleNgoGoesToTheDlqAndRetryOrAssignRescuesIt) {
   EXPECT_EQ(retried->offer->ngo_id, "bank");
   EXPECT_FALSE(retried->dead_lettered);
   // It lapses and returns to the DLQ; then the operator assigns it to a named NGO.
-  clock.advance(std::chrono::seconds(300));
-  expiry.run_due();
-  settle();
+  pass(std::chrono::seconds(300));
   EXPECT_TRUE(get(s.id).dead_lettered);
   auto assigned = act([&](SurplusReply r) { service.assign(kAdmin, s.id, "far-away", "", std::move(r)); });
   ASSERT_TRUE(assigned);
@@ -425,9 +420,7 @@ TEST_F(MatchingMaxAttemptsTest, AfterMaxAttemptsTheItemIsDeadLettered) {
   for (int i = 0; i < 4; ++i) add_ngo("ngo-" + std::to_string(i), kLat, kLon + 0.01 * (i + 1));
   Surplus s = post(kLat, kLon);
   for (int i = 0; i < 2; ++i) {
-    clock.advance(std::chrono::seconds(300));
-    expiry.run_due();
-    settle();
+    pass(std::chrono::seconds(300));
   }
   Surplus dead = get(s.id);
   EXPECT_TRUE(dead.dead_lettered);

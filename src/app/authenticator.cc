@@ -1,5 +1,7 @@
 #include "app/authenticator.h"
 
+#include <algorithm>
+#include <cctype>
 #include <mutex>
 
 namespace pahlawan {
@@ -13,11 +15,17 @@ void Authenticator::add(const Credential& c) {
 }
 
 Result<Principal> Authenticator::authenticate(std::string_view authorization) const {
-  constexpr std::string_view kBearer = "Bearer ";
-  if (authorization.size() <= kBearer.size() || authorization.substr(0, kBearer.size()) != kBearer) {
-    return Status(ErrorCode::kUnauthorized, "missing bearer token");
-  }
-  const std::string hash = secrets_.hash(std::string(authorization.substr(kBearer.size())));
+  // RFC 7235: the scheme name is case-insensitive ("bearer", "BEARER"); one or more spaces follow it.
+  constexpr std::string_view kBearer = "bearer";
+  const bool bearer = authorization.size() > kBearer.size() + 1 &&
+                      std::equal(kBearer.begin(), kBearer.end(), authorization.begin(),
+                                 [](char a, char b) { return a == std::tolower(static_cast<unsigned char>(b)); }) &&
+                      authorization[kBearer.size()] == ' ';
+  if (!bearer) return Status(ErrorCode::kUnauthorized, "missing bearer token");
+  std::string_view token = authorization.substr(kBearer.size());
+  while (!token.empty() && token.front() == ' ') token.remove_prefix(1);
+  if (token.empty()) return Status(ErrorCode::kUnauthorized, "missing bearer token");
+  const std::string hash = secrets_.hash(std::string(token));
   if (secrets_.equal(hash, admin_hash_)) return Principal{Role::kAdmin, ""};
   std::shared_lock lock(mu_);
   auto it = by_hash_.find(hash);

@@ -64,7 +64,7 @@ void RegistryService::register_ngo(const Principal& caller, RegisterNgoRequest r
 }
 
 Result<Ngo> RegistryService::get_ngo(const Principal& caller, const std::string& id) {
-  if (caller.role == Role::kProvider || (caller.role == Role::kNgo && caller.id != id)) {
+  if (caller.role != Role::kAdmin && !(caller.role == Role::kNgo && caller.id == id)) {
     return Status(ErrorCode::kForbidden, "only the admin or the NGO itself may read it");
   }
   auto found = store_.find_ngo(id);

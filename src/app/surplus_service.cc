@@ -134,7 +134,8 @@ void SurplusService::insert(const Principal& caller, PostSurplusRequest req, std
                                       });
 }
 
-Result<Surplus> SurplusService::get(const Principal&, const std::string& id) {
+Result<Surplus> SurplusService::get(const Principal& caller, const std::string& id) {
+  if (caller.role == Role::kNone) return Status(forbidden("no role"));
   auto found = store_.find_surplus(id);
   if (!found) return found.status();
   if (!*found) return Status(ErrorCode::kNotFound, "no such surplus");
@@ -142,7 +143,9 @@ Result<Surplus> SurplusService::get(const Principal&, const std::string& id) {
 }
 
 Result<std::vector<NearbyHit>> SurplusService::browse(const Principal& caller, const BrowseRequest& req) {
-  if (caller.role == Role::kProvider) return Status(forbidden("providers do not browse surplus"));
+  if (caller.role != Role::kNgo && caller.role != Role::kAdmin) {
+    return Status(forbidden("providers do not browse surplus"));
+  }
   if (Status s = validate_coordinates(req.lat, req.lon); !s) return s;
   if (!(req.radius_m > 0 && req.radius_m <= kMaxBrowseRadiusM)) return invalid("radius_m must be in (0, 50000]");
   if (req.limit < 1 || req.limit > kMaxBrowseLimit) return invalid("limit must be in [1, 500]");
@@ -193,7 +196,9 @@ void SurplusService::claim(const Principal& caller, std::string id, std::optiona
 }
 
 void SurplusService::pickup(const Principal& caller, std::string id, std::string traceparent, SurplusReply reply) {
-  if (caller.role == Role::kAdmin) return reply(forbidden("pickup is confirmed by the NGO or the provider"));
+  if (caller.role != Role::kNgo && caller.role != Role::kProvider) {
+    return reply(forbidden("pickup is confirmed by the NGO or the provider"));
+  }
   route(
       std::move(id), std::move(traceparent),
       [this, caller](const Surplus& s) -> Result<Decision> {

@@ -10,10 +10,12 @@
 
 namespace pahlawan {
 
-enum class Role { kAdmin, kProvider, kNgo };
+// kNone is what a default-constructed Principal holds: it may do nothing, so a code path that forgets
+// to authenticate fails closed instead of acting as the admin.
+enum class Role { kNone, kAdmin, kProvider, kNgo };
 
 struct Principal {
-  Role role = Role::kAdmin;
+  Role role = Role::kNone;
   std::string id;  // empty for the admin
 };
 

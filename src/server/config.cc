@@ -35,6 +35,7 @@ std::string config_usage() {
          "                      [--hot-window 7200] [--rate-limit 100] [--webhook-retry-ms 1000]\n"
          "                      [--routing-timeout-ms 1000] [--routing-breaker-failures 5]\n"
          "                      [--routing-breaker-cooldown-ms 30000] [--webhook-ca-file PEM]\n"
+         "                      [--max-connections 10000] [--request-timeout-ms 10000] [--write-timeout-ms 10000]\n"
          "Each flag may also come from PAHLAWAN_<FLAG> (e.g. PAHLAWAN_DATA_DIR); a flag wins.\n";
 }
 
@@ -58,6 +59,9 @@ Result<Config> parse_config(const std::vector<std::string>& args,
       {"--routing-timeout-ms", "PAHLAWAN_ROUTING_TIMEOUT_MS"},
       {"--routing-breaker-failures", "PAHLAWAN_ROUTING_BREAKER_FAILURES"},
       {"--routing-breaker-cooldown-ms", "PAHLAWAN_ROUTING_BREAKER_COOLDOWN_MS"},
+      {"--max-connections", "PAHLAWAN_MAX_CONNECTIONS"},
+      {"--request-timeout-ms", "PAHLAWAN_REQUEST_TIMEOUT_MS"},
+      {"--write-timeout-ms", "PAHLAWAN_WRITE_TIMEOUT_MS"},
   };
   std::map<std::string, std::string> values;
   for (const auto& f : kFlags) {
@@ -100,6 +104,9 @@ Result<Config> parse_config(const std::vector<std::string>& args,
       {"--routing-timeout-ms", {&c.routing_timeout_ms, 10, 60000}},
       {"--routing-breaker-failures", {&c.routing_breaker_failures, 1, 1000}},
       {"--routing-breaker-cooldown-ms", {&c.routing_breaker_cooldown_ms, 100, 3600000}},
+      {"--max-connections", {&c.max_connections, 1, 1000000}},
+      {"--request-timeout-ms", {&c.request_timeout_ms, 100, 600000}},
+      {"--write-timeout-ms", {&c.write_timeout_ms, 100, 600000}},
   };
   const std::map<std::string, DoubleFlag> doubles = {
       {"--match-radius-m", {&c.match_radius_m, 1, 1000000}},

@@ -28,6 +28,9 @@ struct Config {
   int hot_window_s = 7200;                  // available items younger than this are browsed from memory
   int webhook_retry_ms = 1000;              // first webhook retry after this, then doubling (plus jitter)
   std::string webhook_ca_file;              // PEM of extra CAs trusted for https webhooks (a private CA)
+  int max_connections = 10000;              // open client connections; more are answered 503
+  int request_timeout_ms = 10000;           // a request's first byte → all of it read
+  int write_timeout_ms = 10000;             // each write to a client (responses, event frames)
   double rate_limit = 100;                  // requests per second per provider/NGO token (0: off); bursts of 2 s worth
 };
 

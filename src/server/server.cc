@@ -5,6 +5,8 @@
 
 #include <boost/asio.hpp>
 
+#include <sys/stat.h>
+
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
@@ -94,13 +96,30 @@ Result<std::string> admin_token_hash(const Config& config, Store& store, Secrets
   return secrets.hash(token);
 }
 
+// The data directory holds webhook secrets in plain text (they sign deliveries) and token hashes: only
+// the server's own user may read it. Every file the process creates is 0600 (the umask), and a
+// directory or files left readable by an older version are tightened at start.
+Status secure_data_dir(const std::string& dir) {
+  namespace fs = std::filesystem;
+  ::umask(077);
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) return Status(ErrorCode::kUnavailable, "cannot create data directory " + dir + ": " + ec.message());
+  fs::permissions(dir, fs::perms::owner_all, fs::perm_options::replace, ec);
+  if (ec) return Status(ErrorCode::kUnavailable, "cannot restrict data directory " + dir + ": " + ec.message());
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    if (entry.is_regular_file()) {
+      fs::permissions(entry.path(), fs::perms::owner_read | fs::perms::owner_write, fs::perm_options::replace, ec);
+    }
+  }
+  return Status::ok();
+}
+
 }  // namespace
 
 int run_server(const Config& config) {
-  std::error_code fs_ec;
-  std::filesystem::create_directories(config.data_dir, fs_ec);
-  if (fs_ec) {
-    std::fprintf(stderr, "cannot create data directory %s: %s\n", config.data_dir.c_str(), fs_ec.message().c_str());
+  if (Status s = secure_data_dir(config.data_dir); !s) {
+    std::fprintf(stderr, "%s\n", s.message().c_str());
     return 1;
   }
   // Block the stop signals in every thread we start; the main thread waits for them with sigwait.
@@ -254,7 +273,11 @@ int run_server(const Config& config) {
                                       std::lock_guard lock(rng_mu);
                                       return seed_rng();
                                     }});
-  HttpServer http(io, handler, metrics, sse_hub);
+  HttpLimits http_limits;
+  http_limits.max_connections = config.max_connections;
+  http_limits.request_timeout = std::chrono::milliseconds(config.request_timeout_ms);
+  http_limits.write_timeout = std::chrono::milliseconds(config.write_timeout_ms);
+  HttpServer http(io, handler, metrics, sse_hub, http_limits);
   auto port = http.listen(config.listen);
   if (!port) {
     std::fprintf(stderr, "%s\n", port.status().message().c_str());

@@ -48,7 +48,7 @@ HttpResult HttpClient::request(const std::string& method, const std::string& tar
       if (!impl_->stream) impl_->connect();
       http::request<http::string_body> req{http::string_to_verb(method), target, 11};
       req.set(http::field::host, impl_->host);
-      for (const auto& [k, v] : headers) req.set(k, v);
+      for (const auto& [k, v] : headers) req.insert(k, v);  // insert: a test may repeat a header
       if (!body.empty()) req.set(http::field::content_type, "application/json");
       req.body() = body;
       req.prepare_payload();

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -41,6 +42,10 @@ void ServerProcess::spawn(bool with_stderr) {
   args.insert(args.end(), extra_args_.begin(), extra_args_.end());
   pid_ = fork();
   if (pid_ == 0) {
+    if (fd_limit_ > 0) {
+      rlimit lim{static_cast<rlim_t>(fd_limit_), static_cast<rlim_t>(fd_limit_)};
+      setrlimit(RLIMIT_NOFILE, &lim);
+    }
     dup2(fds[1], STDOUT_FILENO);
     if (with_stderr) dup2(fds[1], STDERR_FILENO);
     close(fds[0]);

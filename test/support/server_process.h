@@ -23,6 +23,9 @@ class ServerProcess {
   int stop();  // SIGTERM; returns the exit code (or 128 + signal)
   void kill();
   int port() const { return port_; }
+  pid_t pid() const { return pid_; }
+  // Limits the child's open file descriptors (RLIMIT_NOFILE); call before start().
+  void set_fd_limit(int n) { fd_limit_ = n; }
   const std::string& data_dir() const { return data_dir_; }
   const std::string& admin_token() const { return admin_token_; }
   const std::string& output() const { return output_; }
@@ -36,6 +39,7 @@ class ServerProcess {
   pid_t pid_ = -1;
   int out_fd_ = -1;
   int port_ = 0;
+  int fd_limit_ = 0;
   std::string output_;
 };
 

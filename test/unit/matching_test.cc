@@ -454,3 +454,21 @@ TEST_F(MatchingTest, PendingDeadlinesSurviveARestartAndLapseAtStart) {
 
 }  // namespace
 }  // namespace pahlawan
+
+namespace pahlawan {
+namespace {
+
+// A Principal nobody authenticated holds no role: it fails closed everywhere, never acts as the admin.
+TEST_F(MatchingTest, ADefaultPrincipalMayDoNothing) {
+  const Principal nobody{};
+  EXPECT_EQ(nobody.role, Role::kNone);
+  auto dlq = service.dead_letters(nobody, std::nullopt);
+  ASSERT_FALSE(dlq);
+  EXPECT_EQ(dlq.status().code(), ErrorCode::kForbidden);
+  auto browse = service.browse(nobody, BrowseRequest{kLat, kLon, 5000, 10, std::nullopt});
+  ASSERT_FALSE(browse);
+  EXPECT_EQ(browse.status().code(), ErrorCode::kForbidden);
+}
+
+}  // namespace
+}  // namespace pahlawan

@@ -25,6 +25,15 @@ ApiResponse ok_json(std::string body, int status = 200) {
   return r;
 }
 
+// A registration answer carries a bearer token (and perhaps a webhook secret) shown only this once:
+// no cache on the way may keep a copy.
+ApiResponse registered(const Result<Registered>& r) {
+  if (!r) return error_response(r.status());
+  ApiResponse out = ok_json(r->body, 201);
+  out.headers.emplace_back("Cache-Control", "no-store");
+  return out;
+}
+
 Status method_not_allowed() {
   return {ErrorCode::kMethodNotAllowed, "method not allowed on this path"};
 }
@@ -135,6 +144,9 @@ void ApiHandler::handle(ApiRequest req, Respond respond) {
     return respond(error_response(Status(ErrorCode::kUnavailable, "server is draining")));
   }
 
+  if (req.duplicate_authorization) {
+    return respond(error_response(invalid("more than one Authorization header")));
+  }
   auto principal = d_.auth.authenticate(req.authorization);
   if (!principal) return respond(error_response(principal.status()));
   const Principal& p = *principal;
@@ -328,10 +340,9 @@ void ApiHandler::register_provider(const Principal& p, ApiRequest& req, Respond 
   for (const Status* s : {&name.status(), &lat.status(), &lon.status()}) {
     if (!s->is_ok()) return respond(error_response(*s));
   }
-  d_.registry.register_provider(p, RegisterProviderRequest{*name, *lat, *lon},
-                                [respond = std::move(respond)](Result<Registered> r) mutable {
-                                  respond(r ? ok_json(r->body, 201) : error_response(r.status()));
-                                });
+  d_.registry.register_provider(
+      p, RegisterProviderRequest{*name, *lat, *lon},
+      [respond = std::move(respond)](Result<Registered> r) mutable { respond(registered(r)); });
 }
 
 void ApiHandler::register_ngo(const Principal& p, ApiRequest& req, Respond respond) {
@@ -359,9 +370,8 @@ void ApiHandler::register_ngo(const Principal& p, ApiRequest& req, Respond respo
   if (*cats) r.categories = **cats;
   r.capacity_kg = *cap;
   r.webhook_url = *hook;
-  d_.registry.register_ngo(p, std::move(r), [respond = std::move(respond)](Result<Registered> r) mutable {
-    respond(r ? ok_json(r->body, 201) : error_response(r.status()));
-  });
+  d_.registry.register_ngo(p, std::move(r),
+                           [respond = std::move(respond)](Result<Registered> r) mutable { respond(registered(r)); });
 }
 
 }  // namespace pahlawan

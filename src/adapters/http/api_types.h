@@ -17,6 +17,7 @@ struct ApiRequest {
   std::string target;  // origin-form: path and query
   std::string body;
   std::string authorization, idempotency_key, if_match, traceparent, last_event_id;
+  bool duplicate_authorization = false;  // more than one Authorization header: refused, never guessed
 };
 
 class SseStream;

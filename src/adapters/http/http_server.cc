@@ -19,7 +19,6 @@ namespace {
 
 constexpr size_t kBodyLimit = 64 * 1024;
 constexpr auto kHeartbeat = std::chrono::seconds(10);  // the contract asks for one at least every 15 s
-constexpr auto kIdleTimeout = std::chrono::seconds(75);
 constexpr auto use_nothrow = asio::experimental::as_tuple(asio::use_awaitable);
 
 // Awaits a callback-style reply from the application; resumes on the session's executor.
@@ -51,7 +50,9 @@ struct HttpServer::Impl {
   asio::io_context& io;
   ApiHandler& handler;
   SseHub& sse;
+  const HttpLimits limits;
   std::atomic<int>& in_flight;
+  std::atomic<int> connections{0};
   // On a strand of its own: the accept loop resumes on any I/O thread, and drain() closes the
   // acceptor from another; the strand keeps the two apart. Sessions do not run on it.
   tcp::acceptor acceptor;
@@ -62,18 +63,30 @@ struct HttpServer::Impl {
   Counter* requests_4xx;
   Counter* requests_5xx;
   Histogram* latency;
+  Gauge* connections_open;
+  Counter* connections_refused;
+  Counter* accept_failures;
+  Counter* timeouts;
 
-  Impl(asio::io_context& io_, ApiHandler& h, std::atomic<int>& f, MetricsRegistry& m, SseHub& s)
+  Impl(asio::io_context& io_, ApiHandler& h, std::atomic<int>& f, MetricsRegistry& m, SseHub& s, HttpLimits l)
       : io(io_),
         handler(h),
         sse(s),
+        limits(l),
         in_flight(f),
         acceptor(asio::make_strand(io_)),
         requests_2xx(&m.counter("http_requests_total", "HTTP requests answered, by status class", "code=\"2xx\"")),
         requests_4xx(&m.counter("http_requests_total", "HTTP requests answered, by status class", "code=\"4xx\"")),
         requests_5xx(&m.counter("http_requests_total", "HTTP requests answered, by status class", "code=\"5xx\"")),
         latency(&m.histogram("http_request_duration_seconds", "Time from a request's arrival to its answer",
-                             {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5})) {}
+                             {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5})),
+        connections_open(&m.gauge("http_connections_open", "Client connections open (event streams included)")),
+        connections_refused(&m.counter("http_connections_refused_total",
+                                       "Connections answered 503 because --max-connections were open")),
+        accept_failures(&m.counter("http_accept_failures_total",
+                                   "Failed accepts (e.g. out of file descriptors), each followed by a pause")),
+        timeouts(&m.counter("http_timeouts_total",
+                            "Connections closed because a request was not read or a write not taken in time")) {}
 
   void count(int status, std::chrono::steady_clock::time_point started) {
     (status < 400 ? requests_2xx : status < 500 ? requests_4xx : requests_5xx)->inc();
@@ -81,18 +94,52 @@ struct HttpServer::Impl {
   }
 
   asio::awaitable<void> accept_loop() {
+    asio::steady_timer pause(acceptor.get_executor());
     for (;;) {
       auto [ec, socket] = co_await acceptor.async_accept(io, use_nothrow);  // the socket on the plain io_context
       if (ec) {
         if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
-        continue;  // e.g. EMFILE: keep serving the connections we have
+        // Out of file descriptors (EMFILE/ENFILE) or a transient error: accepting again at once
+        // would fail again at once and spin a core; the connections we have keep being served.
+        accept_failures->inc();
+        pause.expires_after(limits.accept_backoff);
+        co_await pause.async_wait(use_nothrow);
+        continue;
       }
       socket.set_option(tcp::no_delay(true), ec);
+      if (connections.load() >= limits.max_connections) {
+        connections_refused->inc();
+        asio::co_spawn(io, refuse(std::move(socket)), asio::detached);
+        continue;
+      }
+      connections.fetch_add(1);
+      connections_open->add(1);
       asio::co_spawn(io, session(std::move(socket)), asio::detached);
     }
   }
 
-  asio::awaitable<void> write(beast::tcp_stream& stream, unsigned version, ApiResponse r, bool keep_alive) {
+  // Over the connection limit: a 503 (best effort, bounded by the write deadline) and close.
+  asio::awaitable<void> refuse(tcp::socket socket) {
+    beast::tcp_stream stream(std::move(socket));
+    co_await write(stream, 11, error_response(Status(ErrorCode::kUnavailable, "too many connections")), false, false);
+    beast::error_code ignored;
+    stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  }
+
+  // Every write has a deadline: a client that stops reading cannot hold the connection (and the
+  // response's memory) forever. A HEAD answer carries the headers of the GET answer and no body.
+  asio::awaitable<bool> write(beast::tcp_stream& stream, unsigned version, ApiResponse r, bool keep_alive, bool head) {
+    stream.expires_after(limits.write_timeout);
+    if (head) {
+      http::response<http::empty_body> res{static_cast<http::status>(r.status), version};
+      res.set(http::field::server, "pahlawan");
+      res.set(http::field::content_type, r.content_type);
+      for (auto& [k, v] : r.headers) res.set(k, v);
+      res.keep_alive(keep_alive);
+      res.content_length(r.body.size());
+      auto [ec, n] = co_await http::async_write(stream, res, use_nothrow);
+      co_return !ec;
+    }
     http::response<http::string_body> res{static_cast<http::status>(r.status), version};
     res.set(http::field::server, "pahlawan");
     res.set(http::field::content_type, r.content_type);
@@ -100,7 +147,17 @@ struct HttpServer::Impl {
     res.keep_alive(keep_alive);
     res.body() = std::move(r.body);
     res.prepare_payload();
-    co_await http::async_write(stream, res, use_nothrow);
+    auto [ec, n] = co_await http::async_write(stream, res, use_nothrow);
+    if (ec == beast::error::timeout) timeouts->inc();
+    co_return !ec;
+  }
+
+  // One event-stream frame or heartbeat, under the write deadline.
+  asio::awaitable<bool> write_frame(beast::tcp_stream& stream, std::string_view frame) {
+    stream.expires_after(limits.write_timeout);
+    auto [ec, n] = co_await asio::async_write(stream, asio::buffer(frame), use_nothrow);
+    if (ec == beast::error::timeout) timeouts->inc();
+    co_return !ec;
   }
 
   // Keeps the connection open and writes the stream's frames as they come, with heartbeats, until the
@@ -113,6 +170,7 @@ struct HttpServer::Impl {
     for (auto& [k, v] : resp.headers) head.set(k, v);
     head.keep_alive(false);
     http::response_serializer<http::empty_body> sr{head};
+    stream.expires_after(limits.write_timeout);
     auto [hec, hn] = co_await http::async_write_header(stream, sr, use_nothrow);
     auto ex = co_await asio::this_coro::executor;
     // A doorbell the hub rings from the relay thread: a concurrent channel is safe to send to from
@@ -127,8 +185,7 @@ struct HttpServer::Impl {
         std::vector<std::string> frames;
         const bool open = events->take(frames);
         for (const auto& f : frames) {
-          auto [ec, n] = co_await asio::async_write(stream.socket(), asio::buffer(f), use_nothrow);
-          if (ec) ok = false;
+          ok = co_await write_frame(stream, f);
           if (!ok) break;
         }
         if (!ok || !open || draining.load()) break;
@@ -136,9 +193,7 @@ struct HttpServer::Impl {
         using asio::experimental::awaitable_operators::operator||;
         auto woke = co_await (bell->async_receive(asio::use_awaitable) || heartbeat.async_wait(asio::use_awaitable));
         if (woke.index() == 1) {  // quiet for a while: a comment line keeps proxies from closing the connection
-          auto [ec, n] = co_await asio::async_write(stream.socket(), asio::buffer(std::string_view(": heartbeat\n\n")),
-                                                    use_nothrow);
-          if (ec) ok = false;
+          ok = co_await write_frame(stream, ": heartbeat\n\n");
         }
       }
     } catch (const boost::system::system_error&) {
@@ -155,15 +210,25 @@ struct HttpServer::Impl {
       http::request_parser<http::string_body> parser;
       parser.body_limit(kBodyLimit);
       parser.header_limit(16 * 1024);
-      stream.expires_after(kIdleTimeout);
+      // Idle between requests for up to idle_timeout; once the first byte is in, the whole request
+      // must follow within request_timeout (a client trickling a byte a second is cut off).
+      if (buffer.size() == 0) {
+        stream.expires_after(limits.idle_timeout);
+        auto [ec, n] = co_await stream.async_read_some(buffer.prepare(4096), use_nothrow);
+        if (ec) break;
+        buffer.commit(n);
+      }
+      stream.expires_after(limits.request_timeout);
       auto [ec, n] = co_await http::async_read(stream, buffer, parser, use_nothrow);
       if (ec) {
         if (ec == http::error::body_limit) {
           co_await write(stream, 11, error_response(Status(ErrorCode::kPayloadTooLarge, "request body over 64 KiB")),
-                         false);
+                         false, false);
+        } else if (ec == beast::error::timeout) {
+          timeouts->inc();
         } else if (ec.category() == http::make_error_code(http::error::bad_target).category() &&
                    ec != http::error::end_of_stream && ec != http::error::partial_message) {
-          co_await write(stream, 11, error_response(invalid("malformed HTTP request")), false);
+          co_await write(stream, 11, error_response(invalid("malformed HTTP request")), false, false);
         }
         break;
       }
@@ -180,6 +245,7 @@ struct HttpServer::Impl {
         api.target = std::string(req.target());
         api.body = std::move(req.body());
         api.authorization = header(req, http::field::authorization);
+        api.duplicate_authorization = req.count(http::field::authorization) > 1;
         api.if_match = header(req, http::field::if_match);
         api.idempotency_key = header(req, "Idempotency-Key");
         api.traceparent = header(req, "traceparent");
@@ -197,18 +263,26 @@ struct HttpServer::Impl {
         break;
       }
       const bool keep_alive = req.keep_alive() && !draining.load();
-      co_await write(stream, req.version(), std::move(resp), keep_alive);
-      if (!keep_alive) break;
+      const bool written =
+          co_await write(stream, req.version(), std::move(resp), keep_alive, req.method() == http::verb::head);
+      if (!written || !keep_alive) break;
     }
     beast::error_code ignored;
     stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    connections.fetch_sub(1);
+    connections_open->add(-1);
   }
 };
 
-HttpServer::HttpServer(asio::io_context& io, ApiHandler& handler, MetricsRegistry& metrics, SseHub& sse)
-    : impl_(std::make_unique<Impl>(io, handler, in_flight_, metrics, sse)) {}
+HttpServer::HttpServer(asio::io_context& io, ApiHandler& handler, MetricsRegistry& metrics, SseHub& sse,
+                       HttpLimits limits)
+    : impl_(std::make_unique<Impl>(io, handler, in_flight_, metrics, sse, limits)) {}
 
 HttpServer::~HttpServer() = default;
+
+int HttpServer::open_connections() const {
+  return impl_->connections.load();
+}
 
 Result<int> HttpServer::listen(const std::string& host_port) {
   const auto colon = host_port.rfind(':');

@@ -1,0 +1,200 @@
+// What a hostile or broken client can do to a running server, and what it must not be able to:
+// trickled requests, clients that never read, too many connections, HEAD framing, odd headers,
+// a process out of file descriptors. Each test fails on the code before its fix.
+#include <sys/stat.h>
+
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "api_fixture.h"
+#include "raw_connection.h"
+
+namespace pahlawan::testing {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+double metric(HttpClient& c, const std::string& name) {
+  const auto body = c.request("GET", "/metrics").body;
+  std::istringstream in(body);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind(name + " ", 0) == 0) return std::stod(line.substr(name.size() + 1));
+  }
+  return -1;
+}
+
+size_t count_of(const std::string& haystack, const std::string& needle) {
+  size_t n = 0;
+  for (size_t at = haystack.find(needle); at != std::string::npos; at = haystack.find(needle, at + 1)) ++n;
+  return n;
+}
+
+class Hostile : public ApiTest {};
+
+TEST_F(Hostile, HeadAnswersCarryNoBodySoKeepAliveFramingHolds) {
+  for (const std::string path : {"/healthz", "/metrics"}) {
+    RawConnection conn(server_->port());
+    ASSERT_TRUE(conn.connected());
+    // HEAD then GET pipelined on one connection: the GET's status line must follow the HEAD's headers.
+    ASSERT_TRUE(conn.send_all("HEAD " + path + " HTTP/1.1\r\nHost: x\r\n\r\nGET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"));
+    std::string got;
+    ASSERT_TRUE(conn.read_until(got, R"({"status":"ok"})", seconds(10))) << got;
+    const auto end_of_head = got.find("\r\n\r\n");
+    ASSERT_NE(end_of_head, std::string::npos);
+    EXPECT_EQ(got.rfind("HTTP/1.1 200", 0), 0u) << got;
+    EXPECT_NE(got.substr(0, end_of_head).find("Content-Length"), std::string::npos) << got;
+    EXPECT_EQ(got.compare(end_of_head + 4, 12, "HTTP/1.1 200"), 0) << path << ": a body followed the HEAD answer:\n"
+                                                                   << got;
+  }
+}
+
+TEST_F(Hostile, BearerSchemeIsCaseInsensitiveAndADuplicateAuthorizationIsRefused) {
+  auto c = client();
+  EXPECT_EQ(c.request("GET", "/v1/dlq", "", {{"Authorization", "bearer " + admin()}}).status, 200);
+  EXPECT_EQ(c.request("GET", "/v1/dlq", "", {{"Authorization", "BEARER " + admin()}}).status, 200);
+  expect_error(c.request("GET", "/v1/dlq", "", {{"Authorization", "Basic " + admin()}}), 401, "unauthorized");
+  expect_error(c.request("GET", "/v1/dlq", "", {{"Authorization", "Bearer"}}), 401, "unauthorized");
+  // Two tokens: which one counts is a guess a proxy and the server could make differently.
+  expect_error(c.request("GET", "/v1/dlq", "",
+                         {{"Authorization", "Bearer " + admin()}, {"Authorization", "Bearer someone-else"}}),
+               400, "invalid_request");
+}
+
+TEST_F(Hostile, RegistrationAnswersAreNeverCached) {
+  auto c = client();
+  auto p = c.call("POST", "/v1/providers", admin(), R"({"name":"Toko Roti","lat":-6.2,"lon":106.8})");
+  ASSERT_EQ(p.status, 201);
+  EXPECT_EQ(p.headers["cache-control"], "no-store");
+  auto n = c.call("POST", "/v1/ngos", admin(),
+                  R"({"name":"Panti","lat":-6.2,"lon":106.8,"webhook_url":"https://panti.example/hook"})");
+  ASSERT_EQ(n.status, 201);
+  EXPECT_EQ(n.headers["cache-control"], "no-store");
+}
+
+TEST_F(Hostile, DataDirectoryAndFilesAreReadableByTheServerAlone) {
+  post(provider().second);  // something in the database and the journal
+  for (const std::string name : {"", "/pahlawan.db", "/events.jsonl"}) {
+    struct stat st {};
+    const std::string path = server_->data_dir() + name;
+    ASSERT_EQ(::stat(path.c_str(), &st), 0) << path;
+    EXPECT_EQ(st.st_mode & 077, 0u) << path << " mode " << std::oct << (st.st_mode & 0777);
+  }
+}
+
+// A server with small limits of its own, so the tests run in well under a second of waiting.
+class HostileLimits : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    server_ = new ServerProcess("", {"--request-timeout-ms", "400", "--write-timeout-ms", "400", "--max-connections",
+                                     "40", "--rate-limit", "0"});
+    server_->start();
+  }
+  static void TearDownTestSuite() {
+    EXPECT_EQ(server_->stop(), 0) << server_->output();
+    delete server_;
+  }
+  HttpClient client() { return HttpClient("127.0.0.1", server_->port()); }
+  // Waits (bounded) until the server holds at most `n` connections.
+  bool connections_drop_to(HttpClient& c, double n) {
+    return wait_for([&] { return metric(c, "http_connections_open") <= n; });
+  }
+  bool connections_reach(HttpClient& c, double n) {
+    return wait_for([&] { return metric(c, "http_connections_open") >= n; });
+  }
+  template <class F>
+  bool wait_for(F condition) {
+    for (int i = 0; i < 200; ++i) {
+      if (condition()) return true;
+      std::this_thread::sleep_for(milliseconds(50));  // polling a condition, bounded
+    }
+    return false;
+  }
+  static inline ServerProcess* server_ = nullptr;
+};
+
+TEST_F(HostileLimits, ATrickledRequestIsCutOffAtTheRequestDeadline) {
+  RawConnection conn(server_->port());
+  ASSERT_TRUE(conn.connected());
+  // One byte now and then: each arrives well inside any idle timeout, the request never completes.
+  const std::string request = "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ";
+  bool closed = false;
+  for (size_t i = 0; i < request.size() && !closed; ++i) {
+    conn.send_some(request.substr(i, 1));
+    closed = conn.closed_within(milliseconds(100));
+  }
+  if (!closed) closed = conn.closed_within(seconds(10));
+  EXPECT_TRUE(closed) << "a request trickled over " << request.size() * 100 << " ms was still being read";
+}
+
+TEST_F(HostileLimits, ConnectionsOverTheLimitGet503AndTricklersDoNotStarveOthers) {
+  auto c = client();
+  std::vector<std::unique_ptr<RawConnection>> slow;
+  for (int i = 0; i < 39; ++i) {  // the metrics client holds the 40th
+    slow.push_back(std::make_unique<RawConnection>(server_->port()));
+    slow.back()->send_some("GET /healthz HTTP/1.1\r\n");
+  }
+  ASSERT_TRUE(c.request("GET", "/healthz").status == 200);  // its own connection was opened first
+  RawConnection extra(server_->port());
+  std::string got;
+  extra.send_some("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_TRUE(extra.read_until(got, "\r\n\r\n", seconds(10)));
+  EXPECT_EQ(got.rfind("HTTP/1.1 503", 0), 0u) << got;
+  EXPECT_GE(metric(c, "http_connections_refused_total"), 1);
+  // The tricklers are cut off at the request deadline; then there is room again.
+  EXPECT_TRUE(connections_drop_to(c, 1));
+  HttpClient fresh("127.0.0.1", server_->port());
+  EXPECT_EQ(fresh.request("GET", "/healthz").status, 200);
+}
+
+TEST_F(HostileLimits, AClientThatNeverReadsIsCutOffAtTheWriteDeadline) {
+  RawConnection conn(server_->port(), 4096);
+  ASSERT_TRUE(conn.connected());
+  std::string pipelined;
+  for (int i = 0; i < 3000; ++i) pipelined += "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n";
+  conn.send_some(pipelined);
+  // Not reading: the server's writes stall on a full socket and must give up at the deadline.
+  auto c = client();
+  ASSERT_TRUE(connections_reach(c, 2)) << "the silent reader's connection was never accepted";
+  EXPECT_TRUE(connections_drop_to(c, 1)) << "a connection that never reads is still held";
+  EXPECT_GE(metric(c, "http_timeouts_total"), 1);
+  std::string got;
+  EXPECT_TRUE(conn.read_until_closed(got, seconds(10)));
+  EXPECT_LT(count_of(got, "HTTP/1.1 200"), 3000u);
+}
+
+// Out of file descriptors, the accept loop must pause rather than spin on EMFILE.
+TEST(HostileFds, AServerOutOfFileDescriptorsDoesNotSpin) {
+  ServerProcess server("", {"--threads", "1"});
+  server.set_fd_limit(64);
+  server.start();
+  std::vector<std::unique_ptr<RawConnection>> conns;
+  for (int i = 0; i < 120; ++i) conns.push_back(std::make_unique<RawConnection>(server.port()));
+  auto cpu_ticks = [&] {
+    std::ifstream in("/proc/" + std::to_string(server.pid()) + "/stat");
+    std::string s((std::istreambuf_iterator<char>(in)), {});
+    std::istringstream fields(s.substr(s.rfind(')') + 2));
+    std::string f;
+    long utime = 0, stime = 0;
+    for (int i = 3; i <= 15 && fields >> f; ++i) {
+      if (i == 14) utime = std::stol(f);
+      if (i == 15) stime = std::stol(f);
+    }
+    return utime + stime;
+  };
+  std::this_thread::sleep_for(milliseconds(300));  // let the backlog fill and the accept loop hit EMFILE
+  const long before = cpu_ticks();
+  const auto t0 = std::chrono::steady_clock::now();
+  std::this_thread::sleep_for(seconds(1));  // measuring CPU use over a second, not synchronising
+  const long used = cpu_ticks() - before;
+  const double wall_ticks = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() *
+                            static_cast<double>(sysconf(_SC_CLK_TCK));
+  EXPECT_LT(used, 0.3 * wall_ticks) << "the server burnt " << used << " of " << wall_ticks << " clock ticks while idle";
+  conns.clear();
+  EXPECT_EQ(server.stop(), 0) << server.output();
+}
+
+}  // namespace
+}  // namespace pahlawan::testing

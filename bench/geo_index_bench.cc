@@ -1,5 +1,6 @@
 // Micro-benchmark of the in-process hot index alone: nearby queries (radius 5 km, limit 20) over
-// 100,000 available items spread across Jakarta, and the cost of an upsert.
+// 100,000 available items spread across Jakarta, the cost of an upsert, and of an update at a place
+// crowded with items.
 #include <benchmark/benchmark.h>
 
 #include <random>
@@ -72,6 +73,30 @@ void BM_UpsertRemove(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_UpsertRemove);
+
+// Items at one place (a central kitchen's default location): upsert and remove there while
+// `state.range(0)` other items share the point. Flat in the count since one entry per point.
+void BM_UpsertRemoveAtCrowdedPlace(benchmark::State& state) {
+  S2HotGeoIndex index;
+  const auto crowd = static_cast<size_t>(state.range(0));
+  auto at_kitchen = [](const std::string& id) {
+    auto h = std::make_shared<HotItem>();
+    h->surplus.id = id;
+    h->surplus.lat = -6.2;
+    h->surplus.lon = 106.8;
+    h->surplus.category = "prepared_meal";
+    h->surplus.expires_at = kNow + std::chrono::hours(2);
+    return h;
+  };
+  for (size_t i = 0; i < crowd; ++i) index.upsert(at_kitchen("c" + std::to_string(i)));
+  size_t i = 0;
+  for (auto _ : state) {
+    const std::string id = "c" + std::to_string(i++ % crowd);
+    index.remove(id);
+    index.upsert(at_kitchen(id));
+  }
+}
+BENCHMARK(BM_UpsertRemoveAtCrowdedPlace)->Arg(1000)->Arg(100000);
 
 }  // namespace
 

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <memory>
+#include <set>
 
 #include "adapters/geo/s2_hot_geo_index.h"
 
@@ -100,6 +101,48 @@ TEST(S2HotGeoIndex, UpsertReplacesAndRemoveForgets) {
   index.remove("never-there");
   EXPECT_EQ(index.size(), 0u);
   EXPECT_TRUE(index.nearby(NearbyQuery{-6.3, 106.9, 1000, 10, std::nullopt, kNow}).empty());
+}
+
+TEST(S2HotGeoIndex, ItemsSharingAPlaceAreRemovedOneByOneWithoutLosingNeighbours) {
+  S2HotGeoIndex index;
+  for (int i = 0; i < 5; ++i) index.upsert(item("m" + std::to_string(i), -6.2, 106.801, i % 2 ? "bakery" : "dairy"));
+  index.upsert(item("other", -6.2, 106.802));
+  EXPECT_EQ(index.places(), 2u);
+  index.remove("m0");  // first of the place: the last one takes its slot
+  index.remove("m3");
+  index.upsert(item("m4", -6.2, 106.801, "bakery"));  // category changed at the same place
+  std::set<std::string> ids;
+  for (const auto& h : index.nearby(NearbyQuery{-6.2, 106.8, 5000, 50, std::nullopt, kNow}))
+    ids.insert(h.item->surplus.id);
+  EXPECT_EQ(ids, (std::set<std::string>{"m1", "m2", "m4", "other"}));
+  std::set<std::string> bakery;
+  for (const auto& h : index.nearby(NearbyQuery{-6.2, 106.8, 5000, 50, std::string("bakery"), kNow})) {
+    bakery.insert(h.item->surplus.id);
+  }
+  EXPECT_EQ(bakery, (std::set<std::string>{"m1", "m4", "other"}));
+  for (const char* id : {"m1", "m2", "m4"}) index.remove(id);
+  EXPECT_EQ(index.places(), 1u);
+  EXPECT_EQ(index.size(), 1u);
+}
+
+// A central kitchen posting 100,000 items at its default location: each update and removal there
+// must not walk the place's other items (the old index did, under its exclusive lock: quadratic,
+// hours for this test). The page still fills from the one place.
+TEST(S2HotGeoIndex, OneHundredThousandItemsAtOnePlaceStayCheapToUpdateAndRemove) {
+  S2HotGeoIndex index;
+  constexpr int kItems = 100000;
+  for (int i = 0; i < kItems; ++i) index.upsert(item("k" + std::to_string(i), -6.2, 106.8));
+  EXPECT_EQ(index.places(), 1u);
+  for (int i = 0; i < kItems; ++i) index.upsert(item("k" + std::to_string(i), -6.2, 106.8));  // e.g. offered
+  EXPECT_EQ(index.size(), static_cast<size_t>(kItems));
+  EXPECT_EQ(index.nearby(NearbyQuery{-6.2, 106.8, 1000, 500, std::nullopt, kNow}).size(), 500u);
+  for (int i = 0; i < kItems; i += 2) index.remove("k" + std::to_string(i));
+  auto page = index.nearby(NearbyQuery{-6.2, 106.8, 1000, 500, std::string("bakery"), kNow});
+  ASSERT_EQ(page.size(), 500u);
+  for (const auto& h : page) EXPECT_EQ(std::stoi(h.item->surplus.id.substr(1)) % 2, 1) << h.item->surplus.id;
+  for (int i = 1; i < kItems; i += 2) index.remove("k" + std::to_string(i));
+  EXPECT_EQ(index.size(), 0u);
+  EXPECT_EQ(index.places(), 0u);
 }
 
 }  // namespace

@@ -2,12 +2,66 @@
 
 #include <boost/json.hpp>
 
+#include <charconv>
+#include <cmath>
+
 #include "common/time_format.h"
 #include "domain/geo.h"
 
 namespace pahlawan {
 namespace json = boost::json;
 namespace {
+
+// Boost.JSON 1.81 prints every double in exponent form ("1.25E1"). Valid JSON, but an API's
+// readers expect 12.5 and -6.2: numbers are written as the shortest decimal that reads back as the
+// same double, in plain notation; the rest is Boost.JSON's own (string escaping included).
+void write_json(std::string& out, const json::value& v) {
+  switch (v.kind()) {
+    case json::kind::double_: {
+      const double d = v.get_double();
+      char buf[400];  // fixed notation of the largest double needs ~310 characters
+      auto [end, ec] = std::to_chars(buf, buf + sizeof buf, d, std::chars_format::fixed);
+      if (ec != std::errc() || !std::isfinite(d)) {
+        out += "null";  // JSON has no NaN or infinity; the domain never holds one
+      } else {
+        out.append(buf, end);
+      }
+      return;
+    }
+    case json::kind::object: {
+      out += '{';
+      bool first = true;
+      for (const auto& [key, value] : v.get_object()) {
+        if (!first) out += ',';
+        first = false;
+        out += json::serialize(json::string_view(key));
+        out += ':';
+        write_json(out, value);
+      }
+      out += '}';
+      return;
+    }
+    case json::kind::array: {
+      out += '[';
+      bool first = true;
+      for (const auto& value : v.get_array()) {
+        if (!first) out += ',';
+        first = false;
+        write_json(out, value);
+      }
+      out += ']';
+      return;
+    }
+    default: out += json::serialize(v); return;
+  }
+}
+
+std::string to_text(const json::value& v) {
+  std::string out;
+  out.reserve(512);
+  write_json(out, v);
+  return out;
+}
 
 json::value time_or_null(const std::optional<TimePoint>& t) {
   return t ? json::value(format_rfc3339(*t)) : json::value(nullptr);
@@ -43,14 +97,14 @@ json::object surplus_object(const Surplus& s) {
 }  // namespace
 
 std::string render_surplus(const Surplus& s) {
-  return json::serialize(surplus_object(s));
+  return to_text(surplus_object(s));
 }
 
 std::string render_provider(const Provider& p, const std::optional<std::string>& token) {
   json::object o{
       {"id", p.id}, {"name", p.name}, {"lat", p.lat}, {"lon", p.lon}, {"created_at", format_rfc3339(p.created_at)}};
   if (token) o["token"] = *token;
-  return json::serialize(o);
+  return to_text(o);
 }
 
 std::string render_ngo(const Ngo& n, const std::optional<std::string>& token,
@@ -68,7 +122,7 @@ std::string render_ngo(const Ngo& n, const std::optional<std::string>& token,
                  {"created_at", format_rfc3339(n.created_at)}};
   if (token) o["token"] = *token;
   if (webhook_secret) o["webhook_secret"] = *webhook_secret;
-  return json::serialize(o);
+  return to_text(o);
 }
 
 std::string dlq_region(const Surplus& s) {
@@ -82,7 +136,7 @@ std::string render_dlq_entry(const Surplus& s) {
                  {"reason", s.dlq_reason.value_or("")},
                  {"attempts", static_cast<int64_t>(s.offered_to.size())},
                  {"created_at", time_or_null(s.dlq_at)}};
-  return json::serialize(o);
+  return to_text(o);
 }
 
 std::string render_event(const Event& e) {
@@ -92,7 +146,7 @@ std::string render_event(const Event& e) {
                  {"occurred_at", format_rfc3339(e.occurred_at)},
                  {"traceparent", e.traceparent}};
   // data_json was rendered by this file (render_surplus), so it is spliced in rather than re-parsed.
-  std::string out = json::serialize(o);
+  std::string out = to_text(o);
   out.pop_back();
   out += ",\"data\":";
   out += e.data_json.empty() ? "{}" : e.data_json;

@@ -3,6 +3,7 @@
 #include <boost/json.hpp>
 
 #include "common/time_format.h"
+#include "domain/validation.h"
 
 namespace pahlawan {
 
@@ -23,7 +24,8 @@ void MetricsSubscriber::on_event(const Event& event) {
   if (ec || !data.is_object()) return;
   const auto& o = data.as_object();
   if (const auto* kg = o.if_contains("quantity_kg"); kg && kg->is_number()) {
-    tons_prevented_.inc(kg->to_number<double>() / 1000.0);
+    grams_prevented_ += grams_of(kg->to_number<double>());
+    tons_prevented_.set_total(static_cast<double>(grams_prevented_) / 1e6);
   }
   const auto* created = o.if_contains("created_at");
   const auto* claimed = o.if_contains("claimed_at");

@@ -21,6 +21,7 @@ class MetricsSubscriber final : public EventSubscriber {
   MetricsRegistry& registry_;
   Histogram& claim_latency_;
   Counter& tons_prevented_;
+  int64_t grams_prevented_ = 0;  // the exact total behind tons_prevented_ (relay thread only)
   int64_t last_seq_ = 0;
 };
 

@@ -113,7 +113,7 @@ void SurplusService::insert(const Principal& caller, PostSurplusRequest req, std
   s.provider_id = caller.id;
   s.title = std::move(req.title);
   s.category = std::move(req.category);
-  s.quantity_kg = req.quantity_kg;
+  s.quantity_kg = kg_of(grams_of(req.quantity_kg));  // exact to the gram
   s.lat = *req.lat;
   s.lon = *req.lon;
   s.cell = cell_id_at(s.lat, s.lon, router_.level());

@@ -1,5 +1,7 @@
 #include "common/metrics.h"
 
+#include <charconv>
+#include <cmath>
 #include <cstdio>
 #include <sstream>
 
@@ -12,10 +14,13 @@ void atomic_add(std::atomic<double>& a, double v) {
   }
 }
 
+// The shortest text that reads back as the same double (0.0125, not 0.012500000000000001).
 std::string num(double v) {
+  if (std::isnan(v)) return "NaN";
+  if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
   char buf[64];
-  std::snprintf(buf, sizeof buf, "%.17g", v);
-  return buf;
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+  return std::string(buf, end);
 }
 
 std::string with_labels(const std::string& name, const std::string& labels, const std::string& extra = "") {

@@ -18,6 +18,9 @@ namespace pahlawan {
 class Counter {
  public:
   void inc(double v = 1.0);
+  // For a counter derived from an exact integer total kept elsewhere (e.g. grams → tonnes), so that
+  // summing fractions never drifts. The caller guarantees it never decreases.
+  void set_total(double v) { value_.store(v, std::memory_order_relaxed); }
   double value() const { return value_.load(std::memory_order_relaxed); }
 
  private:

@@ -1,5 +1,7 @@
 #include "domain/matching_rules.h"
 
+#include "domain/validation.h"
+
 #include <algorithm>
 #include <tuple>
 
@@ -26,7 +28,10 @@ std::optional<Ineligible> check_eligibility(const Ngo& ngo, const NgoLoad& load,
       std::find(ngo.categories.begin(), ngo.categories.end(), item.category) == ngo.categories.end()) {
     return Ineligible::kCategory;
   }
-  if (ngo.capacity_kg && load.committed_kg_24h + item.quantity_kg > *ngo.capacity_kg) return Ineligible::kCapacity;
+  // In whole grams: 0.1 + 0.2 kg must fit a 0.3 kg capacity.
+  if (ngo.capacity_kg && grams_of(load.committed_kg_24h) + grams_of(item.quantity_kg) > grams_of(*ngo.capacity_kg)) {
+    return Ineligible::kCapacity;
+  }
   if (load.pending_offers >= policy.max_pending_offers) return Ineligible::kNotificationCap;
   return std::nullopt;
 }

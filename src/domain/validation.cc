@@ -33,9 +33,18 @@ Status validate_category(const std::string& category) {
   return Status::ok();
 }
 
+int64_t grams_of(double kg) {
+  return std::llround(kg * 1000.0);
+}
+
+double kg_of(int64_t grams) {
+  return static_cast<double>(grams) / 1000.0;
+}
+
 Status validate_quantity(double kg) {
   if (!std::isfinite(kg) || kg <= 0) return invalid("quantity_kg must be a number greater than 0");
   if (kg > kMaxQuantityKg) return invalid("quantity_kg must be at most 100000");
+  if (grams_of(kg) < 1) return invalid("quantity_kg must be at least 0.001 (one gram)");
   return Status::ok();
 }
 

@@ -2,6 +2,7 @@
 // check meaning (ranges, windows, vocabularies) and say precisely what is wrong. Pure functions.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -19,6 +20,10 @@ inline constexpr size_t kMaxNameBytes = 200;
 Status validate_coordinates(double lat, double lon);
 Status validate_name(const std::string& field, const std::string& value);
 Status validate_category(const std::string& category);
+// Quantities are kept exact to the gram: a posted quantity is rounded to whole grams (so sums such
+// as the tonnes rescued and an NGO's 24-hour load never drift), and must come to at least 1 g.
+int64_t grams_of(double kg);
+double kg_of(int64_t grams);
 Status validate_quantity(double kg);
 Status validate_expiry(TimePoint expires_at, TimePoint now);
 Status validate_capacity(double kg);

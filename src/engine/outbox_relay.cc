@@ -5,8 +5,14 @@
 
 namespace pahlawan {
 
-OutboxRelay::OutboxRelay(Store& store, EventBus& bus, std::string consumer, int batch, int save_every)
-    : store_(store), bus_(bus), consumer_(std::move(consumer)), batch_(batch), save_every_(save_every) {}
+OutboxRelay::OutboxRelay(Store& store, EventBus& bus, std::string consumer, int batch, int save_every,
+                         std::chrono::milliseconds retry_after)
+    : store_(store),
+      bus_(bus),
+      consumer_(std::move(consumer)),
+      batch_(batch),
+      save_every_(save_every),
+      retry_after_(retry_after) {}
 
 OutboxRelay::~OutboxRelay() {
   stop();
@@ -63,19 +69,26 @@ void OutboxRelay::save_position() {
 }
 
 void OutboxRelay::run() {
+  bool failed = false;
   for (;;) {
     bool stopping;
     {
       std::unique_lock lock(mu_);
-      cv_.wait(lock, [&] { return pending_ || stopping_; });
+      if (failed) {
+        cv_.wait_for(lock, retry_after_, [&] { return pending_ || stopping_; });  // then try again regardless
+      } else {
+        cv_.wait(lock, [&] { return pending_ || stopping_; });
+      }
       pending_ = false;
       stopping = stopping_;
     }
+    failed = false;
     // Drain everything committed so far, even when stopping: a drain flushes the relay too.
     for (;;) {
       auto n = run_once();
       if (!n) {
-        std::fprintf(stderr, "outbox relay: %s\n", n.status().message().c_str());
+        std::fprintf(stderr, "outbox relay: %s (retrying)\n", n.status().message().c_str());
+        failed = true;
         break;
       }
       if (*n == 0) break;

@@ -4,10 +4,13 @@
 // stop, so after a restart it resumes there. A crash replays what was published since the last save
 // (fewer than save_every + one batch): delivery is at-least-once and subscribers de-duplicate by event
 // id. Saving less often keeps the cursor writes from costing the committer an fsync per small batch. One relay thread;
-// notify() is called by the store after each commit that appended events. Thread-safe.
+// notify() is called by the store after each commit that appended events. A failed outbox read is
+// tried again after `retry_after` by itself: at a quiet hour no further commit may come to wake it.
+// Thread-safe.
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <mutex>
 #include <string>
@@ -20,7 +23,8 @@ namespace pahlawan {
 
 class OutboxRelay {
  public:
-  OutboxRelay(Store& store, EventBus& bus, std::string consumer = "relay", int batch = 512, int save_every = 1024);
+  OutboxRelay(Store& store, EventBus& bus, std::string consumer = "relay", int batch = 512, int save_every = 1024,
+              std::chrono::milliseconds retry_after = std::chrono::milliseconds(1000));
   ~OutboxRelay();
 
   Status start();
@@ -39,6 +43,7 @@ class OutboxRelay {
   const std::string consumer_;
   const int batch_;
   const int save_every_;
+  const std::chrono::milliseconds retry_after_;
   int64_t saved_ = 0;  // relay thread (or the caller of run_once) only
   std::atomic<int64_t> position_{0};
   std::mutex mu_;

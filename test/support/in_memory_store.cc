@@ -180,6 +180,10 @@ Result<std::optional<std::string>> InMemoryStore::get_meta(const std::string& ke
 
 Result<std::vector<Event>> InMemoryStore::read_outbox(int64_t after_seq, int limit) {
   std::lock_guard lock(mu_);
+  if (failing_reads_ > 0) {
+    --failing_reads_;
+    return Status(ErrorCode::kUnavailable, "outbox read failed (injected)");
+  }
   std::vector<Event> out;
   for (const auto& e : outbox_) {
     if (e.seq > after_seq && static_cast<int>(out.size()) < limit) out.push_back(e);

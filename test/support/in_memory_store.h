@@ -19,6 +19,11 @@ class InMemoryStore final : public Store {
     std::lock_guard lock(mu_);
     fail_next_ = std::move(s);
   }
+  // The next `n` outbox reads fail (kUnavailable), as a busy or broken disk would.
+  void fail_outbox_reads(int n) {
+    std::lock_guard lock(mu_);
+    failing_reads_ = n;
+  }
   // Decides every held unit, in order. Returns how many.
   size_t release();
 
@@ -55,6 +60,7 @@ class InMemoryStore final : public Store {
   mutable std::mutex mu_;
   std::deque<std::pair<UnitOfWork, CommitDone>> pending_;  // GUARDED_BY(mu_)
   std::optional<Status> fail_next_;                        // GUARDED_BY(mu_)
+  int failing_reads_ = 0;                                  // GUARDED_BY(mu_)
   std::map<std::string, Surplus> surplus_;
   std::map<std::string, IdempotencyRecord> idempotency_;
   std::map<std::string, Provider> providers_;

@@ -80,7 +80,7 @@ TEST(Metrics, RendersPrometheusText) {
   const std::string text = r.render();
   EXPECT_NE(text.find("# TYPE a_total counter\na_total 2\n"), std::string::npos);
   EXPECT_NE(text.find("b_ratio 0.5\n"), std::string::npos);
-  EXPECT_NE(text.find("c_seconds_bucket{le=\"0.10000000000000001\"} 1\n"), std::string::npos);
+  EXPECT_NE(text.find("c_seconds_bucket{le=\"0.1\"} 1\n"), std::string::npos);
   EXPECT_NE(text.find("c_seconds_bucket{le=\"1\"} 2\n"), std::string::npos);
   EXPECT_NE(text.find("c_seconds_bucket{le=\"+Inf\"} 3\n"), std::string::npos);
   EXPECT_NE(text.find("c_seconds_count 3\n"), std::string::npos);

@@ -137,7 +137,12 @@ TEST(SqliteStore, DuplicateIdempotencyKeyIsAConflictAndWritesNothing) {
   second.inserts.push_back(sample("s2"));
   second.events.push_back(event_for(sample("s2"), "e2"));
   second.idempotency = IdempotencyRecord{"p1", "k", "h", "s2", kNow};
-  EXPECT_EQ(commit_sync(*store, std::move(second)).code(), ErrorCode::kConflict);
+  const Status refused = commit_sync(*store, std::move(second));
+  EXPECT_EQ(refused.code(), ErrorCode::kConflict);
+  // What a client may be shown: the contract's words, not SQLite's (constraint and table names).
+  for (const char* leak : {"UNIQUE", "constraint", "idempotency.", "sqlite", "SQL"}) {
+    EXPECT_EQ(refused.message().find(leak), std::string::npos) << refused.message();
+  }
   EXPECT_FALSE(store->find_surplus("s2")->has_value());
   EXPECT_EQ(*store->last_outbox_seq(), 0);
   EXPECT_EQ((*store->find_idempotency("p1", "k"))->surplus_id, "s1");

@@ -103,5 +103,14 @@ TEST_P(WebhookSenderTest, AStalledReceiverTimesOutAndIsCountedFailed) {
 
 INSTANTIATE_TEST_SUITE_P(PlainAndTls, WebhookSenderTest, ::testing::Values("http", "https"));
 
+// The receiver's side of the scheme, checked against an independent HMAC (Python's hmac module).
+TEST(WebhookSignature, SignsTheTimestampWithTheBody) {
+  EXPECT_EQ(webhook_signature("whsec_test", R"({"id":"e1"})", 1795000000),
+            "t=1795000000,v1=fddbd4be3580eeccfcaaa22ef677a5ffbd1e5ecfd1dae85f757c61ec5845ca38");
+  // The same body at another time signs differently: an old capture does not verify as new.
+  EXPECT_NE(webhook_signature("whsec_test", R"({"id":"e1"})", 1795000301).substr(14),
+            webhook_signature("whsec_test", R"({"id":"e1"})", 1795000000).substr(14));
+}
+
 }  // namespace
 }  // namespace pahlawan

@@ -88,6 +88,13 @@ struct HttpServer::Impl {
         timeouts(&m.counter("http_timeouts_total",
                             "Connections closed because a request was not read or a write not taken in time")) {}
 
+  // The stream's deadline passed. Beast reports it as `timeout`, or, for a write that the expired
+  // timer cancelled inside a composed operation, as `operation_aborted`; nothing else cancels a
+  // session's socket operations.
+  static bool timed_out(const beast::error_code& ec) {
+    return ec == beast::error::timeout || ec == asio::error::operation_aborted;
+  }
+
   void count(int status, std::chrono::steady_clock::time_point started) {
     (status < 400 ? requests_2xx : status < 500 ? requests_4xx : requests_5xx)->inc();
     latency->observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
@@ -148,7 +155,7 @@ struct HttpServer::Impl {
     res.body() = std::move(r.body);
     res.prepare_payload();
     auto [ec, n] = co_await http::async_write(stream, res, use_nothrow);
-    if (ec == beast::error::timeout) timeouts->inc();
+    if (timed_out(ec)) timeouts->inc();
     co_return !ec;
   }
 
@@ -156,7 +163,7 @@ struct HttpServer::Impl {
   asio::awaitable<bool> write_frame(beast::tcp_stream& stream, std::string_view frame) {
     stream.expires_after(limits.write_timeout);
     auto [ec, n] = co_await asio::async_write(stream, asio::buffer(frame), use_nothrow);
-    if (ec == beast::error::timeout) timeouts->inc();
+    if (timed_out(ec)) timeouts->inc();
     co_return !ec;
   }
 
@@ -224,7 +231,7 @@ struct HttpServer::Impl {
         if (ec == http::error::body_limit) {
           co_await write(stream, 11, error_response(Status(ErrorCode::kPayloadTooLarge, "request body over 64 KiB")),
                          false, false);
-        } else if (ec == beast::error::timeout) {
+        } else if (timed_out(ec)) {
           timeouts->inc();
         } else if (ec.category() == http::make_error_code(http::error::bad_target).category() &&
                    ec != http::error::end_of_stream && ec != http::error::partial_message) {

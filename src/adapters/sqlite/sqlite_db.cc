@@ -1,11 +1,15 @@
 #include "adapters/sqlite/sqlite_db.h"
 
+#include <cstdio>
+
 namespace pahlawan {
 
 Status sqlite_status(sqlite3* db, int rc, const char* what) {
-  const std::string msg = std::string(what) + ": " + (db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
-  if ((rc & 0xff) == SQLITE_CONSTRAINT) return {ErrorCode::kConflict, msg};
-  return {ErrorCode::kUnavailable, msg};
+  // SQLite's own words ("database is locked", constraint and table names) go to the operator's log;
+  // the Status, which may reach a client, carries the contract's message only.
+  std::fprintf(stderr, "sqlite: %s: %s (code %d)\n", what, db ? sqlite3_errmsg(db) : sqlite3_errstr(rc), rc);
+  if ((rc & 0xff) == SQLITE_CONSTRAINT) return {ErrorCode::kConflict, "the change conflicts with stored data"};
+  return {ErrorCode::kUnavailable, "the store is unavailable; try again"};
 }
 
 SqliteStmt& SqliteStmt::bind(int i, const std::string& v) {

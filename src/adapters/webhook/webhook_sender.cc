@@ -36,6 +36,11 @@ std::string hmac_sha256_hex(const std::string& key, const std::string& body) {
   return out;
 }
 
+std::string webhook_signature(const std::string& secret, const std::string& body, int64_t unix_seconds) {
+  const std::string t = std::to_string(unix_seconds);
+  return "t=" + t + ",v1=" + hmac_sha256_hex(secret, t + "." + body);
+}
+
 WebhookSender::WebhookSender(NgoDirectory& directory, MetricsRegistry& metrics, WebhookOptions options)
     : directory_(directory),
       options_(options),
@@ -176,7 +181,9 @@ bool WebhookSender::send(const Delivery& d) {
   const std::string port = url->has_port() ? std::string(url->port()) : (tls ? "443" : "80");
   std::string target(url->encoded_target());
   if (target.empty()) target = "/";
-  const std::string signature = "sha256=" + hmac_sha256_hex(d.secret, d.body);
+  const std::string signature = webhook_signature(
+      d.secret, d.body,
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count());
 
   auto deliver = [&]() -> asio::awaitable<bool> {
     auto ex = co_await asio::this_coro::executor;

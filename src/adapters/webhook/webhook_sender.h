@@ -2,9 +2,9 @@
 //
 // on_event (relay thread) only queues: delivery runs on the sender's own thread, so a slow or dead
 // receiver never holds up the relay or the matcher. Each delivery is a POST of the event JSON with
-// X-Pahlawan-Event-Id (the de-duplication key) and X-Pahlawan-Signature: sha256=<hex HMAC-SHA256 of
-// the body keyed with the NGO's webhook secret>. A non-2xx answer, a timeout or a refused connection
-// is retried with exponential back-off and jitter, up to max_attempts; outcomes are counted in
+// X-Pahlawan-Event-Id (the de-duplication key) and X-Pahlawan-Signature: t=<unix>,v1=<hex
+// HMAC-SHA256 of "<t>.<body>" keyed with the NGO's webhook secret> (see webhook_signature). A non-2xx answer, a timeout
+// or a refused connection is retried with exponential back-off and jitter, up to max_attempts; outcomes are counted in
 // webhook_deliveries_total{outcome}. The queue is bounded (a full queue drops and counts).
 // https:// URLs get TLS 1.2+ with the peer's certificate verified against the system's trust store
 // (plus ca_file, for a private CA) and its name checked against the URL's host; a certificate that
@@ -40,6 +40,10 @@ struct WebhookOptions {
 
 // Hex HMAC-SHA256 of `body` keyed with `key`.
 std::string hmac_sha256_hex(const std::string& key, const std::string& body);
+// The X-Pahlawan-Signature value: "t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">" (Stripe's
+// scheme). Signing the time with the body lets a receiver refuse a captured delivery replayed later:
+// it checks the MAC, then that t is within its tolerance (we document 5 minutes).
+std::string webhook_signature(const std::string& secret, const std::string& body, int64_t unix_seconds);
 
 class WebhookSender final : public EventSubscriber {
  public:

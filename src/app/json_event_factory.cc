@@ -1,6 +1,7 @@
 #include "app/json_event_factory.h"
 
 #include "app/json_render.h"
+#include "domain/event.h"
 
 namespace pahlawan {
 
@@ -12,6 +13,7 @@ Event JsonEventFactory::make(const char* type, const Surplus& after, const std::
   e.occurred_at = clock_.now();
   e.traceparent = traceparent;
   e.data_json = payload(after);
+  if (e.type == event_type::kOffered && after.offer) e.recipient = after.offer->ngo_id;
   return e;
 }
 

@@ -28,6 +28,9 @@ struct Event {
   std::string traceparent;  // W3C trace context of the request that caused it; may be empty
   std::string data_json;    // a JSON object, rendered by the app layer
   int64_t seq = 0;          // outbox position, assigned by the store at commit
+  // The NGO a surplus.offered event is for (empty for other types): a field of its own, so that
+  // routing an offer to its streams and webhook never parses the payload, and the store can index it.
+  std::string recipient;
 };
 
 }  // namespace pahlawan

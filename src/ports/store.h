@@ -98,8 +98,10 @@ class Store {
   // The outbox, in commit order: events with seq > after_seq, at most `limit`.
   virtual Result<std::vector<Event>> read_outbox(int64_t after_seq, int limit) = 0;
   virtual Result<int64_t> last_outbox_seq() = 0;
-  // surplus.offered events for this NGO after the event `after_event_id` (all, when it is empty or
-  // unknown), in commit order: the replay behind SSE's Last-Event-ID.
+  // The replay behind SSE's Last-Event-ID, in commit order, at most `limit`, each read by index:
+  // when `after_event_id` is a stored event, the NGO's offers (events with this recipient) after it;
+  // when it is unknown (never issued, or pruned), not the NGO's history but the latest offer of each
+  // item whose pending offer is for the NGO now.
   virtual Result<std::vector<Event>> read_offers_for(const std::string& ngo_id, const std::string& after_event_id,
                                                      int limit) = 0;
   virtual Result<int64_t> load_cursor(const std::string& consumer) = 0;

@@ -36,6 +36,7 @@ std::string config_usage() {
          "                      [--routing-timeout-ms 1000] [--routing-breaker-failures 5]\n"
          "                      [--routing-breaker-cooldown-ms 30000] [--webhook-ca-file PEM]\n"
          "                      [--max-connections 10000] [--request-timeout-ms 10000] [--write-timeout-ms 10000]\n"
+         "                      [--max-streams-per-ngo 8]\n"
          "Each flag may also come from PAHLAWAN_<FLAG> (e.g. PAHLAWAN_DATA_DIR); a flag wins.\n";
 }
 
@@ -60,6 +61,7 @@ Result<Config> parse_config(const std::vector<std::string>& args,
       {"--routing-breaker-failures", "PAHLAWAN_ROUTING_BREAKER_FAILURES"},
       {"--routing-breaker-cooldown-ms", "PAHLAWAN_ROUTING_BREAKER_COOLDOWN_MS"},
       {"--max-connections", "PAHLAWAN_MAX_CONNECTIONS"},
+      {"--max-streams-per-ngo", "PAHLAWAN_MAX_STREAMS_PER_NGO"},
       {"--request-timeout-ms", "PAHLAWAN_REQUEST_TIMEOUT_MS"},
       {"--write-timeout-ms", "PAHLAWAN_WRITE_TIMEOUT_MS"},
   };
@@ -105,6 +107,7 @@ Result<Config> parse_config(const std::vector<std::string>& args,
       {"--routing-breaker-failures", {&c.routing_breaker_failures, 1, 1000}},
       {"--routing-breaker-cooldown-ms", {&c.routing_breaker_cooldown_ms, 100, 3600000}},
       {"--max-connections", {&c.max_connections, 1, 1000000}},
+      {"--max-streams-per-ngo", {&c.max_streams_per_ngo, 1, 1000}},
       {"--request-timeout-ms", {&c.request_timeout_ms, 100, 600000}},
       {"--write-timeout-ms", {&c.write_timeout_ms, 100, 600000}},
   };

@@ -221,7 +221,7 @@ int run_server(const Config& config) {
   bus.subscribe(**journal);
   MatchTrigger match_trigger(router);
   bus.subscribe(match_trigger);
-  SseHub sse_hub;
+  SseHub sse_hub(static_cast<size_t>(config.max_streams_per_ngo));
   bus.subscribe(sse_hub);
   WebhookOptions webhook_options;
   webhook_options.base_backoff = std::chrono::milliseconds(config.webhook_retry_ms);

@@ -96,6 +96,16 @@ class SseClient {
     return true;
   }
   const std::string& received() const { return received_; }
+  // True once the server ends the stream (reads what arrives meanwhile; up to 20 s).
+  bool ended() {
+    char buf[4096];
+    for (;;) {
+      boost::system::error_code ec;
+      const size_t n = socket_.read_some(boost::asio::buffer(buf), ec);
+      if (ec) return ec == boost::asio::error::eof || ec == boost::asio::error::connection_reset;
+      received_.append(buf, n);
+    }
+  }
 
  private:
   boost::asio::io_context io_;
@@ -145,7 +155,32 @@ TEST(MatchingE2E, OffersArriveOnTheNgosEventStreamAndReplayFromLastEventId) {
   SseClient stranger(server.port(), str(other, "token"), first_event);
   ASSERT_TRUE(stranger.read_until("\r\n\r\n"));
   EXPECT_EQ(stranger.received().find(second), std::string::npos);
+
+  // An unknown Last-Event-ID replays what the NGO can still act on (its pending offers), not its
+  // history: the first item, claimed meanwhile, is not sent again.
+  ASSERT_EQ(c.call("POST", "/v1/surplus/" + first + "/claim", ntoken).status, 200);
+  SseClient unknown(server.port(), ntoken, "no-such-event-id");
+  ASSERT_TRUE(unknown.read_until(second)) << unknown.received();
+  EXPECT_EQ(unknown.received().find(first), std::string::npos) << unknown.received();
   EXPECT_EQ(server.stop(), 0);  // open streams do not hold up the drain
+}
+
+// One NGO token opening stream after stream holds at most --max-streams-per-ngo: the oldest end.
+TEST(MatchingE2E, AnNgoHoldsAtMostSoManyEventStreams) {
+  ServerProcess server("", {"--max-streams-per-ngo", "2"});
+  server.start();
+  HttpClient c("127.0.0.1", server.port());
+  const std::string ntoken = str(
+      c.call("POST", "/v1/ngos", server.admin_token(), R"({"name":"Panti","lat":-6.9,"lon":107.61})").json(), "token");
+  std::vector<std::unique_ptr<SseClient>> streams;
+  for (int i = 0; i < 5; ++i) {
+    streams.push_back(std::make_unique<SseClient>(server.port(), ntoken));
+    ASSERT_TRUE(streams.back()->read_until("\r\n\r\n"));
+  }
+  for (int i = 0; i < 3; ++i) EXPECT_TRUE(streams[static_cast<size_t>(i)]->ended()) << "stream " << i << " still open";
+  const std::string metrics = c.request("GET", "/metrics").body;
+  EXPECT_NE(metrics.find("\nsse_streams_open 2\n"), std::string::npos) << metrics;
+  EXPECT_EQ(server.stop(), 0);
 }
 
 TEST(MatchingE2E, UnmatchableItemsAreListedInTheDlqAndCanBeAssigned) {

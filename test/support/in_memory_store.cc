@@ -1,5 +1,7 @@
 #include "in_memory_store.h"
 
+#include <algorithm>
+
 namespace pahlawan::testing {
 
 void InMemoryStore::commit(UnitOfWork unit, CommitDone done) {
@@ -194,18 +196,30 @@ Result<std::vector<Event>> InMemoryStore::read_outbox(int64_t after_seq, int lim
 Result<std::vector<Event>> InMemoryStore::read_offers_for(const std::string& ngo_id, const std::string& after_event_id,
                                                           int limit) {
   std::lock_guard lock(mu_);
-  int64_t after = 0;
+  std::optional<int64_t> after;
   for (const auto& e : outbox_) {
     if (e.id == after_event_id) after = e.seq;
   }
   std::vector<Event> out;
-  const std::string needle = "\"offer\":{\"ngo_id\":\"" + ngo_id + "\"";
+  if (after) {
+    for (const auto& e : outbox_) {
+      if (e.seq > *after && e.recipient == ngo_id && static_cast<int>(out.size()) < limit) out.push_back(e);
+    }
+    return out;
+  }
+  // Unknown id: the latest offer of each item whose pending offer is for this NGO.
+  std::map<std::string, const Event*> latest;
   for (const auto& e : outbox_) {
-    if (e.seq > after && e.type == "surplus.offered" && e.data_json.find(needle) != std::string::npos &&
-        static_cast<int>(out.size()) < limit) {
-      out.push_back(e);
+    if (e.recipient != ngo_id) continue;
+    auto s = surplus_.find(e.surplus_id);
+    if (s != surplus_.end() && s->second.status == SurplusStatus::kAvailable && s->second.offer &&
+        s->second.offer->ngo_id == ngo_id) {
+      latest[e.surplus_id] = &e;
     }
   }
+  for (const auto& [id, e] : latest) out.push_back(*e);
+  std::sort(out.begin(), out.end(), [](const Event& a, const Event& b) { return a.seq < b.seq; });
+  if (static_cast<int>(out.size()) > limit) out.resize(static_cast<size_t>(limit));
   return out;
 }
 

@@ -1,7 +1,5 @@
 #include "adapters/http/sse_hub.h"
 
-#include <boost/json.hpp>
-
 #include <algorithm>
 
 namespace pahlawan {
@@ -9,16 +7,6 @@ namespace pahlawan {
 std::string sse_offer_frame(const Event& e) {
   // The payload is one line of JSON (our renderer emits no newlines), as SSE's data field requires.
   return "id: " + e.id + "\nevent: offer\ndata: " + e.data_json + "\n\n";
-}
-
-std::string offered_ngo(const Event& e) {
-  boost::system::error_code ec;
-  const auto v = boost::json::parse(e.data_json, ec);
-  if (ec || !v.is_object()) return "";
-  const auto* offer = v.as_object().if_contains("offer");
-  if (!offer || !offer->is_object()) return "";
-  const auto* ngo = offer->as_object().if_contains("ngo_id");
-  return ngo && ngo->is_string() ? std::string(ngo->as_string()) : "";
 }
 
 void SseStream::on_wake(std::function<void()> wake) {
@@ -87,15 +75,13 @@ void SseStream::close() {
 }
 
 void SseHub::on_event(const Event& event) {
-  if (event.type != "surplus.offered") return;
-  const std::string ngo = offered_ngo(event);
-  if (ngo.empty()) return;
+  if (event.type != "surplus.offered" || event.recipient.empty()) return;
   std::vector<std::shared_ptr<SseStream>> targets;
   {
     std::lock_guard lock(mu_);
-    auto it = by_ngo_.find(ngo);
+    auto it = by_ngo_.find(event.recipient);
     if (it == by_ngo_.end()) return;
-    targets = it->second;
+    targets.assign(it->second.begin(), it->second.end());
   }
   const std::string frame = sse_offer_frame(event);
   for (auto& s : targets) s->push(event.seq, frame);
@@ -103,16 +89,31 @@ void SseHub::on_event(const Event& event) {
 
 std::shared_ptr<SseStream> SseHub::open(const std::string& ngo_id) {
   auto s = std::make_shared<SseStream>(ngo_id);
-  std::lock_guard lock(mu_);
-  by_ngo_[ngo_id].push_back(s);
+  std::shared_ptr<SseStream> evicted;
+  {
+    std::lock_guard lock(mu_);
+    auto& streams = by_ngo_[ngo_id];
+    if (streams.size() >= max_per_ngo_) {
+      evicted = std::move(streams.front());
+      evicted->in_hub_ = false;
+      streams.pop_front();
+      --open_;
+    }
+    s->hub_pos_ = streams.insert(streams.end(), s);
+    s->in_hub_ = true;
+    ++open_;
+  }
+  if (evicted) evicted->close();  // its writer wakes, sends what is queued, and ends the response
   return s;
 }
 
 void SseHub::close(const std::shared_ptr<SseStream>& stream) {
   std::lock_guard lock(mu_);
+  if (!stream->in_hub_) return;
   auto it = by_ngo_.find(stream->ngo_id());
-  if (it == by_ngo_.end()) return;
-  std::erase(it->second, stream);
+  it->second.erase(stream->hub_pos_);
+  stream->in_hub_ = false;
+  --open_;
   if (it->second.empty()) by_ngo_.erase(it);
 }
 
@@ -127,9 +128,7 @@ void SseHub::close_all() {
 
 size_t SseHub::open_streams() const {
   std::lock_guard lock(mu_);
-  size_t n = 0;
-  for (const auto& [ngo, streams] : by_ngo_) n += streams.size();
-  return n;
+  return open_;
 }
 
 }  // namespace pahlawan

@@ -1,12 +1,18 @@
 // SseHub: the live half of GET /v1/events. It subscribes to the bus and turns each surplus.offered
-// event into an SSE frame for the streams of the NGO the offer is for. A stream is a small queue and
-// a wake-up callback, so thousands of idle streams cost a socket and a few hundred bytes each.
+// event into an SSE frame for the streams of the NGO the offer is for (the event's recipient). A
+// stream is a small queue and a wake-up callback, so thousands of idle streams cost a socket and a
+// few hundred bytes each.
+//
+// An NGO holds at most `max_per_ngo` streams: opening one more ends its oldest, so one token opening
+// and dropping streams in a loop cannot grow the hub. Streams sit in a list per NGO and know their
+// place in it, so closing one is O(1) under the mutex the relay also takes.
 // Thread-safety: on_event runs on the relay thread; open/close and SseStream methods from any thread.
 #pragma once
 
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <list>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -19,8 +25,6 @@ namespace pahlawan {
 
 // "id: <event id>\nevent: offer\ndata: <surplus JSON>\n\n"
 std::string sse_offer_frame(const Event& e);
-// The NGO an offered event is for ("" when the payload has no pending offer).
-std::string offered_ngo(const Event& e);
 
 class SseStream {
  public:
@@ -39,8 +43,12 @@ class SseStream {
   void on_wake(std::function<void()> wake);
 
  private:
+  friend class SseHub;
   void wake();
   const std::string ngo_id_;
+  // Its place in the hub's list for its NGO; GUARDED_BY(SseHub::mu_).
+  std::list<std::shared_ptr<SseStream>>::iterator hub_pos_;
+  bool in_hub_ = false;  // GUARDED_BY(SseHub::mu_)
   std::mutex mu_;
   std::function<void()> wake_;                          // GUARDED_BY(mu_)
   std::deque<std::string> frames_;                      // GUARDED_BY(mu_)
@@ -52,6 +60,7 @@ class SseStream {
 
 class SseHub final : public EventSubscriber {
  public:
+  explicit SseHub(size_t max_per_ngo = 8) : max_per_ngo_(max_per_ngo) {}
   void on_event(const Event& event) override;
   std::shared_ptr<SseStream> open(const std::string& ngo_id);
   void close(const std::shared_ptr<SseStream>& stream);
@@ -59,8 +68,10 @@ class SseHub final : public EventSubscriber {
   size_t open_streams() const;
 
  private:
+  const size_t max_per_ngo_;
   mutable std::mutex mu_;
-  std::unordered_map<std::string, std::vector<std::shared_ptr<SseStream>>> by_ngo_;  // GUARDED_BY(mu_)
+  std::unordered_map<std::string, std::list<std::shared_ptr<SseStream>>> by_ngo_;  // GUARDED_BY(mu_), oldest first
+  size_t open_ = 0;                                                                // GUARDED_BY(mu_)
 };
 
 }  // namespace pahlawan

@@ -106,6 +106,29 @@ void bind_surplus(SqliteStmt& st, const Surplus& x, int first) {
   st.bind(i + 21, opt_ms(x.dlq_at));
 }
 
+// One outbox row, selected as: seq, id, type, surplus_id, occurred_at, traceparent, data, recipient.
+Event outbox_event(const SqliteStmt& st) {
+  Event e;
+  e.seq = st.int64(0);
+  e.id = st.text(1);
+  e.type = st.text(2);
+  e.surplus_id = st.text(3);
+  e.occurred_at = from_unix_ms(st.int64(4));
+  e.traceparent = st.text(5);
+  e.data_json = st.text(6);
+  e.recipient = st.text(7);
+  return e;
+}
+
+Result<bool> has_column(SqliteDb& db, const std::string& table, const std::string& column) {
+  auto st = db.prepare("SELECT 1 FROM pragma_table_info(?1) WHERE name = ?2");
+  if (!st) return st.status();
+  (*st)->bind(1, table).bind(2, column);
+  auto row = (*st)->step();
+  if (!row) return row.status();
+  return *row;
+}
+
 #define RETURN_IF_ERROR(expr)   \
   do {                          \
     Status _s = (expr);         \
@@ -144,11 +167,26 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(SqliteStoreOptions option
     if (!s) return s;
   }
   if (Status s = db.exec(kSqliteSchema); !s) return s;
-  // Databases made before matching existed lack its columns; adding one that exists fails harmlessly.
-  for (const char* column :
-       {"ALTER TABLE surplus ADD COLUMN offered_to TEXT NOT NULL DEFAULT ''",
-        "ALTER TABLE surplus ADD COLUMN dlq_reason TEXT", "ALTER TABLE surplus ADD COLUMN dlq_at INTEGER"}) {
-    (void)db.exec(column);
+  // Databases made by earlier versions lack later columns: each is added once. Offers recorded before
+  // the recipient column existed get it from their payload.
+  struct Column {
+    const char *table, *name, *ddl, *backfill;
+  };
+  for (const Column& c : {
+           Column{"surplus", "offered_to", "ALTER TABLE surplus ADD COLUMN offered_to TEXT NOT NULL DEFAULT ''",
+                  nullptr},
+           Column{"surplus", "dlq_reason", "ALTER TABLE surplus ADD COLUMN dlq_reason TEXT", nullptr},
+           Column{"surplus", "dlq_at", "ALTER TABLE surplus ADD COLUMN dlq_at INTEGER", nullptr},
+           Column{"outbox", "recipient", "ALTER TABLE outbox ADD COLUMN recipient TEXT",
+                  "UPDATE outbox SET recipient = json_extract(data, '$.offer.ngo_id') WHERE type = 'surplus.offered'"},
+       }) {
+    auto present = has_column(db, c.table, c.name);
+    if (!present) return present.status();
+    if (*present) continue;
+    if (Status s = db.exec(c.ddl); !s) return s;
+    if (c.backfill) {
+      if (Status s = db.exec(c.backfill); !s) return s;
+    }
   }
   if (Status s = db.exec(kSqliteLateIndexes); !s) return s;
   return std::unique_ptr<SqliteStore>(new SqliteStore(std::move(options), std::move(*writer), metrics));
@@ -346,9 +384,11 @@ Status SqliteStore::apply(const UnitOfWork& u) {
   }
   for (const auto& e : u.events) {
     ASSIGN_STMT(st, db,
-                "INSERT INTO outbox (id, type, surplus_id, occurred_at, traceparent, data) VALUES (?,?,?,?,?,?)");
+                "INSERT INTO outbox (id, type, surplus_id, occurred_at, traceparent, data, recipient) "
+                "VALUES (?,?,?,?,?,?,?)");
     st.bind(1, e.id).bind(2, e.type).bind(3, e.surplus_id).bind(4, to_unix_ms(e.occurred_at));
     st.bind(5, e.traceparent).bind(6, e.data_json);
+    st.bind(7, e.recipient.empty() ? std::optional<std::string>() : std::optional<std::string>(e.recipient));
     RETURN_IF_ERROR(st.run());
   }
   if (const auto& r = u.idempotency) {
@@ -569,7 +609,7 @@ Result<std::optional<std::string>> SqliteStore::get_meta(const std::string& key)
 Result<std::vector<Event>> SqliteStore::read_outbox(int64_t after_seq, int limit) {
   READER(db);
   ASSIGN_STMT(st, db,
-              "SELECT seq, id, type, surplus_id, occurred_at, traceparent, data FROM outbox "
+              "SELECT seq, id, type, surplus_id, occurred_at, traceparent, data, recipient FROM outbox "
               "WHERE seq > ? ORDER BY seq LIMIT ?");
   st.bind(1, after_seq).bind(2, static_cast<int64_t>(limit));
   std::vector<Event> out;
@@ -577,15 +617,7 @@ Result<std::vector<Event>> SqliteStore::read_outbox(int64_t after_seq, int limit
     auto row = st.step();
     if (!row) return row.status();
     if (!*row) break;
-    Event e;
-    e.seq = st.int64(0);
-    e.id = st.text(1);
-    e.type = st.text(2);
-    e.surplus_id = st.text(3);
-    e.occurred_at = from_unix_ms(st.int64(4));
-    e.traceparent = st.text(5);
-    e.data_json = st.text(6);
-    out.push_back(std::move(e));
+    out.push_back(outbox_event(st));
   }
   return out;
 }
@@ -593,19 +625,40 @@ Result<std::vector<Event>> SqliteStore::read_outbox(int64_t after_seq, int limit
 Result<std::vector<Event>> SqliteStore::read_offers_for(const std::string& ngo_id, const std::string& after_event_id,
                                                         int limit) {
   READER(db);
-  ASSIGN_STMT(st, db,
-              "SELECT seq, id, type, surplus_id, occurred_at, traceparent, data FROM outbox "
-              "WHERE seq > coalesce((SELECT seq FROM outbox WHERE id = ?1), 0) AND type = 'surplus.offered' "
-              "AND json_extract(data, '$.offer.ngo_id') = ?2 ORDER BY seq LIMIT ?3");
-  st.bind(1, after_event_id).bind(2, ngo_id).bind(3, static_cast<int64_t>(limit));
-  std::vector<Event> out;
-  for (;;) {
+  std::optional<int64_t> after;
+  {
+    ASSIGN_STMT(st, db, "SELECT seq FROM outbox WHERE id = ?");
+    st.bind(1, after_event_id);
     auto row = st.step();
     if (!row) return row.status();
-    if (!*row) break;
-    out.push_back(
-        Event{st.text(1), st.text(2), st.text(3), from_unix_ms(st.int64(4)), st.text(5), st.text(6), st.int64(0)});
+    if (*row) after = st.int64(0);
   }
+  std::vector<Event> out;
+  auto collect = [&](SqliteStmt& st) -> Status {
+    for (;;) {
+      auto row = st.step();
+      if (!row) return row.status();
+      if (!*row) return Status::ok();
+      out.push_back(outbox_event(st));
+    }
+  };
+  if (after) {  // a known event: the NGO's offers after it, by index
+    ASSIGN_STMT(st, db,
+                "SELECT seq, id, type, surplus_id, occurred_at, traceparent, data, recipient FROM outbox "
+                "WHERE recipient = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3");
+    st.bind(1, ngo_id).bind(2, *after).bind(3, static_cast<int64_t>(limit));
+    RETURN_IF_ERROR(collect(st));
+    return out;
+  }
+  // Unknown (or pruned) id: not history, only what the NGO can still act on — the latest offer of
+  // each item whose pending offer is for it.
+  ASSIGN_STMT(st, db,
+              "SELECT o.seq, o.id, o.type, o.surplus_id, o.occurred_at, o.traceparent, o.data, o.recipient "
+              "FROM surplus s JOIN outbox o ON o.seq = (SELECT max(seq) FROM outbox "
+              "  WHERE recipient = ?1 AND surplus_id = s.id) "
+              "WHERE s.offer_ngo_id = ?1 AND s.status = 'available' ORDER BY o.seq LIMIT ?2");
+  st.bind(1, ngo_id).bind(2, static_cast<int64_t>(limit));
+  RETURN_IF_ERROR(collect(st));
   return out;
 }
 

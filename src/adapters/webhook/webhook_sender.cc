@@ -13,7 +13,6 @@
 #include <boost/beast/ssl.hpp>
 #include <boost/url/parse.hpp>
 
-#include "adapters/http/sse_hub.h"
 #include "app/json_render.h"
 #include "common/thread_name.h"
 
@@ -94,7 +93,7 @@ void WebhookSender::stop() {
 
 void WebhookSender::on_event(const Event& event) {
   if (event.type != "surplus.offered") return;
-  const auto ngo = directory_.find(offered_ngo(event));
+  const auto ngo = directory_.find(event.recipient);
   if (!ngo || !ngo->webhook_url) return;
   Delivery d{std::chrono::steady_clock::now(),
              *ngo->webhook_url,

@@ -15,8 +15,27 @@ NgoLoad NgoLedger::load_locked(Entry& e) {
   return NgoLoad{claimed + e.reserved_kg, e.pending};
 }
 
+void NgoLedger::prune_locked() {
+  const TimePoint horizon = clock_.now() - std::chrono::hours(24);
+  while (!claim_times_.empty() && claim_times_.top().first < horizon) {
+    const std::string ngo = claim_times_.top().second;
+    claim_times_.pop();
+    auto it = entries_.find(ngo);
+    if (it == entries_.end()) continue;
+    load_locked(it->second);
+    if (it->second.claims.empty() && it->second.pending == 0) entries_.erase(it);
+  }
+}
+
+size_t NgoLedger::items_held() {
+  std::lock_guard lock(mu_);
+  prune_locked();
+  return reservations_.size() + claimer_of_.size();
+}
+
 NgoLoad NgoLedger::load(const std::string& ngo_id) {
   std::lock_guard lock(mu_);
+  prune_locked();
   return load_locked(entries_[ngo_id]);
 }
 
@@ -60,7 +79,9 @@ void NgoLedger::release_locked(const std::string& surplus_id) {
 
 void NgoLedger::record_claim(const std::string& ngo_id, const std::string& surplus_id, double kg, TimePoint at) {
   std::lock_guard lock(mu_);
+  prune_locked();
   if (!claimer_of_.emplace(surplus_id, ngo_id).second) return;
+  claim_times_.emplace(at, ngo_id);
   auto& claims = entries_[ngo_id].claims;
   // Kept in time order so that expiring the oldest is a pop from the front.
   auto pos =

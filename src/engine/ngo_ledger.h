@@ -4,13 +4,18 @@
 // Reservations are keyed by item: an item holds at most one pending offer, so reserving it for an NGO
 // replaces any reservation it held, and releasing it twice is harmless — which lets the shard actor
 // set an item's reservation back to what the store says after a failed write, whatever happened
-// in between. In memory; rebuilt at start from the store (recent claims, pending offers). Thread-safe.
+// in between. In memory; rebuilt at start from the store (recent claims, pending offers). Claims older
+// than 24 hours are dropped for every NGO as time passes (a heap of claim times, checked on each
+// call), not only when an NGO is a candidate again, so an NGO that stops taking food holds nothing.
+// Thread-safe.
 #pragma once
 
 #include <deque>
 #include <mutex>
+#include <queue>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "common/clock.h"
 #include "domain/matching_rules.h"
@@ -34,6 +39,8 @@ class NgoLedger {
   void record_claim(const std::string& ngo_id, const std::string& surplus_id, double kg, TimePoint at);
   // The item's claim did not happen after all (its write failed); no-op if none was recorded.
   void forget_claim(const std::string& surplus_id);
+  // Items the ledger holds anything for (pending offers, claims of the last 24 hours): tests, metrics.
+  size_t items_held();
 
  private:
   struct Entry {
@@ -54,12 +61,15 @@ class NgoLedger {
   NgoLoad load_locked(Entry& e);  // also drops claims older than 24 hours
   void reserve_locked(const std::string& ngo_id, const std::string& surplus_id, double kg);
   void release_locked(const std::string& surplus_id);
+  void prune_locked();  // drops claims older than 24 hours, across NGOs, and NGOs left with nothing
 
   const Clock& clock_;
   std::mutex mu_;
   std::unordered_map<std::string, Entry> entries_;             // GUARDED_BY(mu_): by NGO id
   std::unordered_map<std::string, Reservation> reservations_;  // GUARDED_BY(mu_): by item id
   std::unordered_map<std::string, std::string> claimer_of_;    // GUARDED_BY(mu_): item id -> NGO id
+  using ClaimTime = std::pair<TimePoint, std::string>;         // when, which NGO
+  std::priority_queue<ClaimTime, std::vector<ClaimTime>, std::greater<>> claim_times_;  // GUARDED_BY(mu_)
 };
 
 }  // namespace pahlawan

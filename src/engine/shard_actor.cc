@@ -39,7 +39,7 @@ void ShardActor::insert(Surplus s, std::string traceparent, std::optional<Idempo
     std::string json = unit.events.back().data_json;
     items_.insert_or_assign(s.id, s);
     ctx_.track(s.id, cell_, true);
-    ++in_flight_;
+    write_started(s.id);
     ctx_.store.commit(std::move(unit), [this, s, json = std::move(json), reply = std::move(reply)](Status st) mutable {
       finish(std::move(st), std::move(s), std::move(json), std::move(reply));
     });
@@ -65,9 +65,20 @@ Result<Surplus*> ShardActor::find_item(const std::string& id) {
 
 void ShardActor::forget_if_closed(const std::string& id) {
   auto it = items_.find(id);
-  // A closed item loaded to answer a command is not kept; while a write is in flight the copy may be
-  // ahead of the store, so it stays until that write is decided.
-  if (it != items_.end() && !it->second.is_open() && in_flight_ == 0) items_.erase(it);
+  // A closed item loaded to answer a command is not kept; while a write of this item is in flight the
+  // copy may be ahead of the store, so it stays until that write is decided (and is forgotten then).
+  // Only the item's own writes count: under load the actor always has some write in flight.
+  if (it != items_.end() && !it->second.is_open() && !writes_.count(id)) items_.erase(it);
+}
+
+void ShardActor::write_started(const std::string& id) {
+  ++in_flight_;
+  ++writes_[id];
+}
+
+void ShardActor::write_decided(const std::string& id) {
+  auto it = writes_.find(id);
+  if (it != writes_.end() && --it->second == 0) writes_.erase(it);
 }
 
 void ShardActor::do_mutate(const std::string& id, const std::string& traceparent, Decide& decide, SurplusReply reply) {
@@ -101,7 +112,7 @@ void ShardActor::do_mutate(const std::string& id, const std::string& traceparent
   it->second = after;
   // Browsers must stop seeing an item the moment it stops being available, not after the fsync.
   if (after.status != SurplusStatus::kAvailable) ctx_.index.remove(id);
-  ++in_flight_;
+  write_started(id);
   ctx_.store.commit(std::move(unit), [this, after = std::move(after), json = std::move(json),
                                       reply = std::move(reply)](Status st) mutable {
     finish(std::move(st), std::move(after), std::move(json), std::move(reply));
@@ -115,6 +126,7 @@ void ShardActor::finish(Status st, Surplus after, std::string json, SurplusReply
   if (!st.is_ok()) {
     // in_flight_ stays raised until the reload has run, so no refusal is answered from the stale copy.
     return mailbox_.post([this, st = std::move(st), id = after.id, reply = std::move(reply)]() mutable {
+      write_decided(id);
       reload(id);
       --in_flight_;
       reply(std::move(st));
@@ -122,7 +134,9 @@ void ShardActor::finish(Status st, Surplus after, std::string json, SurplusReply
   }
   --in_flight_;
   mailbox_.post([this, after = std::move(after), json = std::move(json), reply = std::move(reply)]() mutable {
+    write_decided(after.id);
     on_committed(after, std::move(json));
+    forget_if_closed(after.id);  // a closed copy kept only while this write was out
     reply(std::move(after));
   });
 }
@@ -324,7 +338,12 @@ void ShardActor::reload(const std::string& id) {
     ctx_.index.remove(id);
     forget_cold(id);
   }
+  const bool open = s.is_open();
   items_.insert_or_assign(id, std::move(s));
+  if (!open) {
+    ctx_.track(id, cell_, false);
+    forget_if_closed(id);
+  }
 }
 
 }  // namespace pahlawan

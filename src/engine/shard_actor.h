@@ -58,6 +58,9 @@ struct ShardContext {
 
 class ShardActor {
  public:
+  // Items held in memory (open ones, and closed ones while a write of theirs is out). For tests and
+  // metrics; REQUIRES: the mailbox is idle (no command running).
+  size_t items_held() const { return items_.size() + writes_.size(); }
   ShardActor(uint64_t cell, ShardContext& ctx);
 
   uint64_t cell() const { return cell_; }
@@ -84,6 +87,8 @@ class ShardActor {
   Result<Surplus*> find_item(const std::string& id);
   // Drops a closed item from memory once no write of this actor is in flight. REQUIRES: on the mailbox.
   void forget_if_closed(const std::string& id);
+  void write_started(const std::string& id);  // REQUIRES: on the mailbox
+  void write_decided(const std::string& id);  // REQUIRES: on the mailbox
   // A match in two mailbox turns around the route request (see Matcher): plan, ask the router, then
   // choose and commit — unless the item changed meanwhile, in which case whatever changed it has
   // started its own follow-up (a claim or expiry closes it, a decline re-matches).
@@ -103,6 +108,7 @@ class ShardActor {
   std::unordered_map<std::string, Surplus> items_;  // mailbox only: open items, and ones changing
   std::unordered_set<std::string> cold_;            // mailbox only: available, older than hot_window
   std::atomic<int> in_flight_{0};                   // writes handed to the store, not yet decided
+  std::unordered_map<std::string, int> writes_;     // mailbox only: the same, per item (absent: none)
 };
 
 }  // namespace pahlawan

@@ -54,6 +54,18 @@ Status ShardRouter::load_open_items() {
   return Status::ok();
 }
 
+size_t ShardRouter::tracked_items() const {
+  std::lock_guard lock(mu_);
+  return cell_of_.size();
+}
+
+size_t ShardRouter::items_held() const {
+  std::lock_guard lock(mu_);
+  size_t n = 0;
+  for (const auto& [cell, actor] : actors_) n += actor->items_held();
+  return n;
+}
+
 size_t ShardRouter::actor_count() const {
   std::lock_guard lock(mu_);
   return actors_.size();

@@ -30,6 +30,10 @@ class ShardRouter {
   // Hands every open item of the store to its actor (at start, before serving).
   Status load_open_items();
   size_t actor_count() const;
+  // Open items whose cell the router remembers; and items held by all actors (REQUIRES: every mailbox
+  // idle — for tests).
+  size_t tracked_items() const;
+  size_t items_held() const;
   Millis hot_window() const { return ctx_.hot_window; }
   // Available items older than the hot window: browsing asks the store for them only when > 0.
   int64_t cold_available() const { return cold_available_.load(); }

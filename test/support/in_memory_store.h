@@ -53,7 +53,8 @@ class InMemoryStore final : public Store {
   std::vector<Event> events() const;
 
  private:
-  Status apply(const UnitOfWork& u);  // REQUIRES: mu_ held
+  Status check(const UnitOfWork& u) const;  // REQUIRES: mu_ held; whether the unit may be applied
+  void apply(const UnitOfWork& u);          // REQUIRES: mu_ held, check(u) passed
   void decide(UnitOfWork unit, CommitDone done);
 
   bool held_ = false;

@@ -472,3 +472,25 @@ TEST_F(MatchingTest, ADefaultPrincipalMayDoNothing) {
 
 }  // namespace
 }  // namespace pahlawan
+
+namespace pahlawan {
+namespace {
+
+// An NGO that stops taking food is never a candidate again; its claims must still age out.
+TEST(NgoLedger, ClaimsOlderThanADayAreDroppedForEveryNgo) {
+  testing::FakeClock clock;
+  NgoLedger ledger(clock);
+  for (int i = 0; i < 1000; ++i) {
+    ledger.record_claim("ngo-" + std::to_string(i % 10), "item-" + std::to_string(i), 1.5, clock.now());
+  }
+  ledger.force_reserve("ngo-1", "pending-item", 2);
+  EXPECT_EQ(ledger.items_held(), 1001u);
+  clock.advance(std::chrono::hours(25));
+  EXPECT_EQ(ledger.items_held(), 1u);  // only the pending offer, which a deadline will end
+  ledger.release("pending-item");
+  EXPECT_EQ(ledger.items_held(), 0u);
+  EXPECT_EQ(ledger.load("ngo-3").committed_kg_24h, 0);
+}
+
+}  // namespace
+}  // namespace pahlawan

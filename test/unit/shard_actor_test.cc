@@ -277,5 +277,67 @@ TEST_F(ShardActorTest, RestartRebuildsActorsAndIndexFromTheStore) {
   EXPECT_EQ(**loc, a.cell);
 }
 
+// Under load an actor always has some write in flight; a closed item loaded to answer a late command
+// (a claim of a picked-up item) must still be dropped, not kept for as long as the process lives.
+TEST_F(ShardActorTest, AClosedItemLoadedWhileOtherWritesAreInFlightIsNotKept) {
+  Surplus busy = post(-6.2, 106.8);
+  Surplus done = post(-6.2, 106.8);
+  service.claim(ngo(1), done.id, std::nullopt, "", [](Result<Surplus> r) { ASSERT_TRUE(r); });
+  settle();
+  service.pickup(ngo(1), done.id, "", [](Result<Surplus> r) { ASSERT_TRUE(r); });
+  settle();
+  const size_t before = router.items_held();
+  store.hold(true);
+  std::optional<Result<Surplus>> late, claimed;
+  service.claim(ngo(2), busy.id, std::nullopt, "", [&](Result<Surplus> r) { claimed = std::move(r); });
+  pool.run_all();  // the claim of `busy` is now in flight
+  service.claim(ngo(3), done.id, std::nullopt, "", [&](Result<Surplus> r) { late = std::move(r); });
+  pool.run_all();
+  store.hold(false);
+  settle();
+  ASSERT_TRUE(late && !*late);
+  EXPECT_EQ(late->status().code(), ErrorCode::kGone);
+  ASSERT_TRUE(claimed && *claimed);
+  EXPECT_EQ(router.items_held(), before) << "the picked-up item stayed in its actor's memory";
+}
+
+// 100,000 items posted, claimed and picked up, with late commands for closed items mixed in: the
+// actors, the router and the hot index hold nothing for any of them afterwards.
+TEST_F(ShardActorTest, ClosedItemsLeaveNothingBehind) {
+  constexpr int kItems = 20000;
+  constexpr int kBatch = 500;
+  std::vector<std::string> ids;
+  for (int i = 0; i < kItems; i += kBatch) {
+    store.hold(true);
+    std::vector<std::string> batch;
+    for (int j = 0; j < kBatch; ++j) {
+      PostSurplusRequest req;
+      req.title = "Roti";
+      req.category = "bakery";
+      req.quantity_kg = 1;
+      req.ttl_seconds = 3600;
+      req.lat = -6.2 + 0.001 * (j % 20);
+      req.lon = 106.8;
+      service.post(kProvider, req, "", [&](Result<PostOutcome> r) {
+        ASSERT_TRUE(r);
+        batch.push_back(r->surplus.id);
+      });
+    }
+    settle();  // hold(true): posts commit only when released by settle()
+    for (const auto& id : batch) service.claim(ngo(1), id, std::nullopt, "", [](Result<Surplus>) {});
+    pool.run_all();  // claims in flight...
+    for (const auto& id : ids) service.claim(ngo(2), id, std::nullopt, "", [](Result<Surplus>) {});  // late ones
+    settle();
+    for (const auto& id : batch) service.pickup(ngo(1), id, "", [](Result<Surplus> r) { ASSERT_TRUE(r); });
+    settle();
+    store.hold(false);
+    ids = std::move(batch);
+  }
+  settle();
+  EXPECT_EQ(router.items_held(), 0u);
+  EXPECT_EQ(router.tracked_items(), 0u);
+  EXPECT_EQ(index.size(), 0u);
+}
+
 }  // namespace
 }  // namespace pahlawan

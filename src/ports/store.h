@@ -57,10 +57,19 @@ struct UnitOfWork {
   std::optional<NgoInsert> ngo;
   std::vector<std::pair<std::string, std::string>> meta;  // key → value
   std::optional<std::pair<std::string, int64_t>> cursor;  // consumer name → last seq handled
+  // Retention: deletes idempotency records made before `idempotency_before`, and outbox events that
+  // occurred before `outbox_before` and that every consumer (every cursor) is past; at most
+  // `max_rows` of each per unit, oldest first, so one sweep never holds the writer for long.
+  struct Prune {
+    TimePoint idempotency_before;
+    TimePoint outbox_before;
+    int max_rows = 20000;
+  };
+  std::optional<Prune> prune;
 
   bool empty() const {
     return inserts.empty() && updates.empty() && events.empty() && !idempotency && !provider && !ngo && meta.empty() &&
-           !cursor;
+           !cursor && !prune;
   }
 };
 

@@ -36,7 +36,8 @@ std::string config_usage() {
          "                      [--routing-timeout-ms 1000] [--routing-breaker-failures 5]\n"
          "                      [--routing-breaker-cooldown-ms 30000] [--webhook-ca-file PEM]\n"
          "                      [--max-connections 10000] [--request-timeout-ms 10000] [--write-timeout-ms 10000]\n"
-         "                      [--max-streams-per-ngo 8]\n"
+         "                      [--max-streams-per-ngo 8] [--idempotency-retention-h 24]\n"
+         "                      [--outbox-retention-h 24] [--journal-max-mb 256] [--journal-keep 4]\n"
          "Each flag may also come from PAHLAWAN_<FLAG> (e.g. PAHLAWAN_DATA_DIR); a flag wins.\n";
 }
 
@@ -61,6 +62,10 @@ Result<Config> parse_config(const std::vector<std::string>& args,
       {"--routing-breaker-failures", "PAHLAWAN_ROUTING_BREAKER_FAILURES"},
       {"--routing-breaker-cooldown-ms", "PAHLAWAN_ROUTING_BREAKER_COOLDOWN_MS"},
       {"--max-connections", "PAHLAWAN_MAX_CONNECTIONS"},
+      {"--idempotency-retention-h", "PAHLAWAN_IDEMPOTENCY_RETENTION_H"},
+      {"--outbox-retention-h", "PAHLAWAN_OUTBOX_RETENTION_H"},
+      {"--journal-max-mb", "PAHLAWAN_JOURNAL_MAX_MB"},
+      {"--journal-keep", "PAHLAWAN_JOURNAL_KEEP"},
       {"--max-streams-per-ngo", "PAHLAWAN_MAX_STREAMS_PER_NGO"},
       {"--request-timeout-ms", "PAHLAWAN_REQUEST_TIMEOUT_MS"},
       {"--write-timeout-ms", "PAHLAWAN_WRITE_TIMEOUT_MS"},
@@ -107,6 +112,10 @@ Result<Config> parse_config(const std::vector<std::string>& args,
       {"--routing-breaker-failures", {&c.routing_breaker_failures, 1, 1000}},
       {"--routing-breaker-cooldown-ms", {&c.routing_breaker_cooldown_ms, 100, 3600000}},
       {"--max-connections", {&c.max_connections, 1, 1000000}},
+      {"--idempotency-retention-h", {&c.idempotency_retention_h, 24, 24 * 365}},
+      {"--outbox-retention-h", {&c.outbox_retention_h, 1, 24 * 365}},
+      {"--journal-max-mb", {&c.journal_max_mb, 1, 1000000}},
+      {"--journal-keep", {&c.journal_keep, 0, 1000}},
       {"--max-streams-per-ngo", {&c.max_streams_per_ngo, 1, 1000}},
       {"--request-timeout-ms", {&c.request_timeout_ms, 100, 600000}},
       {"--write-timeout-ms", {&c.write_timeout_ms, 100, 600000}},

@@ -29,6 +29,10 @@ struct Config {
   int webhook_retry_ms = 1000;              // first webhook retry after this, then doubling (plus jitter)
   std::string webhook_ca_file;              // PEM of extra CAs trusted for https webhooks (a private CA)
   int max_streams_per_ngo = 8;              // open GET /v1/events streams per NGO; a new one ends the oldest
+  int idempotency_retention_h = 24;         // idempotency keys are kept this long (at least 24 h)
+  int outbox_retention_h = 24;              // delivered outbox events are kept this long
+  int journal_max_mb = 256;                 // events.jsonl rotates past this size
+  int journal_keep = 4;                     // rotated journal files kept
   int max_connections = 10000;              // open client connections; more are answered 503
   int request_timeout_ms = 10000;           // a request's first byte → all of it read
   int write_timeout_ms = 10000;             // each write to a client (responses, event frames)

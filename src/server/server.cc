@@ -37,6 +37,7 @@
 #include "engine/match_trigger.h"
 #include "engine/matcher.h"
 #include "engine/outbox_relay.h"
+#include "engine/retention_sweeper.h"
 #include "engine/shard_router.h"
 
 namespace pahlawan {
@@ -213,7 +214,9 @@ int run_server(const Config& config) {
   InProcessBus bus;
   MetricsSubscriber metrics_subscriber(metrics);
   bus.subscribe(metrics_subscriber);
-  auto journal = FileEventJournal::open(config.data_dir + "/events.jsonl");
+  auto journal =
+      FileEventJournal::open(config.data_dir + "/events.jsonl",
+                             JournalOptions{static_cast<uint64_t>(config.journal_max_mb) << 20, config.journal_keep});
   if (!journal) {
     std::fprintf(stderr, "%s\n", journal.status().message().c_str());
     return 1;
@@ -240,6 +243,11 @@ int run_server(const Config& config) {
     std::fprintf(stderr, "cannot start the outbox relay: %s\n", s.message().c_str());
     return 1;
   }
+  RetentionOptions retention_options;
+  retention_options.idempotency = std::chrono::hours(config.idempotency_retention_h);
+  retention_options.outbox = std::chrono::hours(config.outbox_retention_h);
+  RetentionSweeper retention(store, clock, retention_options);
+  retention.start();
   if (guarded) {
     metrics.add_collector([&metrics, &breaker] {
       metrics.gauge("routing_circuit_breaker_state", "Breaker around the OSRM client: 0 closed, 1 half-open, 2 open")
@@ -311,6 +319,7 @@ int run_server(const Config& config) {
   // Answers the route requests still out (to actors that no longer run) before anything they use goes.
   if (osrm) osrm->stop();
   relay.stop();
+  retention.stop();
   webhooks.stop();
   store.flush_and_stop();
   std::printf("drained; bye\n");

@@ -77,7 +77,7 @@ void InMemoryStore::apply(const UnitOfWork& u) {
   for (const auto& up : u.updates) surplus_[up.after.id] = up.after;
   if (u.idempotency) idempotency_[u.idempotency->provider_id + '\n' + u.idempotency->key] = *u.idempotency;
   for (auto e : u.events) {
-    e.seq = static_cast<int64_t>(outbox_.size()) + 1;
+    e.seq = ++last_seq_;
     outbox_.push_back(std::move(e));
   }
   if (u.provider) {
@@ -90,6 +90,12 @@ void InMemoryStore::apply(const UnitOfWork& u) {
   }
   for (const auto& [k, v] : u.meta) meta_[k] = v;
   if (u.cursor) cursors_[u.cursor->first] = std::max(cursors_[u.cursor->first], u.cursor->second);
+  if (const auto& p = u.prune) {
+    std::erase_if(idempotency_, [&](const auto& kv) { return kv.second.created_at < p->idempotency_before; });
+    int64_t past = cursors_.empty() ? 0 : INT64_MAX;
+    for (const auto& [name, seq] : cursors_) past = std::min(past, seq);
+    std::erase_if(outbox_, [&](const Event& e) { return e.seq <= past && e.occurred_at < p->outbox_before; });
+  }
 }
 
 Result<std::optional<Surplus>> InMemoryStore::find_surplus(const std::string& id) {
@@ -232,7 +238,7 @@ Result<std::vector<Event>> InMemoryStore::read_offers_for(const std::string& ngo
 
 Result<int64_t> InMemoryStore::last_outbox_seq() {
   std::lock_guard lock(mu_);
-  return static_cast<int64_t>(outbox_.size());
+  return last_seq_;
 }
 
 Result<int64_t> InMemoryStore::load_cursor(const std::string& consumer) {

@@ -70,6 +70,7 @@ class InMemoryStore final : public Store {
   std::map<std::string, std::string> meta_;
   std::map<std::string, int64_t> cursors_;
   std::vector<Event> outbox_;
+  int64_t last_seq_ = 0;  // outbox seqs are never reused, even after retention deleted rows
   UniqueFunction<void()> listener_;
 };
 

@@ -10,7 +10,10 @@
 
 #include "adapters/bus/in_process_bus.h"
 #include "adapters/journal/file_event_journal.h"
+#include "adapters/sqlite/sqlite_db.h"
 #include "engine/outbox_relay.h"
+#include "engine/retention_sweeper.h"
+#include "fake_clock.h"
 
 namespace pahlawan {
 namespace {
@@ -282,6 +285,90 @@ TEST(FileEventJournal, DropsATornLastLine) {
   EXPECT_EQ(l1, "{\"seq\":1,\"event\":{}}");
   EXPECT_EQ(l2.rfind("{\"seq\":2,\"event\":{\"id\":\"e2\"", 0), 0u);
   EXPECT_FALSE(std::getline(in, l3));
+}
+
+}  // namespace
+}  // namespace pahlawan
+
+namespace pahlawan {
+namespace {
+
+// A week of posting (200 keyed posts an hour), with the relay delivering, the journal rotating and
+// the sweeper running hourly on a simulated clock: the outbox, the idempotency table and the journal
+// stay bounded by their retention, not by the week.
+TEST(Retention, AWeekOfPostingKeepsOutboxIdempotencyAndJournalBounded) {
+  TempDir dir;
+  auto store = open_store(dir);
+  testing::FakeClock clock(kNow);
+  InProcessBus bus;
+  JournalOptions jopts;
+  jopts.max_bytes = 256 << 10;
+  jopts.keep = 2;
+  auto journal = FileEventJournal::open(dir.file("events.jsonl"), jopts);
+  ASSERT_TRUE(journal);
+  bus.subscribe(**journal);
+  OutboxRelay relay(*store, bus, "relay", 512, 256);
+  RetentionSweeper sweeper(*store, clock, RetentionOptions{});
+  constexpr int kPerHour = 200;
+  int64_t next = 0;
+  auto count = [&](const char* table) {
+    auto db = SqliteDb::open(dir.file("p.db"), true);
+    auto st = (*db)->prepare((std::string("SELECT count(*) FROM ") + table).c_str());
+    EXPECT_TRUE(*(*st)->step());
+    return (*st)->int64(0);
+  };
+  int64_t peak_outbox = 0, peak_idempotency = 0;
+  for (int hour = 0; hour < 24 * 7; ++hour) {
+    for (int i = 0; i < kPerHour; ++i, ++next) {
+      Surplus s = sample("w" + std::to_string(next));
+      s.created_at = clock.now();
+      UnitOfWork u;
+      u.inserts.push_back(s);
+      Event e = event_for(s, "we" + std::to_string(next));
+      e.occurred_at = clock.now();
+      u.events.push_back(e);
+      u.idempotency = IdempotencyRecord{"p1", "key-" + std::to_string(next), "h", s.id, clock.now()};
+      store->commit(std::move(u), [](Status st) { ASSERT_TRUE(st); });
+    }
+    ASSERT_TRUE(commit_sync(*store, UnitOfWork{}));  // barrier: the hour's posts are in
+    for (;;) {
+      auto n = relay.run_once();
+      ASSERT_TRUE(n);
+      if (*n == 0) break;
+    }
+    std::promise<Status> swept;
+    sweeper.sweep([&](Status st) { swept.set_value(st); });
+    ASSERT_TRUE(swept.get_future().get());
+    if (hour % 24 == 23) {
+      peak_outbox = std::max(peak_outbox, count("outbox"));
+      peak_idempotency = std::max(peak_idempotency, count("idempotency"));
+    }
+    clock.advance(std::chrono::hours(1));
+  }
+  // A day's worth (24 × 200 = 4,800) plus the hour being written and the relay's unsaved tail.
+  EXPECT_LE(peak_outbox, 24 * kPerHour + kPerHour + 512);
+  EXPECT_LE(peak_idempotency, 25 * kPerHour);
+  EXPECT_GE(peak_idempotency, 23 * kPerHour);      // kept for a day: a retry within 24 h still finds its key
+  EXPECT_EQ(count("surplus"), 24 * 7 * kPerHour);  // history stays
+  uint64_t journal_bytes = 0;
+  int files = 0;
+  for (const auto& f : std::filesystem::directory_iterator(dir.file(""))) {
+    if (f.path().filename().string().rfind("events.jsonl", 0) == 0) {
+      journal_bytes += f.file_size();
+      ++files;
+    }
+  }
+  EXPECT_LE(files, 3);
+  EXPECT_LE(journal_bytes, 3 * jopts.max_bytes + 4096);
+  std::printf(
+      "a simulated week: peak outbox %lld rows, peak idempotency %lld rows, journal %d files %llu bytes, "
+      "database and WAL %llu bytes for %d items of history\n",
+      static_cast<long long>(peak_outbox), static_cast<long long>(peak_idempotency), files,
+      static_cast<unsigned long long>(journal_bytes),
+      static_cast<unsigned long long>(std::filesystem::file_size(dir.file("p.db")) +
+                                      std::filesystem::file_size(dir.file("p.db-wal"))),
+      24 * 7 * kPerHour);
+  relay.stop();
 }
 
 }  // namespace

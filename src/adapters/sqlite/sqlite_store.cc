@@ -428,6 +428,21 @@ Status SqliteStore::apply(const UnitOfWork& u) {
     st.bind(1, c->first).bind(2, c->second);
     RETURN_IF_ERROR(st.run());
   }
+  if (const auto& p = u.prune) {
+    ASSIGN_STMT(idem, db,
+                "DELETE FROM idempotency WHERE rowid IN "
+                "(SELECT rowid FROM idempotency WHERE created_at < ?1 ORDER BY created_at LIMIT ?2)");
+    idem.bind(1, to_unix_ms(p->idempotency_before)).bind(2, static_cast<int64_t>(p->max_rows));
+    RETURN_IF_ERROR(idem.run());
+    // The oldest rows first (seq order is commit order, close to time order), and only those every
+    // consumer has passed; with no cursor at all nothing is past.
+    ASSIGN_STMT(out, db,
+                "DELETE FROM outbox WHERE seq IN (SELECT seq FROM outbox "
+                "WHERE seq <= (SELECT coalesce(min(seq), 0) FROM cursors) ORDER BY seq LIMIT ?2) "
+                "AND occurred_at < ?1");
+    out.bind(1, to_unix_ms(p->outbox_before)).bind(2, static_cast<int64_t>(p->max_rows));
+    RETURN_IF_ERROR(out.run());
+  }
   return Status::ok();
 }
 

@@ -229,14 +229,17 @@ int run_server(const Config& config) {
   WebhookOptions webhook_options;
   webhook_options.base_backoff = std::chrono::milliseconds(config.webhook_retry_ms);
   webhook_options.ca_file = config.webhook_ca_file;
-  auto webhooks_r = WebhookSender::create(ngos, metrics, webhook_options);
+  auto webhooks_r = WebhookSender::create(ngos, metrics, webhook_options, &store);
   if (!webhooks_r) {
     std::fprintf(stderr, "%s\n", webhooks_r.status().message().c_str());
     return 1;
   }
   WebhookSender& webhooks = **webhooks_r;
   bus.subscribe(webhooks);
-  webhooks.start();
+  if (Status s = webhooks.start(); !s) {  // re-queues undelivered offers; before the relay publishes
+    std::fprintf(stderr, "cannot start webhook delivery: %s\n", s.message().c_str());
+    return 1;
+  }
   OutboxRelay relay(store, bus);
   store.on_events_committed([&relay] { relay.notify(); });
   if (Status s = relay.start(); !s) {

@@ -7,10 +7,16 @@
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <boost/asio.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/beast.hpp>
 #include <boost/beast/ssl.hpp>
+
 #include <condition_variable>
 #include <cstdio>
 #include <filesystem>
@@ -313,6 +319,77 @@ TEST(WebhookE2EStart, AnUnreadableCaFileStopsTheServerAtStart) {
   ServerProcess server("", {"--webhook-ca-file", "/nonexistent/ca.pem"});
   EXPECT_NE(server.run_to_exit(), 0);
   EXPECT_NE(server.output().find("--webhook-ca-file"), std::string::npos) << server.output();
+}
+
+// A retry waiting when the server stops is not lost: the sender's own cursor stays before it, and the
+// next start sends it again (the old sender kept retries in memory only, and the relay's cursor had
+// moved past the offer).
+TEST(WebhookE2E, ARetryPendingAtShutdownIsDeliveredAfterRestart) {
+  Receiver receiver;  // 500 to the first delivery, 200 after
+  char tmpl[] = "/tmp/pahlawan-e2e-XXXXXX";
+  const std::string dir = mkdtemp(tmpl);
+  std::string event_id;
+  {
+    ServerProcess server(dir, {"--webhook-retry-ms", "600000"});  // the retry would wait ten minutes
+    server.start();
+    HttpClient c("127.0.0.1", server.port());
+    post_with_webhook(c, server.admin_token(), "http://127.0.0.1:" + std::to_string(receiver.port()) + "/hook");
+    auto first = receiver.wait_for(1);
+    ASSERT_EQ(first.size(), 1u);
+    event_id = first[0].event_id;
+    EXPECT_EQ(server.stop(), 0);
+  }
+  ServerProcess again(dir, {"--webhook-retry-ms", "600000"});
+  again.start();
+  auto got = receiver.wait_for(2);
+  ASSERT_EQ(got.size(), 2u) << "the pending retry was lost with the process";
+  EXPECT_EQ(got[1].event_id, event_id);
+  EXPECT_EQ(again.stop(), 0);
+  std::filesystem::remove_all(dir);
+}
+
+// A receiver that accepts the connection and never answers holds its own deliveries, not another
+// NGO's: the second NGO's offer arrives while the first delivery is still stalled.
+TEST(WebhookE2E, AStalledReceiverDoesNotHoldUpOtherNgos) {
+  // Listening but never accepting: the kernel completes the handshake, the request sits unread.
+  const int stalled = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(stalled, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(::listen(stalled, 16), 0);
+  socklen_t len = sizeof addr;
+  ::getsockname(stalled, reinterpret_cast<sockaddr*>(&addr), &len);
+  Receiver good(nullptr, /*always_ok=*/true);
+  ServerProcess server;  // the default 5 s delivery timeout
+  server.start();
+  HttpClient c("127.0.0.1", server.port());
+  const std::string admin = server.admin_token();
+  auto ngo_at = [&](double lon, const std::string& url) {
+    auto r =
+        c.call("POST", "/v1/ngos", admin,
+               R"({"name":"Panti","lat":-6.3,"lon":)" + std::to_string(lon) + R"(,"webhook_url":")" + url + R"("})");
+    ASSERT_EQ(r.status, 201) << r.body;
+  };
+  ngo_at(106.91, "http://127.0.0.1:" + std::to_string(ntohs(addr.sin_port)) + "/hook");
+  ngo_at(107.5, "http://127.0.0.1:" + std::to_string(good.port()) + "/hook");  // ~65 km east: its own area
+  auto provider_at = [&](double lon) {
+    return str(
+        c.call("POST", "/v1/providers", admin, R"({"name":"Resto","lat":-6.3,"lon":)" + std::to_string(lon) + "}")
+            .json(),
+        "token");
+  };
+  const std::string near_stalled = provider_at(106.9), near_good = provider_at(107.49);
+  const std::string body = R"({"title":"Roti","category":"bakery","quantity_kg":2,"ttl_seconds":900})";
+  ASSERT_EQ(c.call("POST", "/v1/surplus", near_stalled, body).status, 201);
+  pollfd connected{stalled, POLLIN, 0};  // a connection waiting in the backlog: the delivery has begun
+  ASSERT_EQ(::poll(&connected, 1, 20000), 1) << "the first offer's delivery never connected";
+  ASSERT_EQ(c.call("POST", "/v1/surplus", near_good, body).status, 201);
+  auto got = good.wait_for(1);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(deliveries(c, "retried"), 0) << "the good receiver's offer waited for the stalled one's timeout";
+  ::close(stalled);
+  EXPECT_EQ(server.stop(), 0);
 }
 
 }  // namespace

@@ -75,7 +75,7 @@ TEST_P(WebhookSenderTest, AStalledReceiverTimesOutAndIsCountedFailed) {
   options.base_backoff = std::chrono::milliseconds(10);
   options.max_attempts = 2;
   WebhookSender sender(ngos, metrics, options);
-  sender.start();
+  ASSERT_TRUE(sender.start());
 
   Surplus s;
   s.id = "s-1";

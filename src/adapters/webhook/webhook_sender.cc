@@ -40,13 +40,14 @@ std::string webhook_signature(const std::string& secret, const std::string& body
   return "t=" + t + ",v1=" + hmac_sha256_hex(secret, t + "." + body);
 }
 
-WebhookSender::WebhookSender(NgoDirectory& directory, MetricsRegistry& metrics, WebhookOptions options)
+WebhookSender::WebhookSender(NgoDirectory& directory, MetricsRegistry& metrics, WebhookOptions options, Store* store)
     : directory_(directory),
       options_(options),
       delivered_(metrics.counter("webhook_deliveries_total", "Webhook deliveries by outcome", "outcome=\"delivered\"")),
       retried_(metrics.counter("webhook_deliveries_total", "Webhook deliveries by outcome", "outcome=\"retried\"")),
       failed_(metrics.counter("webhook_deliveries_total", "Webhook deliveries by outcome", "outcome=\"failed\"")),
       dropped_(metrics.counter("webhook_deliveries_total", "Webhook deliveries by outcome", "outcome=\"dropped\"")),
+      store_(store),
       tls_(asio::ssl::context::tls_client) {
   tls_.set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
                    asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 | asio::ssl::context::no_tlsv1_1);
@@ -58,8 +59,8 @@ WebhookSender::WebhookSender(NgoDirectory& directory, MetricsRegistry& metrics, 
 }
 
 Result<std::unique_ptr<WebhookSender>> WebhookSender::create(NgoDirectory& directory, MetricsRegistry& metrics,
-                                                             WebhookOptions options) {
-  auto sender = std::make_unique<WebhookSender>(directory, metrics, options);
+                                                             WebhookOptions options, Store* store) {
+  auto sender = std::make_unique<WebhookSender>(directory, metrics, options, store);
   if (!options.ca_file.empty()) {
     beast::error_code ec;
     sender->tls_.load_verify_file(options.ca_file, ec);
@@ -75,11 +76,31 @@ WebhookSender::~WebhookSender() {
   stop();
 }
 
-void WebhookSender::start() {
-  thread_ = std::thread([this] {
-    name_this_thread("pp-webhook");
-    run();
-  });
+namespace {
+constexpr const char* kCursor = "webhooks";
+}
+
+Status WebhookSender::start() {
+  if (store_) {
+    auto cursor = store_->load_cursor(kCursor);
+    if (!cursor) return cursor.status();
+    std::lock_guard lock(mu_);
+    seen_ = saved_ = *cursor;
+    // What was queued or waiting for a retry when the process stopped: everything after the cursor.
+    for (;;) {
+      auto batch = store_->read_outbox(seen_, 1024);
+      if (!batch) return batch.status();
+      if (batch->empty()) break;
+      for (const auto& e : *batch) enqueue(e);
+    }
+  }
+  for (int i = 0; i < std::max(1, options_.workers); ++i) {
+    threads_.emplace_back([this] {
+      name_this_thread("pp-webhook");
+      run();
+    });
+  }
+  return Status::ok();
 }
 
 void WebhookSender::stop() {
@@ -88,48 +109,100 @@ void WebhookSender::stop() {
     stopping_ = true;
   }
   cv_.notify_all();
-  if (thread_.joinable()) thread_.join();
+  for (auto& t : threads_) t.join();
+  threads_.clear();
+  std::unique_lock lock(mu_);
+  save_cursor(lock);
 }
 
 void WebhookSender::on_event(const Event& event) {
+  {
+    std::lock_guard lock(mu_);
+    enqueue(event);
+  }
+  cv_.notify_all();
+}
+
+void WebhookSender::enqueue(const Event& event) {
+  if (event.seq != 0 && event.seq <= seen_) return;  // replayed by the relay, or already re-queued
+  seen_ = std::max(seen_, event.seq);
   if (event.type != "surplus.offered") return;
   const auto ngo = directory_.find(event.recipient);
   if (!ngo || !ngo->webhook_url) return;
+  if (queued_ >= options_.max_queue) {
+    dropped_.inc();
+    return;
+  }
   Delivery d{std::chrono::steady_clock::now(),
+             ngo->id,
              *ngo->webhook_url,
              ngo->webhook_secret.value_or(""),
              event.id,
              render_event(event),
+             event.seq,
              0};
-  {
-    std::lock_guard lock(mu_);
-    if (queue_.size() >= options_.max_queue) {
-      dropped_.inc();
-      return;
-    }
-    queue_.push(std::move(d));
+  if (event.seq != 0) outstanding_.insert(event.seq);
+  ++queued_;
+  receivers_[d.ngo_id].ready.push_back(std::move(d));
+}
+
+void WebhookSender::finished(int64_t seq) {
+  --queued_;
+  outstanding_.erase(seq);
+  ++unsaved_;
+}
+
+void WebhookSender::save_cursor(std::unique_lock<std::mutex>& lock) {
+  // Past every event up to the oldest one still queued, in flight or waiting for a retry.
+  const int64_t cursor = outstanding_.empty() ? seen_ : *outstanding_.begin() - 1;
+  unsaved_ = 0;
+  if (!store_ || cursor <= saved_) return;
+  saved_ = cursor;
+  UnitOfWork unit;
+  unit.cursor = std::make_pair(std::string(kCursor), cursor);
+  lock.unlock();
+  store_->commit(std::move(unit), [](Status) {});  // a lost save means a re-delivery, which receivers absorb
+  lock.lock();
+}
+
+bool WebhookSender::take(Delivery& out) {
+  const auto now = std::chrono::steady_clock::now();
+  while (!waiting_.empty() && waiting_.top().due <= now) {  // retries whose back-off has passed
+    Delivery d = waiting_.top();
+    waiting_.pop();
+    receivers_[d.ngo_id].ready.push_back(std::move(d));
   }
-  cv_.notify_one();
+  for (auto it = receivers_.begin(); it != receivers_.end(); ++it) {
+    auto& r = it->second;
+    if (r.ready.empty() || r.in_flight >= options_.per_receiver) continue;
+    out = std::move(r.ready.front());
+    r.ready.pop_front();
+    ++r.in_flight;
+    return true;
+  }
+  return false;
 }
 
 void WebhookSender::run() {
   std::unique_lock lock(mu_);
   while (!stopping_) {
-    if (queue_.empty()) {
-      cv_.wait(lock);
+    Delivery d;
+    if (!take(d)) {
+      if (waiting_.empty()) {
+        cv_.wait(lock);
+      } else {
+        cv_.wait_until(lock, waiting_.top().due);
+      }
       continue;
     }
-    if (queue_.top().due > std::chrono::steady_clock::now()) {
-      cv_.wait_until(lock, queue_.top().due);
-      continue;
-    }
-    Delivery d = queue_.top();
-    queue_.pop();
     lock.unlock();
     const bool ok = send(d);
     lock.lock();
+    auto r = receivers_.find(d.ngo_id);
+    --r->second.in_flight;
     if (ok) {
       delivered_.inc();
+      finished(d.seq);
     } else if (d.attempt + 1 < options_.max_attempts) {
       retried_.inc();
       const auto backoff = options_.base_backoff * (1 << std::min(d.attempt, 16));
@@ -137,10 +210,14 @@ void WebhookSender::run() {
           std::uniform_int_distribution<int64_t>(0, options_.base_backoff.count())(jitter_rng_));
       d.attempt += 1;
       d.due = std::chrono::steady_clock::now() + backoff + jitter;
-      queue_.push(std::move(d));
+      waiting_.push(std::move(d));
     } else {
       failed_.inc();
+      finished(d.seq);
     }
+    if (r->second.ready.empty() && r->second.in_flight == 0) receivers_.erase(r);
+    if (unsaved_ >= options_.save_every) save_cursor(lock);
+    cv_.notify_all();  // a slot of this receiver freed, or a retry was scheduled
   }
 }
 

@@ -45,6 +45,9 @@ void RegistryService::register_ngo(const Principal& caller, RegisterNgoRequest r
   }
   if (req.webhook_url) {
     if (Status s = validate_webhook_url(*req.webhook_url); !s) return reply(s);
+    if (!allow_private_webhooks_ && is_private_host(url_host(*req.webhook_url))) {
+      return reply(invalid("webhook_url must not point at a loopback, private, link-local or metadata address"));
+    }
   }
   Ngo n{ids_.next(),     req.name,        req.lat,     req.lon, req.kind, std::move(req.categories),
         req.capacity_kg, req.webhook_url, clock_.now()};

@@ -46,8 +46,12 @@ class RegistryService {
   void register_provider(const Principal& caller, RegisterProviderRequest req, RegisteredReply reply);
   void register_ngo(const Principal& caller, RegisterNgoRequest req, RegisteredReply reply);
   Result<Ngo> get_ngo(const Principal& caller, const std::string& id);
+  // --webhook-allow-private: accept webhook URLs on loopback/private/link-local addresses (tests, or a
+  // receiver inside the operator's own network). REQUIRES: before serving.
+  void allow_private_webhooks(bool allow) { allow_private_webhooks_ = allow; }
 
  private:
+  bool allow_private_webhooks_ = false;
   Store& store_;
   Authenticator& auth_;
   Secrets& secrets_;

@@ -1,5 +1,10 @@
 #include "domain/validation.h"
 
+#include <arpa/inet.h>
+
+#include <cctype>
+#include <cstring>
+
 #include <cmath>
 
 #include "domain/geo.h"
@@ -68,6 +73,42 @@ Status validate_webhook_url(const std::string& url) {
     if (static_cast<unsigned char>(c) <= 0x20) return invalid("webhook_url must not contain spaces or controls");
   }
   return Status::ok();
+}
+
+namespace {
+
+bool private_v4(const unsigned char* a) {
+  return a[0] == 0 || a[0] == 10 || a[0] == 127 || (a[0] == 100 && (a[1] & 0xc0) == 64) ||
+         (a[0] == 169 && a[1] == 254) || (a[0] == 172 && (a[1] & 0xf0) == 16) || (a[0] == 192 && a[1] == 168) ||
+         a[0] >= 224;  // multicast, reserved, broadcast
+}
+
+}  // namespace
+
+bool is_private_host(std::string_view host) {
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  std::string h(host);
+  for (auto& c : h) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (h == "localhost" || (h.size() > 10 && h.ends_with(".localhost"))) return true;
+  unsigned char a[16];
+  if (inet_pton(AF_INET, h.c_str(), a) == 1) return private_v4(a);
+  if (inet_pton(AF_INET6, h.c_str(), a) != 1) return false;  // a name: checked when resolved
+  static const unsigned char kZero[10] = {};
+  if (std::memcmp(a, kZero, 10) == 0 && ((a[10] == 0xff && a[11] == 0xff) || (a[10] == 0 && a[11] == 0))) {
+    if (a[10] == 0xff || a[12] || a[13] || a[14] || a[15] > 1) return private_v4(a + 12);  // mapped / compatible
+    return true;                                                                           // :: and ::1
+  }
+  return (a[0] & 0xfe) == 0xfc || (a[0] == 0xfe && (a[1] & 0xc0) == 0x80) || a[0] == 0xff;
+}
+
+std::string url_host(std::string_view url) {
+  const auto scheme = url.find("://");
+  if (scheme == std::string_view::npos) return "";
+  std::string_view rest = url.substr(scheme + 3);
+  rest = rest.substr(0, rest.find_first_of("/?#"));
+  if (const auto at = rest.rfind('@'); at != std::string_view::npos) rest = rest.substr(at + 1);
+  if (!rest.empty() && rest.front() == '[') return std::string(rest.substr(0, rest.find(']') + 1));
+  return std::string(rest.substr(0, rest.find(':')));
 }
 
 }  // namespace pahlawan

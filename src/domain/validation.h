@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/clock.h"
@@ -28,5 +29,13 @@ Status validate_quantity(double kg);
 Status validate_expiry(TimePoint expires_at, TimePoint now);
 Status validate_capacity(double kg);
 Status validate_webhook_url(const std::string& url);
+// Server-side request forgery: a webhook URL must not make the server call into its own network.
+// True for an IP literal (v4 or v6, "[...]" allowed) that is loopback, private (RFC 1918, fc00::/7),
+// shared (100.64/10), link-local (169.254/16 — where cloud metadata services live — and fe80::/10),
+// unspecified, multicast or broadcast, including IPv4-mapped IPv6 forms; also "localhost". Names are
+// not resolved here: the sender checks the addresses a name resolves to at delivery time.
+bool is_private_host(std::string_view host);
+// The host part of an http(s) URL ("" if there is none).
+std::string url_host(std::string_view url);
 
 }  // namespace pahlawan

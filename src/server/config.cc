@@ -38,6 +38,7 @@ std::string config_usage() {
          "                      [--max-connections 10000] [--request-timeout-ms 10000] [--write-timeout-ms 10000]\n"
          "                      [--max-streams-per-ngo 8] [--idempotency-retention-h 24]\n"
          "                      [--outbox-retention-h 24] [--journal-max-mb 256] [--journal-keep 4]\n"
+         "                      [--webhook-allow-private false]\n"
          "Each flag may also come from PAHLAWAN_<FLAG> (e.g. PAHLAWAN_DATA_DIR); a flag wins.\n";
 }
 
@@ -58,6 +59,7 @@ Result<Config> parse_config(const std::vector<std::string>& args,
       {"--rate-limit", "PAHLAWAN_RATE_LIMIT"},
       {"--webhook-retry-ms", "PAHLAWAN_WEBHOOK_RETRY_MS"},
       {"--webhook-ca-file", "PAHLAWAN_WEBHOOK_CA_FILE"},
+      {"--webhook-allow-private", "PAHLAWAN_WEBHOOK_ALLOW_PRIVATE"},
       {"--routing-timeout-ms", "PAHLAWAN_ROUTING_TIMEOUT_MS"},
       {"--routing-breaker-failures", "PAHLAWAN_ROUTING_BREAKER_FAILURES"},
       {"--routing-breaker-cooldown-ms", "PAHLAWAN_ROUTING_BREAKER_COOLDOWN_MS"},
@@ -133,6 +135,10 @@ Result<Config> parse_config(const std::vector<std::string>& args,
     }
     if (flag == "--routing-url") c.routing_url = v;
     if (flag == "--webhook-ca-file") c.webhook_ca_file = v;
+    if (flag == "--webhook-allow-private") {
+      if (v != "true" && v != "false" && v != "1" && v != "0") return invalid(flag + " must be true or false");
+      c.webhook_allow_private = v == "true" || v == "1";
+    }
     if (auto it = ints.find(flag); it != ints.end()) {
       auto r = to_int(flag, v, it->second.lo, it->second.hi);
       if (!r) return r.status();

@@ -27,6 +27,7 @@ struct Config {
   int threads = 0;                          // 0: one per core
   int hot_window_s = 7200;                  // available items younger than this are browsed from memory
   int webhook_retry_ms = 1000;              // first webhook retry after this, then doubling (plus jitter)
+  bool webhook_allow_private = false;       // webhook URLs on loopback/private/link-local addresses allowed
   std::string webhook_ca_file;              // PEM of extra CAs trusted for https webhooks (a private CA)
   int max_streams_per_ngo = 8;              // open GET /v1/events streams per NGO; a new one ends the oldest
   int idempotency_retention_h = 24;         // idempotency keys are kept this long (at least 24 h)

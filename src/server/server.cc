@@ -229,6 +229,7 @@ int run_server(const Config& config) {
   WebhookOptions webhook_options;
   webhook_options.base_backoff = std::chrono::milliseconds(config.webhook_retry_ms);
   webhook_options.ca_file = config.webhook_ca_file;
+  webhook_options.allow_private = config.webhook_allow_private;
   auto webhooks_r = WebhookSender::create(ngos, metrics, webhook_options, &store);
   if (!webhooks_r) {
     std::fprintf(stderr, "%s\n", webhooks_r.status().message().c_str());
@@ -274,6 +275,7 @@ int run_server(const Config& config) {
   });
 
   RegistryService registry(store, auth, secrets, ids, clock, &ngos);
+  registry.allow_private_webhooks(config.webhook_allow_private);
   SurplusService surplus(router, store, index, ids, clock, &matcher, &ngos);
   std::atomic<bool> ready{false};
   std::random_device rd;

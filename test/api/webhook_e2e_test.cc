@@ -209,7 +209,7 @@ std::string hmac_hex(const std::string& key, const std::string& body) {
 
 TEST(WebhookE2E, OffersAreSignedAndRetriedUntilTheReceiverAccepts) {
   Receiver receiver;
-  ServerProcess server("", {"--webhook-retry-ms", "50"});
+  ServerProcess server("", {"--webhook-retry-ms", "50", "--webhook-allow-private", "true"});
   server.start();
   HttpClient c("127.0.0.1", server.port());
   const std::string admin = server.admin_token();
@@ -273,7 +273,7 @@ class TlsWebhookE2E : public ::testing::Test {
   // the handshake and the delivery was counted failed.
   void expect_refused(const std::vector<std::string>& flags, const std::string& host) {
     Receiver receiver(&cert_, /*always_ok=*/true);
-    std::vector<std::string> args{"--webhook-retry-ms", "10"};
+    std::vector<std::string> args{"--webhook-retry-ms", "10", "--webhook-allow-private", "true"};
     args.insert(args.end(), flags.begin(), flags.end());
     ServerProcess server("", args);
     server.start();
@@ -295,7 +295,8 @@ class TlsWebhookE2E : public ::testing::Test {
 
 TEST_F(TlsWebhookE2E, HttpsReceiverWithATrustedCertificateGetsTheSignedOffer) {
   Receiver receiver(&cert_, /*always_ok=*/true);
-  ServerProcess server("", {"--webhook-retry-ms", "50", "--webhook-ca-file", ca_file_.string()});
+  ServerProcess server(
+      "", {"--webhook-retry-ms", "50", "--webhook-ca-file", ca_file_.string(), "--webhook-allow-private", "true"});
   server.start();
   HttpClient c("127.0.0.1", server.port());
   const std::string secret =
@@ -330,7 +331,8 @@ TEST(WebhookE2E, ARetryPendingAtShutdownIsDeliveredAfterRestart) {
   const std::string dir = mkdtemp(tmpl);
   std::string event_id;
   {
-    ServerProcess server(dir, {"--webhook-retry-ms", "600000"});  // the retry would wait ten minutes
+    ServerProcess server(
+        dir, {"--webhook-retry-ms", "600000", "--webhook-allow-private", "true"});  // the retry would wait ten minutes
     server.start();
     HttpClient c("127.0.0.1", server.port());
     post_with_webhook(c, server.admin_token(), "http://127.0.0.1:" + std::to_string(receiver.port()) + "/hook");
@@ -339,7 +341,7 @@ TEST(WebhookE2E, ARetryPendingAtShutdownIsDeliveredAfterRestart) {
     event_id = first[0].event_id;
     EXPECT_EQ(server.stop(), 0);
   }
-  ServerProcess again(dir, {"--webhook-retry-ms", "600000"});
+  ServerProcess again(dir, {"--webhook-retry-ms", "600000", "--webhook-allow-private", "true"});
   again.start();
   auto got = receiver.wait_for(2);
   ASSERT_EQ(got.size(), 2u) << "the pending retry was lost with the process";
@@ -361,7 +363,7 @@ TEST(WebhookE2E, AStalledReceiverDoesNotHoldUpOtherNgos) {
   socklen_t len = sizeof addr;
   ::getsockname(stalled, reinterpret_cast<sockaddr*>(&addr), &len);
   Receiver good(nullptr, /*always_ok=*/true);
-  ServerProcess server;  // the default 5 s delivery timeout
+  ServerProcess server("", {"--webhook-allow-private", "true"});  // the default 5 s delivery timeout
   server.start();
   HttpClient c("127.0.0.1", server.port());
   const std::string admin = server.admin_token();
@@ -390,6 +392,55 @@ TEST(WebhookE2E, AStalledReceiverDoesNotHoldUpOtherNgos) {
   EXPECT_EQ(deliveries(c, "retried"), 0) << "the good receiver's offer waited for the stalled one's timeout";
   ::close(stalled);
   EXPECT_EQ(server.stop(), 0);
+}
+
+// Server-side request forgery: by default a webhook may not point into the server's own network,
+// neither by address at registration nor by what a name resolves to at delivery.
+TEST(WebhookE2E, PrivateAndMetadataAddressesAreRefusedUnlessAllowed) {
+  Receiver receiver(nullptr, /*always_ok=*/true);
+  char tmpl[] = "/tmp/pahlawan-e2e-XXXXXX";
+  const std::string dir = mkdtemp(tmpl);
+  {
+    ServerProcess server(dir, {});
+    server.start();
+    HttpClient c("127.0.0.1", server.port());
+    for (const char* url : {"http://127.0.0.1:9/hook", "http://169.254.169.254/latest/meta-data", "http://[::1]/x",
+                            "http://localhost:8080/x", "https://10.1.2.3/x", "http://[::ffff:192.168.0.1]/x"}) {
+      auto r = c.call("POST", "/v1/ngos", server.admin_token(),
+                      std::string(R"({"name":"Panti","lat":-6.3,"lon":106.91,"webhook_url":")") + url + R"("})");
+      expect_error(r, 400, "invalid_request");
+    }
+    EXPECT_EQ(server.stop(), 0);
+  }
+  {
+    // Registered while allowed (an operator's own receiver)...
+    ServerProcess allowed(dir, {"--webhook-allow-private", "true"});
+    allowed.start();
+    HttpClient c("127.0.0.1", allowed.port());
+    auto r = c.call("POST", "/v1/ngos", allowed.admin_token(),
+                    R"({"name":"Panti","lat":-6.3,"lon":106.91,"webhook_url":"http://127.0.0.1:)" +
+                        std::to_string(receiver.port()) + R"(/hook"})");
+    ASSERT_EQ(r.status, 201) << r.body;
+    EXPECT_EQ(allowed.stop(), 0);
+  }
+  // ...and delivered to after the permission is withdrawn: refused at delivery, never connected.
+  ServerProcess server(dir, {"--webhook-retry-ms", "10"});
+  server.start();
+  HttpClient c("127.0.0.1", server.port());
+  const std::string ptoken =
+      str(c.call("POST", "/v1/providers", server.admin_token(), R"({"name":"Resto","lat":-6.3,"lon":106.9})").json(),
+          "token");
+  ASSERT_EQ(
+      c.call("POST", "/v1/surplus", ptoken, R"({"title":"Roti","category":"bakery","quantity_kg":2,"ttl_seconds":900})")
+          .status,
+      201);
+  for (int i = 0; i < 1000 && deliveries(c, "failed") < 1; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));  // polling a condition, bounded
+  }
+  EXPECT_EQ(deliveries(c, "failed"), 1);
+  EXPECT_EQ(receiver.connections(), 0);
+  EXPECT_EQ(server.stop(), 0);
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

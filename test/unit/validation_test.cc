@@ -62,5 +62,37 @@ TEST(Validation, WebhookUrl) {
   EXPECT_FALSE(validate_webhook_url("https://ngo example/hook"));
 }
 
+TEST(WebhookHosts, LoopbackPrivateLinkLocalAndMetadataAddressesAreRefused) {
+  for (const char* host : {"127.0.0.1",
+                           "127.1.2.3",
+                           "10.0.0.8",
+                           "172.16.0.1",
+                           "172.31.255.255",
+                           "192.168.1.1",
+                           "169.254.169.254",
+                           "100.64.0.1",
+                           "0.0.0.0",
+                           "255.255.255.255",
+                           "224.0.0.1",
+                           "[::1]",
+                           "::",
+                           "[::ffff:127.0.0.1]",
+                           "::ffff:169.254.169.254",
+                           "fe80::1",
+                           "fd00::1",
+                           "localhost",
+                           "LOCALHOST",
+                           "api.localhost"}) {
+    EXPECT_TRUE(is_private_host(host)) << host;
+  }
+  for (const char* host : {"8.8.8.8", "172.32.0.1", "100.128.0.1", "2001:4860:4860::8888", "[2606:4700::1111]",
+                           "hooks.example.org", "localhost.example.org"}) {
+    EXPECT_FALSE(is_private_host(host)) << host;
+  }
+  EXPECT_EQ(url_host("https://user@hooks.example.org:8443/a?b"), "hooks.example.org");
+  EXPECT_EQ(url_host("http://[::1]:8080/hook"), "[::1]");
+  EXPECT_EQ(url_host("http://169.254.169.254/latest/meta-data"), "169.254.169.254");
+}
+
 }  // namespace
 }  // namespace pahlawan

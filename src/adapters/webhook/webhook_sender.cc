@@ -15,6 +15,7 @@
 
 #include "app/json_render.h"
 #include "common/thread_name.h"
+#include "domain/validation.h"
 
 namespace pahlawan {
 namespace beast = boost::beast;
@@ -78,12 +79,26 @@ WebhookSender::~WebhookSender() {
 
 namespace {
 constexpr const char* kCursor = "webhooks";
-}
+constexpr const char* kCursorKept = "webhook_cursor_kept";  // meta: the cursor above exists (even at 0)
+}  // namespace
 
 Status WebhookSender::start() {
   if (store_) {
     auto cursor = store_->load_cursor(kCursor);
     if (!cursor) return cursor.status();
+    auto kept = store_->get_meta(kCursorKept);
+    if (!kept) return kept.status();
+    if (!*kept) {
+      // A data directory from before the sender kept a cursor: the relay's says what was handed over
+      // live already; starting from 0 would send every offer still in the outbox again.
+      auto relay = store_->load_cursor("relay");
+      if (!relay) return relay.status();
+      cursor = *relay;
+      UnitOfWork mark;
+      mark.meta.emplace_back(kCursorKept, "1");
+      mark.cursor = std::make_pair(std::string(kCursor), *cursor);
+      store_->commit(std::move(mark), [](Status) {});  // lost: the next start decides the same way
+    }
     std::lock_guard lock(mu_);
     seen_ = saved_ = *cursor;
     // What was queued or waiting for a retry when the process stopped: everything after the cursor.
@@ -265,6 +280,13 @@ bool WebhookSender::send(const Delivery& d) {
     auto ex = co_await asio::this_coro::executor;
     asio::ip::tcp::resolver resolver(ex);
     const auto endpoints = co_await resolver.async_resolve(host, port, use_awaitable);
+    // Checked on every delivery, against what the name resolves to now: a name registered as public
+    // may later resolve to 127.0.0.1 or 169.254.169.254 (DNS rebinding).
+    if (!options_.allow_private) {
+      for (const auto& e : endpoints) {
+        if (is_private_host(e.endpoint().address().to_string())) co_return false;
+      }
+    }
     if (!tls) {
       beast::tcp_stream stream(ex);
       co_await stream.async_connect(endpoints, use_awaitable);

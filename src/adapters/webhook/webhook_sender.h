@@ -53,6 +53,9 @@ struct WebhookOptions {
   int workers = 8;       // delivery threads shared by all receivers
   int per_receiver = 2;  // deliveries in flight to one receiver at once
   int save_every = 64;   // finished deliveries between cursor saves (and at stop)
+  // Deliver to loopback/private/link-local addresses too. Off: a name that resolves to one (DNS
+  // rebinding, or a URL registered while it was allowed) fails the delivery.
+  bool allow_private = false;
 };
 
 // Hex HMAC-SHA256 of `body` keyed with `key`.

@@ -12,6 +12,14 @@ Authenticator::Authenticator(Secrets& secrets, std::string admin_token_hash)
 void Authenticator::add(const Credential& c) {
   std::unique_lock lock(mu_);
   by_hash_.insert_or_assign(c.token_hash, c);
+  hash_of_.insert_or_assign(c.principal.id, c.token_hash);
+}
+
+void Authenticator::replace(const Credential& c) {
+  std::unique_lock lock(mu_);
+  if (auto old = hash_of_.find(c.principal.id); old != hash_of_.end()) by_hash_.erase(old->second);
+  by_hash_.insert_or_assign(c.token_hash, c);
+  hash_of_.insert_or_assign(c.principal.id, c.token_hash);
 }
 
 Result<Principal> Authenticator::authenticate(std::string_view authorization) const {

@@ -20,6 +20,8 @@ class Authenticator {
  public:
   Authenticator(Secrets& secrets, std::string admin_token_hash);
   void add(const Credential& c);
+  // The party's credential now has this hash; its old token stops working at once.
+  void replace(const Credential& c);
   // `authorization`: the raw Authorization header value (may be empty).
   Result<Principal> authenticate(std::string_view authorization) const;
 
@@ -27,7 +29,8 @@ class Authenticator {
   Secrets& secrets_;
   const std::string admin_hash_;
   mutable std::shared_mutex mu_;
-  std::unordered_map<std::string, Credential> by_hash_;  // GUARDED_BY(mu_)
+  std::unordered_map<std::string, Credential> by_hash_;   // GUARDED_BY(mu_)
+  std::unordered_map<std::string, std::string> hash_of_;  // GUARDED_BY(mu_): party id → its token hash
 };
 
 }  // namespace pahlawan

@@ -139,6 +139,18 @@ std::string render_dlq_entry(const Surplus& s) {
   return to_text(o);
 }
 
+std::string render_audit(const char* party_kind, const std::string& party_id) {
+  return to_text(json::object{{"party", party_kind}, {"party_id", party_id}, {"by", "admin"}});
+}
+
+std::string render_token(const std::string& party_id, const std::string& token) {
+  return to_text(json::object{{"id", party_id}, {"token", token}});
+}
+
+std::string render_token_revoked(const std::string& party_id) {
+  return to_text(json::object{{"id", party_id}, {"revoked", true}});
+}
+
 std::string render_event(const Event& e) {
   json::object o{{"id", e.id},
                  {"type", e.type},

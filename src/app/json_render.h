@@ -16,6 +16,11 @@ std::string render_provider(const Provider& p, const std::optional<std::string>&
 std::string render_ngo(const Ngo& n, const std::optional<std::string>& token,
                        const std::optional<std::string>& webhook_secret);
 std::string render_event(const Event& e);
+// The payload of an admin.* audit event: what was done to which party.
+std::string render_audit(const char* party_kind, const std::string& party_id);
+// The answers of token rotation ({"id", "token"}) and revocation ({"id", "revoked": true}).
+std::string render_token(const std::string& party_id, const std::string& token);
+std::string render_token_revoked(const std::string& party_id);
 // A Geo-DLQ entry: {"id", "surplus", "region", "reason", "attempts", "created_at"}.
 std::string render_dlq_entry(const Surplus& s);
 // The S2 cell token at level 6 that groups the Geo-DLQ by region.

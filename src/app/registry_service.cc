@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "app/json_render.h"
+#include "domain/event.h"
 #include "domain/validation.h"
 
 namespace pahlawan {
@@ -15,6 +16,37 @@ Status admin_only(const Principal& caller) {
 
 }  // namespace
 
+Event RegistryService::audit(const char* type, const char* party_kind, const std::string& party_id) {
+  return Event{ids_.next(), type, "", clock_.now(), "", render_audit(party_kind, party_id)};
+}
+
+void RegistryService::replace_token(const Principal& caller, Role party_role, const std::string& id, bool revoke,
+                                    RegisteredReply reply) {
+  if (caller.role != Role::kAdmin) return reply(Status(ErrorCode::kForbidden, "only the admin may replace tokens"));
+  const bool provider = party_role == Role::kProvider;
+  if (provider) {
+    auto found = store_.find_provider(id);
+    if (!found) return reply(found.status());
+    if (!*found) return reply(Status(ErrorCode::kNotFound, "no such provider"));
+  } else {
+    auto found = store_.find_ngo(id);
+    if (!found) return reply(found.status());
+    if (!*found) return reply(Status(ErrorCode::kNotFound, "no such NGO"));
+  }
+  // Revoked: the hash of a fresh token nobody is shown, so no token matches the party any more.
+  const std::string token = secrets_.new_token(provider ? "pp_prov_" : "pp_ngo_");
+  Credential cred{Principal{party_role, id}, secrets_.hash(token)};
+  UnitOfWork unit;
+  unit.token = UnitOfWork::TokenUpdate{cred.principal, cred.token_hash};
+  unit.events.push_back(
+      audit(revoke ? event_type::kTokenRevoked : event_type::kTokenRotated, provider ? "provider" : "ngo", id));
+  store_.commit(std::move(unit), [this, cred, token, revoke, id, reply = std::move(reply)](Status s) mutable {
+    if (!s) return reply(s);
+    auth_.replace(cred);
+    reply(Registered{revoke ? render_token_revoked(id) : render_token(id, token)});
+  });
+}
+
 void RegistryService::register_provider(const Principal& caller, RegisterProviderRequest req, RegisteredReply reply) {
   for (Status s : {admin_only(caller), validate_name("name", req.name), validate_coordinates(req.lat, req.lon)}) {
     if (!s) return reply(s);
@@ -24,6 +56,7 @@ void RegistryService::register_provider(const Principal& caller, RegisterProvide
   Credential cred{Principal{Role::kProvider, p.id}, secrets_.hash(token)};
   UnitOfWork unit;
   unit.provider = std::make_pair(p, cred.token_hash);
+  unit.events.push_back(audit(event_type::kProviderRegistered, "provider", p.id));
   store_.commit(std::move(unit), [this, p, token, cred, reply = std::move(reply)](Status s) mutable {
     if (!s) return reply(s);
     auth_.add(cred);
@@ -58,6 +91,7 @@ void RegistryService::register_ngo(const Principal& caller, RegisterNgoRequest r
   Credential cred{Principal{Role::kNgo, n.id}, secrets_.hash(token)};
   UnitOfWork unit;
   unit.ngo = UnitOfWork::NgoInsert{n, cred.token_hash, secret};
+  unit.events.push_back(audit(event_type::kNgoRegistered, "ngo", n.id));
   store_.commit(std::move(unit), [this, n, token, secret, cred, reply = std::move(reply)](Status s) mutable {
     if (!s) return reply(s);
     auth_.add(cred);

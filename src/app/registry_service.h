@@ -46,11 +46,18 @@ class RegistryService {
   void register_provider(const Principal& caller, RegisterProviderRequest req, RegisteredReply reply);
   void register_ngo(const Principal& caller, RegisterNgoRequest req, RegisteredReply reply);
   Result<Ngo> get_ngo(const Principal& caller, const std::string& id);
+  // Admin only. Replaces the party's token: rotation answers {"id", "token"} with a new one shown
+  // once; revocation answers {"id", "revoked": true} and leaves the party no working token. Either
+  // way the old token stops working at once, and an admin.token_* event records it. 404 if the party
+  // (kProvider or kNgo) does not exist.
+  void replace_token(const Principal& caller, Role party_role, const std::string& id, bool revoke,
+                     RegisteredReply reply);
   // --webhook-allow-private: accept webhook URLs on loopback/private/link-local addresses (tests, or a
   // receiver inside the operator's own network). REQUIRES: before serving.
   void allow_private_webhooks(bool allow) { allow_private_webhooks_ = allow; }
 
  private:
+  Event audit(const char* type, const char* party_kind, const std::string& party_id);
   bool allow_private_webhooks_ = false;
   Store& store_;
   Authenticator& auth_;

@@ -55,6 +55,13 @@ struct UnitOfWork {
     std::optional<std::string> webhook_secret;
   };
   std::optional<NgoInsert> ngo;
+  // A provider's or NGO's token replaced (rotation) or made unusable (revocation): the party's
+  // credential gets this hash. The caller checked that the party exists.
+  struct TokenUpdate {
+    Principal party;  // kProvider or kNgo, and its id
+    std::string token_hash;
+  };
+  std::optional<TokenUpdate> token;
   std::vector<std::pair<std::string, std::string>> meta;  // key → value
   std::optional<std::pair<std::string, int64_t>> cursor;  // consumer name → last seq handled
   // Retention: deletes idempotency records made before `idempotency_before`, and outbox events that
@@ -69,7 +76,7 @@ struct UnitOfWork {
 
   bool empty() const {
     return inserts.empty() && updates.empty() && events.empty() && !idempotency && !provider && !ngo && meta.empty() &&
-           !cursor && !prune;
+           !cursor && !prune && !token;
   }
 };
 

@@ -84,6 +84,49 @@ TEST_F(Hostile, DataDirectoryAndFilesAreReadableByTheServerAlone) {
   }
 }
 
+// A leaked token is replaced or revoked by the admin; the old one stops working at once, and each
+// admin action is on the record (the outbox, hence events.jsonl).
+TEST_F(Hostile, TheAdminRotatesAndRevokesTokensAndEveryActionIsAudited) {
+  auto c = client();
+  auto [pid, ptoken] = provider();
+  auto [nid, ntoken] = ngo();
+  expect_error(c.call("POST", "/v1/providers/" + pid + "/token", ptoken), 403, "forbidden");
+  expect_error(c.call("POST", "/v1/providers/no-such-provider/token", admin()), 404, "not_found");
+
+  auto rotated = c.call("POST", "/v1/providers/" + pid + "/token", admin());
+  ASSERT_EQ(rotated.status, 200) << rotated.body;
+  EXPECT_EQ(rotated.headers["cache-control"], "no-store");
+  const std::string fresh = str(rotated.json(), "token");
+  EXPECT_NE(fresh, ptoken);
+  expect_error(c.call("POST", "/v1/surplus", ptoken,
+                      R"({"title":"Roti","category":"bakery","quantity_kg":2,"ttl_seconds":900})"),
+               401, "unauthorized");
+  EXPECT_EQ(
+      c.call("POST", "/v1/surplus", fresh, R"({"title":"Roti","category":"bakery","quantity_kg":2,"ttl_seconds":900})")
+          .status,
+      201);
+
+  EXPECT_EQ(c.call("GET", "/v1/ngos/" + nid, ntoken).status, 200);
+  auto revoked = c.call("DELETE", "/v1/ngos/" + nid + "/token", admin());
+  ASSERT_EQ(revoked.status, 200) << revoked.body;
+  EXPECT_TRUE(revoked.json().at("revoked").as_bool());
+  EXPECT_FALSE(revoked.json().as_object().contains("token"));
+  expect_error(c.call("GET", "/v1/ngos/" + nid, ntoken), 401, "unauthorized");
+
+  // The audit trail reaches the journal through the relay: wait for it, bounded.
+  std::string journal;
+  for (int i = 0; i < 500 && journal.find("admin.token_revoked") == std::string::npos; ++i) {
+    std::ifstream in(server_->data_dir() + "/events.jsonl");
+    journal.assign(std::istreambuf_iterator<char>(in), {});
+    std::this_thread::sleep_for(milliseconds(10));  // polling a condition, bounded
+  }
+  for (const std::string what :
+       {"admin.provider_registered", "admin.ngo_registered", "admin.token_rotated", "admin.token_revoked"}) {
+    EXPECT_NE(journal.find("\"type\":\"" + what + "\""), std::string::npos) << what;
+  }
+  EXPECT_NE(journal.find("\"party_id\":\"" + nid + "\""), std::string::npos);
+}
+
 // A server with small limits of its own, so the tests run in well under a second of waiting.
 class HostileLimits : public ::testing::Test {
  protected:

@@ -88,6 +88,11 @@ void InMemoryStore::apply(const UnitOfWork& u) {
     ngos_[u.ngo->ngo.id] = u.ngo->ngo;
     credentials_.push_back(Credential{Principal{Role::kNgo, u.ngo->ngo.id}, u.ngo->token_hash});
   }
+  if (const auto& t = u.token) {
+    for (auto& c : credentials_) {
+      if (c.principal.role == t->party.role && c.principal.id == t->party.id) c.token_hash = t->token_hash;
+    }
+  }
   for (const auto& [k, v] : u.meta) meta_[k] = v;
   if (u.cursor) cursors_[u.cursor->first] = std::max(cursors_[u.cursor->first], u.cursor->second);
   if (const auto& p = u.prune) {

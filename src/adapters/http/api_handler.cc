@@ -109,7 +109,9 @@ void ApiHandler::handle(ApiRequest req, Respond respond) {
     kDlq,
     kDlqRetry,
     kDlqAssign,
-    kEvents
+    kEvents,
+    kProviderToken,
+    kNgoToken
   };
   Route route = Route::kNone;
   std::vector<const char*> allowed;
@@ -123,6 +125,11 @@ void ApiHandler::handle(ApiRequest req, Respond respond) {
     if (seg.size() == 4 && seg[1] == "surplus" && seg[3] == "pickup") route = Route::kPickup, allowed = {"POST"};
     if (seg.size() == 4 && seg[1] == "surplus" && seg[3] == "decline") route = Route::kDecline, allowed = {"POST"};
     if (seg.size() == 2 && seg[1] == "offers") route = Route::kOffers, allowed = {"GET"};
+    if (seg.size() == 4 && seg[1] == "providers" && seg[3] == "token") {
+      route = Route::kProviderToken, allowed = {"POST", "DELETE"};
+    }
+    if (seg.size() == 4 && seg[1] == "ngos" && seg[3] == "token")
+      route = Route::kNgoToken, allowed = {"POST", "DELETE"};
     if (seg.size() == 2 && seg[1] == "events") route = Route::kEvents, allowed = {"GET"};
     if (seg.size() == 2 && seg[1] == "dlq") route = Route::kDlq, allowed = {"GET"};
     if (seg.size() == 4 && seg[1] == "dlq" && seg[3] == "retry") route = Route::kDlqRetry, allowed = {"POST"};
@@ -201,6 +208,19 @@ void ApiHandler::handle(ApiRequest req, Respond respond) {
       return respond(ok_json(body + "]}"));
     }
     case Route::kEvents: return open_events(p, req, std::move(respond));
+    case Route::kProviderToken:
+    case Route::kNgoToken: {
+      // POST: a new token (rotation), shown once, hence like a registration answer never cached;
+      // DELETE: no working token any more (revocation).
+      const bool revoke = m == "DELETE";
+      return d_.registry.replace_token(p, route == Route::kProviderToken ? Role::kProvider : Role::kNgo, seg[2], revoke,
+                                       [respond = std::move(respond)](Result<Registered> r) mutable {
+                                         if (!r) return respond(error_response(r.status()));
+                                         ApiResponse out = ok_json(r->body);
+                                         out.headers.emplace_back("Cache-Control", "no-store");
+                                         respond(std::move(out));
+                                       });
+    }
     case Route::kDlqRetry: return dlq_retry(p, req, seg[2], tp, std::move(respond));
     case Route::kDlqAssign: return dlq_assign(p, req, seg[2], tp, std::move(respond));
     case Route::kNone: break;

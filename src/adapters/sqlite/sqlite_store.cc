@@ -404,6 +404,17 @@ Status SqliteStore::apply(const UnitOfWork& u) {
     st.bind(5, to_unix_ms(p->first.created_at)).bind(6, p->second);
     RETURN_IF_ERROR(st.run());
   }
+  if (const auto& t = u.token) {
+    if (t->party.role == Role::kProvider) {
+      ASSIGN_STMT(st, db, "UPDATE providers SET token_hash = ? WHERE id = ?");
+      st.bind(1, t->token_hash).bind(2, t->party.id);
+      RETURN_IF_ERROR(st.run());
+    } else {
+      ASSIGN_STMT(st, db, "UPDATE ngos SET token_hash = ? WHERE id = ?");
+      st.bind(1, t->token_hash).bind(2, t->party.id);
+      RETURN_IF_ERROR(st.run());
+    }
+  }
   if (const auto& n = u.ngo) {
     ASSIGN_STMT(st, db,
                 "INSERT INTO ngos (id, name, lat, lon, kind, categories, capacity_kg, webhook_url, webhook_secret, "

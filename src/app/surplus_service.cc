@@ -99,12 +99,22 @@ void SurplusService::insert(const Principal& caller, PostSurplusRequest req, std
   const TimePoint expires_at = req.expires_at ? *req.expires_at : now + std::chrono::seconds(*req.ttl_seconds);
   if (Status s = validate_expiry(expires_at, now); !s) return reply(s);
   if (req.lat.has_value() != req.lon.has_value()) return reply(invalid("give both lat and lon, or neither"));
-  if (!req.lat) {
+  if (!req.lat || max_post_distance_m_ > 0) {
     auto provider = store_.find_provider(caller.id);
     if (!provider) return reply(provider.status());
     if (!*provider) return reply(Status(ErrorCode::kUnauthorized, "provider no longer exists"));
-    req.lat = (*provider)->lat;
-    req.lon = (*provider)->lon;
+    if (!req.lat) {
+      req.lat = (*provider)->lat;
+      req.lon = (*provider)->lon;
+    }
+    if (Status s = validate_coordinates(*req.lat, *req.lon); !s) return reply(s);
+    // A provider posts where it is: one token scattering items across a continent (far from any
+    // NGO, or to load every browse far away) is refused.
+    if (max_post_distance_m_ > 0 &&
+        haversine_m(*req.lat, *req.lon, (*provider)->lat, (*provider)->lon) > max_post_distance_m_) {
+      return reply(invalid("the item's place is more than " +
+                           std::to_string(static_cast<int64_t>(max_post_distance_m_)) + " m from the provider's"));
+    }
   }
   if (Status s = validate_coordinates(*req.lat, *req.lon); !s) return reply(s);
 

@@ -48,6 +48,9 @@ struct BrowseRequest {
 
 class SurplusService {
  public:
+  // --max-post-distance-m: how far from its provider's registered place an item may be posted
+  // (0: no bound). REQUIRES: before serving.
+  void set_max_post_distance_m(double m) { max_post_distance_m_ = m; }
   // matcher/directory may be null: matching is off, and decline/DLQ operations answer 503.
   SurplusService(ShardRouter& router, Store& store, HotGeoIndex& index, IdGenerator& ids, const Clock& clock,
                  Matcher* matcher = nullptr, NgoDirectory* directory = nullptr)
@@ -82,6 +85,7 @@ class SurplusService {
               SurplusReply reply);
 
  private:
+  double max_post_distance_m_ = 0;
   struct PendingPost {
     std::string fingerprint;
     std::vector<PostReply> waiters;  // duplicates that arrived while the first was in flight

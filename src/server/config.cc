@@ -38,7 +38,7 @@ std::string config_usage() {
          "                      [--max-connections 10000] [--request-timeout-ms 10000] [--write-timeout-ms 10000]\n"
          "                      [--max-streams-per-ngo 8] [--idempotency-retention-h 24]\n"
          "                      [--outbox-retention-h 24] [--journal-max-mb 256] [--journal-keep 4]\n"
-         "                      [--webhook-allow-private false]\n"
+         "                      [--webhook-allow-private false] [--max-post-distance-m 50000]\n"
          "Each flag may also come from PAHLAWAN_<FLAG> (e.g. PAHLAWAN_DATA_DIR); a flag wins.\n";
 }
 
@@ -68,6 +68,7 @@ Result<Config> parse_config(const std::vector<std::string>& args,
       {"--outbox-retention-h", "PAHLAWAN_OUTBOX_RETENTION_H"},
       {"--journal-max-mb", "PAHLAWAN_JOURNAL_MAX_MB"},
       {"--journal-keep", "PAHLAWAN_JOURNAL_KEEP"},
+      {"--max-post-distance-m", "PAHLAWAN_MAX_POST_DISTANCE_M"},
       {"--max-streams-per-ngo", "PAHLAWAN_MAX_STREAMS_PER_NGO"},
       {"--request-timeout-ms", "PAHLAWAN_REQUEST_TIMEOUT_MS"},
       {"--write-timeout-ms", "PAHLAWAN_WRITE_TIMEOUT_MS"},
@@ -125,6 +126,7 @@ Result<Config> parse_config(const std::vector<std::string>& args,
   const std::map<std::string, DoubleFlag> doubles = {
       {"--match-radius-m", {&c.match_radius_m, 1, 1000000}},
       {"--rate-limit", {&c.rate_limit, 0, 1e6}},
+      {"--max-post-distance-m", {&c.max_post_distance_m, 0, 20100000}},
   };
   for (const auto& [flag, v] : values) {
     if (flag == "--listen") c.listen = v;

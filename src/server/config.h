@@ -34,6 +34,7 @@ struct Config {
   int outbox_retention_h = 24;              // delivered outbox events are kept this long
   int journal_max_mb = 256;                 // events.jsonl rotates past this size
   int journal_keep = 4;                     // rotated journal files kept
+  double max_post_distance_m = 50000;       // an item's place vs its provider's (0: unbounded)
   int max_connections = 10000;              // open client connections; more are answered 503
   int request_timeout_ms = 10000;           // a request's first byte → all of it read
   int write_timeout_ms = 10000;             // each write to a client (responses, event frames)

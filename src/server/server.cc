@@ -277,6 +277,7 @@ int run_server(const Config& config) {
   RegistryService registry(store, auth, secrets, ids, clock, &ngos);
   registry.allow_private_webhooks(config.webhook_allow_private);
   SurplusService surplus(router, store, index, ids, clock, &matcher, &ngos);
+  surplus.set_max_post_distance_m(config.max_post_distance_m);
   std::atomic<bool> ready{false};
   std::random_device rd;
   std::mt19937_64 seed_rng((static_cast<uint64_t>(rd()) << 32) ^ rd());

@@ -127,6 +127,21 @@ TEST_F(Hostile, TheAdminRotatesAndRevokesTokensAndEveryActionIsAudited) {
   EXPECT_NE(journal.find("\"party_id\":\"" + nid + "\""), std::string::npos);
 }
 
+// One provider token scattering items far from where it is (a continent away, or to weigh on every
+// browse there) is refused; near its place (within --max-post-distance-m, default 50 km) is fine.
+TEST_F(Hostile, AnItemIsPostedNearItsProvider) {
+  auto c = client();
+  auto [pid, ptoken] = provider(-6.2, 106.8);
+  expect_error(
+      c.call("POST", "/v1/surplus", ptoken,
+             R"({"title":"Roti","category":"bakery","quantity_kg":2,"ttl_seconds":900,"lat":48.85,"lon":2.35})"),
+      400, "invalid_request");
+  EXPECT_EQ(c.call("POST", "/v1/surplus", ptoken,
+                   R"({"title":"Roti","category":"bakery","quantity_kg":2,"ttl_seconds":900,"lat":-6.3,"lon":106.9})")
+                .status,
+            201);
+}
+
 // A server with small limits of its own, so the tests run in well under a second of waiting.
 class HostileLimits : public ::testing::Test {
  protected:

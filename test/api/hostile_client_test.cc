@@ -1,6 +1,7 @@
 // What a hostile or broken client can do to a running server, and what it must not be able to:
 // trickled requests, clients that never read, too many connections, HEAD framing, odd headers,
 // a process out of file descriptors. Each test fails on the code before its fix.
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include <cstdlib>
@@ -228,19 +229,7 @@ TEST_F(HostileLimits, AClientThatNeverReadsIsCutOffAtTheWriteDeadline) {
 TEST(HostileFds, AServerOutOfFileDescriptorsDoesNotSpin) {
   ServerProcess server("", {"--threads", "1"});
   server.set_fd_limit(64);
-  // Under UBSan, the vptr check probes memory through a pipe (sanitizer_common's
-  // IsAccessibleMemoryRange); in a process deliberately out of descriptors that probe fails and every
-  // virtual call on an error_category is reported as "invalid vptr". For this server only, such
-  // reports do not abort it (they are printed all the same).
-  const char* ubsan = std::getenv("UBSAN_OPTIONS");
-  const std::string saved = ubsan ? ubsan : "";
-  ::setenv("UBSAN_OPTIONS", (saved + (saved.empty() ? "" : ":") + "halt_on_error=0").c_str(), 1);
   server.start();
-  if (ubsan) {
-    ::setenv("UBSAN_OPTIONS", saved.c_str(), 1);
-  } else {
-    ::unsetenv("UBSAN_OPTIONS");
-  }
   std::vector<std::unique_ptr<RawConnection>> conns;
   for (int i = 0; i < 120; ++i) conns.push_back(std::make_unique<RawConnection>(server.port()));
   auto cpu_ticks = [&] {
@@ -263,6 +252,11 @@ TEST(HostileFds, AServerOutOfFileDescriptorsDoesNotSpin) {
   const double wall_ticks = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() *
                             static_cast<double>(sysconf(_SC_CLK_TCK));
   EXPECT_LT(used, 0.3 * wall_ticks) << "the server burnt " << used << " of " << wall_ticks << " clock ticks while idle";
+  // Room again before the shutdown: under UBSan, the vptr check probes memory through a pipe
+  // (sanitizer_common's IsAccessibleMemoryRange), and in a process with no free descriptor that probe
+  // fails and a virtual call on an error_category is reported as an invalid vptr.
+  rlimit room{1024, 1024};
+  ASSERT_EQ(::prlimit(server.pid(), RLIMIT_NOFILE, &room, nullptr), 0);
   conns.clear();
   EXPECT_EQ(server.stop(), 0) << server.output();
 }

@@ -43,7 +43,10 @@ void ServerProcess::spawn(bool with_stderr) {
   pid_ = fork();
   if (pid_ == 0) {
     if (fd_limit_ > 0) {
-      rlimit lim{static_cast<rlim_t>(fd_limit_), static_cast<rlim_t>(fd_limit_)};
+      // The soft limit only: the test may raise it again (prlimit) without privilege.
+      rlimit lim{};
+      getrlimit(RLIMIT_NOFILE, &lim);
+      lim.rlim_cur = static_cast<rlim_t>(fd_limit_);
       setrlimit(RLIMIT_NOFILE, &lim);
     }
     dup2(fds[1], STDOUT_FILENO);

@@ -15,7 +15,9 @@ constexpr double kMaxBrowseRadiusM = 50000;
 constexpr int kMaxBrowseLimit = 500;
 // Cold (older than the hot window) candidates read per browse: they are few by nature — food rarely
 // stays unclaimed for hours — and this bounds the cost when they are not.
-constexpr int kMaxColdCandidates = 2000;
+// Cold items read per browse, at most: the area's items come by an index on their cell, so this bounds
+// a crowded area only (documented in docs/architecture.md).
+constexpr int kMaxColdCandidates = 10000;
 
 Status forbidden(const char* why) {
   return {ErrorCode::kForbidden, why};
@@ -166,8 +168,8 @@ Result<std::vector<NearbyHit>> SurplusService::browse(const Principal& caller, c
   auto hits = index_.nearby(NearbyQuery{req.lat, req.lon, req.radius_m, req.limit, req.category, now});
   if (router_.cold_available() == 0) return hits;
   // Some available items are older than the hot window: the store has them.
-  auto cold = store_.find_available_in_box(bounding_box(req.lat, req.lon, req.radius_m), now - router_.hot_window(),
-                                           now, req.category, kMaxColdCandidates);
+  auto cold = store_.find_available_in_cells(covering_ranges(req.lat, req.lon, req.radius_m, router_.level()),
+                                             now - router_.hot_window(), now, req.category, kMaxColdCandidates);
   if (!cold) return cold.status();
   std::unordered_set<std::string> seen;
   for (const auto& h : hits) seen.insert(h.item->surplus.id);

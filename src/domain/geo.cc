@@ -64,4 +64,20 @@ std::vector<uint64_t> covering_cells(double lat, double lon, double radius_m, in
   return out;
 }
 
+std::vector<CellRange> covering_ranges(double lat, double lon, double radius_m, int level, int max_ranges) {
+  const S2Cap cap(S2LatLng::FromDegrees(lat, lon).ToPoint(), S1Angle::Radians(radius_m / kEarthRadiusM));
+  S2RegionCoverer::Options options;
+  options.set_max_level(level);
+  options.set_max_cells(max_ranges);
+  S2RegionCoverer coverer(options);
+  std::vector<S2CellId> cells;
+  coverer.GetCovering(cap, &cells);
+  std::vector<CellRange> out;
+  out.reserve(cells.size());
+  for (const auto& c : cells) {
+    out.push_back(CellRange{c.child_begin(level).id(), c.child_end(level).prev().id()});
+  }
+  return out;
+}
+
 }  // namespace pahlawan

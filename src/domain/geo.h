@@ -30,4 +30,13 @@ std::string cell_token(uint64_t cell_id);
 // The cells at `level` that cover the cap of radius_m around (lat, lon).
 std::vector<uint64_t> covering_cells(double lat, double lon, double radius_m, int level);
 
+// The same cap as a few ranges of cell ids at `level` (inclusive; cells at one level are ordered
+// along the Hilbert curve, so a coarser covering cell is one contiguous range of them): how a store
+// finds the items of an area by an index on their cell, however many cells the area spans. Each
+// range lies within one cube face, so a range keeps its order when the ids are stored as signed.
+struct CellRange {
+  uint64_t first, last;
+};
+std::vector<CellRange> covering_ranges(double lat, double lon, double radius_m, int level, int max_ranges = 12);
+
 }  // namespace pahlawan

@@ -91,10 +91,14 @@ class Store {
   virtual Result<std::optional<Surplus>> find_surplus(const std::string& id) = 0;
   // Every item still available or claimed, for rebuilding shard actors and the hot index at start.
   virtual Result<std::vector<Surplus>> load_open_surplus() = 0;
-  // Available items in `box`, created before `created_before`, not expired at `now` (at most
-  // `limit`): how browsing reaches items older than the hot index keeps.
-  virtual Result<std::vector<Surplus>> find_available_in_box(const GeoBox& box, TimePoint created_before, TimePoint now,
-                                                             const std::optional<std::string>& category, int limit) = 0;
+  // Available items whose cell (at the shard level) lies in one of `ranges`, created before
+  // `created_before`, not expired at `now`, at most `limit` in all, read by an index on the cell (so
+  // items elsewhere cost nothing): how browsing reaches items older than the hot index keeps. The
+  // caller orders them by distance.
+  virtual Result<std::vector<Surplus>> find_available_in_cells(const std::vector<CellRange>& ranges,
+                                                               TimePoint created_before, TimePoint now,
+                                                               const std::optional<std::string>& category,
+                                                               int limit) = 0;
   virtual Result<std::optional<IdempotencyRecord>> find_idempotency(const std::string& provider_id,
                                                                     const std::string& key) = 0;
 

@@ -118,17 +118,19 @@ Result<std::vector<Surplus>> InMemoryStore::load_open_surplus() {
   return out;
 }
 
-Result<std::vector<Surplus>> InMemoryStore::find_available_in_box(const GeoBox& box, TimePoint created_before,
-                                                                  TimePoint now,
-                                                                  const std::optional<std::string>& category,
-                                                                  int limit) {
+Result<std::vector<Surplus>> InMemoryStore::find_available_in_cells(const std::vector<CellRange>& ranges,
+                                                                    TimePoint created_before, TimePoint now,
+                                                                    const std::optional<std::string>& category,
+                                                                    int limit) {
   std::lock_guard lock(mu_);
   std::vector<Surplus> out;
-  for (const auto& [id, s] : surplus_) {
-    if (s.status == SurplusStatus::kAvailable && s.lat >= box.lat_min && s.lat <= box.lat_max && s.lon >= box.lon_min &&
-        s.lon <= box.lon_max && s.created_at < created_before && s.expires_at > now &&
-        (!category || s.category == *category) && static_cast<int>(out.size()) < limit) {
-      out.push_back(s);
+  for (const auto& r : ranges) {
+    for (const auto& [id, s] : surplus_) {
+      if (s.status == SurplusStatus::kAvailable && s.cell >= r.first && s.cell <= r.last &&
+          s.created_at < created_before && s.expires_at > now && (!category || s.category == *category) &&
+          static_cast<int>(out.size()) < limit) {
+        out.push_back(s);
+      }
     }
   }
   return out;

@@ -66,6 +66,24 @@ std::shared_ptr<const HotItem> item(const std::string& id, double lat, double lo
   return h;
 }
 
+TEST(Geo, CoveringRangesHoldTheCellsOfTheAreaAndNotOthers) {
+  const auto ranges = covering_ranges(-6.2, 106.8, 5000, 13);
+  ASSERT_FALSE(ranges.empty());
+  EXPECT_LE(ranges.size(), 12u);
+  auto covered = [&](double lat, double lon) {
+    const uint64_t c = cell_id_at(lat, lon, 13);
+    for (const auto& r : ranges) {
+      if (c >= r.first && c <= r.last) return true;
+    }
+    return false;
+  };
+  EXPECT_TRUE(covered(-6.2, 106.8));
+  EXPECT_TRUE(covered(-6.2 + 0.04, 106.8));                             // ~4.4 km north
+  EXPECT_TRUE(covered(-6.2, 106.8 - 0.044));                            // ~4.9 km west
+  EXPECT_FALSE(covered(-7.2, 110.4));                                   // Semarang
+  for (const auto& r : ranges) EXPECT_EQ(r.first >> 61, r.last >> 61);  // one cube face: signed order holds
+}
+
 TEST(S2HotGeoIndex, NearestFirstWithinRadiusAndLimit) {
   S2HotGeoIndex index;
   index.upsert(item("far", -6.2, 106.85));    // ~5.5 km east

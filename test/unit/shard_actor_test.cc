@@ -194,6 +194,28 @@ TEST_F(ShardActorTest, ItemsOlderThanTheHotWindowAreBrowsedFromTheStore) {
   EXPECT_EQ((*hits)[0].item->surplus.id, young_item.id);
 }
 
+// Many old items in the browse area: the page is the nearest of them, not the first the store finds
+// (the old query took 2,000 rows in no order); old items far away are not read at all.
+TEST_F(ShardActorTest, ACrowdedColdAreaStillPagesNearestFirst) {
+  for (int i = 0; i < 2500; ++i)
+    post(-6.2 + 0.035 + 0.00001 * (i % 50), 106.8 + 0.00001 * (i / 50), 6 * 3600);  // ~4 km
+  std::vector<std::string> near;
+  for (int i = 0; i < 5; ++i) near.push_back(post(-6.2, 106.8 + 0.0002 * i, 6 * 3600).id);  // within 100 m
+  for (int i = 0; i < 300; ++i) post(-7.2, 110.4, 6 * 3600);  // Semarang: another area entirely
+  clock.advance(std::chrono::hours(2) + std::chrono::minutes(1));
+  expiry.run_due();
+  settle();
+  ASSERT_EQ(index.size(), 0u);  // all cold now
+  auto hits = service.browse(ngo(1), BrowseRequest{-6.2, 106.8, 5000, 5, std::nullopt});
+  ASSERT_TRUE(hits);
+  ASSERT_EQ(hits->size(), 5u);
+  for (size_t i = 0; i < 5; ++i) EXPECT_EQ((*hits)[i].item->surplus.id, near[i]) << i;
+  auto far = service.browse(ngo(1), BrowseRequest{-6.2, 106.8, 5000, 500, std::nullopt});
+  ASSERT_TRUE(far);
+  EXPECT_EQ(far->size(), 500u);
+  for (const auto& h : *far) EXPECT_LT(h.distance_m, 5000);
+}
+
 TEST_F(ShardActorTest, ExpiryOfAClaimedItemChangesNothing) {
   Surplus s = post(-6.2, 106.8, 60);
   service.claim(ngo(1), s.id, std::nullopt, "", [](Result<Surplus> r) { ASSERT_TRUE(r); });

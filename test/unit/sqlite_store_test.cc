@@ -7,6 +7,7 @@
 #include <fstream>
 #include <future>
 #include <map>
+#include <set>
 
 #include "adapters/bus/in_process_bus.h"
 #include "adapters/journal/file_event_journal.h"
@@ -369,6 +370,43 @@ TEST(Retention, AWeekOfPostingKeepsOutboxIdempotencyAndJournalBounded) {
                                       std::filesystem::file_size(dir.file("p.db-wal"))),
       24 * 7 * kPerHour);
   relay.stop();
+}
+
+}  // namespace
+}  // namespace pahlawan
+
+namespace pahlawan {
+namespace {
+
+// The cold-browse read: by cell ranges on an index, available and old enough only, whatever face of
+// the cube the cells are on (ids above INT64_MAX are stored as negative numbers).
+TEST(SqliteStore, FindsAvailableItemsByCellRange) {
+  TempDir dir;
+  auto store = open_store(dir);
+  auto at = [&](const std::string& id, double lat, double lon) {
+    Surplus s = sample(id);
+    s.lat = lat;
+    s.lon = lon;
+    s.cell = cell_id_at(lat, lon, 13);
+    s.created_at = kNow - std::chrono::hours(3);
+    UnitOfWork u;
+    u.inserts.push_back(s);
+    EXPECT_TRUE(commit_sync(*store, std::move(u)));
+  };
+  at("jakarta", -6.2, 106.8);
+  at("jakarta-2", -6.21, 106.81);
+  at("semarang", -7.2, 110.4);
+  at("lima", -12.05, -77.04);  // a cell id above INT64_MAX
+  auto near = [&](double lat, double lon) {
+    auto r = store->find_available_in_cells(covering_ranges(lat, lon, 5000, 13), kNow, kNow, std::nullopt, 100);
+    EXPECT_TRUE(r);
+    std::set<std::string> ids;
+    for (const auto& s : *r) ids.insert(s.id);
+    return ids;
+  };
+  EXPECT_EQ(near(-6.2, 106.8), (std::set<std::string>{"jakarta", "jakarta-2"}));
+  EXPECT_EQ(near(-12.05, -77.04), (std::set<std::string>{"lima"}));
+  EXPECT_GT(cell_id_at(-12.05, -77.04, 13), static_cast<uint64_t>(INT64_MAX));
 }
 
 }  // namespace

@@ -41,6 +41,8 @@ CREATE INDEX IF NOT EXISTS surplus_offer ON surplus(offer_ngo_id) WHERE offer_ng
 CREATE INDEX IF NOT EXISTS surplus_dlq ON surplus(dlq_at) WHERE dead_lettered = 1;
 -- An NGO's offers, for the SSE replay: after a known event (recipient, seq), or the latest offer of
 -- each item it holds now (recipient, surplus_id, seq). Only offered events have a recipient.
+-- Cold browsing reads the available items of an area by cell ranges (see covering_ranges).
+CREATE INDEX IF NOT EXISTS surplus_available_cell ON surplus(cell) WHERE status = 'available';
 -- Retention deletes the oldest idempotency records first.
 CREATE INDEX IF NOT EXISTS idempotency_created ON idempotency(created_at);
 CREATE INDEX IF NOT EXISTS outbox_recipient_seq ON outbox(recipient, seq) WHERE recipient IS NOT NULL;

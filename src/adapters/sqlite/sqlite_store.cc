@@ -499,19 +499,27 @@ Result<std::vector<Surplus>> SqliteStore::load_open_surplus() {
   return read_all_surplus(st);
 }
 
-Result<std::vector<Surplus>> SqliteStore::find_available_in_box(const GeoBox& box, TimePoint created_before,
-                                                                TimePoint now,
-                                                                const std::optional<std::string>& category, int limit) {
+Result<std::vector<Surplus>> SqliteStore::find_available_in_cells(const std::vector<CellRange>& ranges,
+                                                                  TimePoint created_before, TimePoint now,
+                                                                  const std::optional<std::string>& category,
+                                                                  int limit) {
   READER(db);
+  // Cell ids are stored as signed 64-bit; a range lies within one cube face, so it keeps its order.
   static const std::string sql = std::string("SELECT ") + kSurplusColumns +
-                                 " FROM surplus WHERE status = 'available' AND created_at < ?5 "
-                                 "AND lat BETWEEN ?1 AND ?2 AND lon BETWEEN ?3 AND ?4 AND expires_at > ?6 "
-                                 "AND (?7 IS NULL OR category = ?7) LIMIT ?8";
-  ASSIGN_STMT(st, db, sql.c_str());
-  st.bind(1, box.lat_min).bind(2, box.lat_max).bind(3, box.lon_min).bind(4, box.lon_max);
-  st.bind(5, to_unix_ms(created_before)).bind(6, to_unix_ms(now)).bind(7, category);
-  st.bind(8, static_cast<int64_t>(limit));
-  return read_all_surplus(st);
+                                 " FROM surplus WHERE status = 'available' AND cell BETWEEN ?1 AND ?2 "
+                                 "AND created_at < ?3 AND expires_at > ?4 AND (?5 IS NULL OR category = ?5) LIMIT ?6";
+  std::vector<Surplus> out;
+  for (const auto& r : ranges) {
+    if (static_cast<int>(out.size()) >= limit) break;
+    ASSIGN_STMT(st, db, sql.c_str());
+    st.bind(1, static_cast<int64_t>(r.first)).bind(2, static_cast<int64_t>(r.last));
+    st.bind(3, to_unix_ms(created_before)).bind(4, to_unix_ms(now)).bind(5, category);
+    st.bind(6, static_cast<int64_t>(limit - static_cast<int>(out.size())));
+    auto part = read_all_surplus(st);
+    if (!part) return part.status();
+    for (auto& s : *part) out.push_back(std::move(s));
+  }
+  return out;
 }
 
 Result<std::optional<IdempotencyRecord>> SqliteStore::find_idempotency(const std::string& provider_id,

@@ -1,6 +1,7 @@
 #include "app/surplus_service.h"
 
 #include <algorithm>
+#include <charconv>
 #include <unordered_set>
 
 #include "app/json_render.h"
@@ -273,14 +274,41 @@ void SurplusService::decline(const Principal& caller, std::string id, std::strin
       });
 }
 
-Result<std::vector<Surplus>> SurplusService::dead_letters(const Principal& caller,
-                                                          const std::optional<std::string>& region) {
+Result<SurplusService::DlqPage> SurplusService::dead_letters(const Principal& caller,
+                                                             const std::optional<std::string>& region, int limit,
+                                                             const std::string& after) {
   if (caller.role != Role::kAdmin) return Status(forbidden("only the admin reads the Geo-DLQ"));
-  auto items = store_.find_dead_letters();
-  if (!items) return items.status();
+  if (limit < 1 || limit > 1000) return invalid("limit must be in [1, 1000]");
+  // The page token is "<dlq_at in ms>.<id>" of the last entry shown.
+  std::optional<Store::DlqPosition> position;
+  if (!after.empty()) {
+    const auto dot = after.find('.');
+    int64_t ms = 0;
+    const auto [end, ec] = std::from_chars(after.data(), after.data() + (dot == std::string::npos ? 0 : dot), ms);
+    if (dot == std::string::npos || ec != std::errc() || end != after.data() + dot || dot + 1 >= after.size()) {
+      return invalid("'after' is not a page token from a previous answer");
+    }
+    position = Store::DlqPosition{from_unix_ms(ms), after.substr(dot + 1)};
+  }
   const TimePoint now = clock_.now();
-  std::erase_if(*items, [&](const Surplus& s) { return s.expires_at <= now || (region && dlq_region(s) != *region); });
-  return items;
+  DlqPage page;
+  // Entries of other regions (or expired ones) are skipped, so a page may take more than one read;
+  // each read is a bounded index range, and the scan stops at `limit` entries plus one.
+  for (;;) {
+    auto batch = store_.find_dead_letters(position, limit + 1);
+    if (!batch) return batch.status();
+    for (auto& s : *batch) {
+      position = Store::DlqPosition{s.dlq_at.value_or(TimePoint{}), s.id};
+      if (s.expires_at <= now || (region && dlq_region(s) != *region)) continue;
+      if (static_cast<int>(page.items.size()) == limit) {
+        const Surplus& last = page.items.back();
+        page.next = std::to_string(to_unix_ms(last.dlq_at.value_or(TimePoint{}))) + "." + last.id;
+        return page;
+      }
+      page.items.push_back(std::move(s));
+    }
+    if (static_cast<int>(batch->size()) < limit + 1) return page;
+  }
 }
 
 void SurplusService::retry(const Principal& caller, std::string id, Relaxation relax, std::string traceparent,

@@ -75,7 +75,15 @@ class SurplusService {
   // The offers made to the caller after the event `last_event_id` (SSE replay; at most 1000).
   Result<std::vector<Event>> offer_events_since(const Principal& caller, const std::string& last_event_id);
   void decline(const Principal& caller, std::string id, std::string traceparent, SurplusReply reply);
-  Result<std::vector<Surplus>> dead_letters(const Principal& caller, const std::optional<std::string>& region);
+  // One page of the Geo-DLQ (oldest entry first), at most `limit` (1–1000) entries of `region` (if
+  // given), after the page token `after` ("" for the first page). `next` is the token of the next
+  // page, absent on the last.
+  struct DlqPage {
+    std::vector<Surplus> items;
+    std::optional<std::string> next;
+  };
+  Result<DlqPage> dead_letters(const Principal& caller, const std::optional<std::string>& region, int limit = 200,
+                               const std::string& after = "");
   struct Relaxation {
     std::optional<double> radius_m;
     bool include_food_banks = false, ignore_categories = false;

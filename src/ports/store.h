@@ -104,8 +104,13 @@ class Store {
 
   // Available items whose pending offer is for this NGO.
   virtual Result<std::vector<Surplus>> find_offers_for(const std::string& ngo_id) = 0;
-  // Available items in the Geo-DLQ, oldest entry first.
-  virtual Result<std::vector<Surplus>> find_dead_letters() = 0;
+  // Available items in the Geo-DLQ, oldest entry first (by dlq_at, then id), after `after` (a page
+  // boundary: the last entry of the previous page), at most `limit`, read by index.
+  struct DlqPosition {
+    TimePoint at;
+    std::string id;
+  };
+  virtual Result<std::vector<Surplus>> find_dead_letters(const std::optional<DlqPosition>& after, int limit) = 0;
   // Items claimed at or after `since` (to rebuild the NGOs' rolling 24-hour load at start).
   virtual Result<std::vector<Surplus>> find_claimed_since(TimePoint since) = 0;
 

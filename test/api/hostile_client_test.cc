@@ -6,6 +6,7 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -142,6 +143,37 @@ TEST_F(Hostile, AnItemIsPostedNearItsProvider) {
                    R"({"title":"Roti","category":"bakery","quantity_kg":2,"ttl_seconds":900,"lat":-6.3,"lon":106.9})")
                 .status,
             201);
+}
+
+// The Geo-DLQ is read a page at a time (it may hold thousands of items on a bad night).
+TEST_F(Hostile, TheDlqIsReadAPageAtATime) {
+  auto c = client();
+  auto [pid, ptoken] = provider(10.5, 10.5);  // nobody in range: every item is dead-lettered at once
+  std::set<std::string> posted;
+  for (int i = 0; i < 5; ++i) posted.insert(str(post(ptoken), "id"));
+  for (int i = 0; i < 500; ++i) {  // dead-lettering follows the post by moments: wait, bounded
+    size_t in_dlq = 0;
+    const auto dlq = c.call("GET", "/v1/dlq?limit=1000", admin()).json();
+    for (const auto& e : dlq.at("items").as_array()) {
+      in_dlq += posted.count(std::string(e.at("id").as_string()));
+    }
+    if (in_dlq == posted.size()) break;
+    std::this_thread::sleep_for(milliseconds(10));  // polling a condition, bounded
+  }
+  std::set<std::string> seen;
+  std::string after;
+  int pages = 0;
+  for (; pages < 10; ++pages) {
+    auto page = c.call("GET", "/v1/dlq?limit=2" + (after.empty() ? "" : "&after=" + after), admin()).json();
+    for (const auto& e : page.at("items").as_array()) seen.insert(std::string(e.at("id").as_string()));
+    EXPECT_LE(page.at("items").as_array().size(), 2u);
+    if (page.at("next").is_null()) break;
+    after = std::string(page.at("next").as_string());
+  }
+  for (const auto& id : posted) EXPECT_TRUE(seen.count(id)) << id;
+  EXPECT_GE(pages, 2);
+  expect_error(c.call("GET", "/v1/dlq?limit=0", admin()), 400, "invalid_request");
+  expect_error(c.call("GET", "/v1/dlq?after=garbage", admin()), 400, "invalid_request");
 }
 
 // A server with small limits of its own, so the tests run in well under a second of waiting.

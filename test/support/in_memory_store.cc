@@ -152,12 +152,19 @@ Result<std::vector<Surplus>> InMemoryStore::find_offers_for(const std::string& n
   return out;
 }
 
-Result<std::vector<Surplus>> InMemoryStore::find_dead_letters() {
+Result<std::vector<Surplus>> InMemoryStore::find_dead_letters(const std::optional<DlqPosition>& after, int limit) {
   std::lock_guard lock(mu_);
   std::vector<Surplus> out;
   for (const auto& [id, s] : surplus_) {
-    if (s.status == SurplusStatus::kAvailable && s.dead_lettered) out.push_back(s);
+    if (s.status != SurplusStatus::kAvailable || !s.dead_lettered) continue;
+    const TimePoint at = s.dlq_at.value_or(TimePoint{});
+    if (after && (at < after->at || (at == after->at && s.id <= after->id))) continue;
+    out.push_back(s);
   }
+  std::sort(out.begin(), out.end(), [](const Surplus& a, const Surplus& b) {
+    return std::make_pair(a.dlq_at.value_or(TimePoint{}), a.id) < std::make_pair(b.dlq_at.value_or(TimePoint{}), b.id);
+  });
+  if (static_cast<int>(out.size()) > limit) out.resize(static_cast<size_t>(limit));
   return out;
 }
 

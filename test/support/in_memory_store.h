@@ -36,7 +36,7 @@ class InMemoryStore final : public Store {
   Result<std::optional<IdempotencyRecord>> find_idempotency(const std::string& provider_id,
                                                             const std::string& key) override;
   Result<std::vector<Surplus>> find_offers_for(const std::string& ngo_id) override;
-  Result<std::vector<Surplus>> find_dead_letters() override;
+  Result<std::vector<Surplus>> find_dead_letters(const std::optional<DlqPosition>& after, int limit) override;
   Result<std::vector<Surplus>> find_claimed_since(TimePoint since) override;
   Result<std::vector<Ngo>> load_ngos() override;
   Result<std::vector<Credential>> load_credentials() override;

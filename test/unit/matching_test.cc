@@ -331,14 +331,14 @@ TEST_F(MatchingTest, TimeoutEscalatesToTheNextNgoThenTheDlq) {
   EXPECT_EQ(dead.dlq_reason, "no_eligible_ngo");      // both were offered already
   EXPECT_EQ(dead.status, SurplusStatus::kAvailable);  // still claimable by browsing
   auto dlq = service.dead_letters(kAdmin, std::nullopt);
-  ASSERT_EQ(dlq->size(), 1u);
+  ASSERT_EQ(dlq->items.size(), 1u);
   // Claiming takes it out of the DLQ.
   auto claimed = act([&](SurplusReply r) {
     service.claim(Principal{Role::kNgo, "far"}, s.id, std::nullopt, "", std::move(r));
   });
   ASSERT_TRUE(claimed);
   EXPECT_FALSE(claimed->dead_lettered);
-  EXPECT_TRUE(service.dead_letters(kAdmin, std::nullopt)->empty());
+  EXPECT_TRUE(service.dead_letters(kAdmin, std::nullopt)->items.empty());
 }
 
 TEST_F(MatchingTest, DeclineReMatchesAtOnceExcludingTheDecliner) {
@@ -364,8 +364,8 @@ TEST_F(MatchingTest, NoEligibleNgoGoesToTheDlqAndRetryOrAssignRescuesIt) {
   Surplus dead = get(s.id);
   EXPECT_TRUE(dead.dead_lettered);
   EXPECT_EQ(dead.dlq_reason, "no_eligible_ngo");
-  EXPECT_EQ(service.dead_letters(kAdmin, std::string("no-such-region"))->size(), 0u);
-  EXPECT_EQ(service.dead_letters(kAdmin, dlq_region(dead))->size(), 1u);
+  EXPECT_EQ(service.dead_letters(kAdmin, std::string("no-such-region"))->items.size(), 0u);
+  EXPECT_EQ(service.dead_letters(kAdmin, dlq_region(dead))->items.size(), 1u);
   auto retried = act([&](SurplusReply r) {
     service.retry(kAdmin, s.id, SurplusService::Relaxation{std::nullopt, true, false}, "", std::move(r));
   });

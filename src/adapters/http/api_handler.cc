@@ -198,14 +198,24 @@ void ApiHandler::handle(ApiRequest req, Respond respond) {
     }
     case Route::kDlq: {
       std::optional<std::string> region;
+      std::string after;
+      int limit = 200;
       for (const auto& [k, v] : query) {
         if (k == "region") region = v;
+        if (k == "after") after = v;
+        if (k == "limit") {
+          auto n = parse_int(v);
+          if (!n) return respond(error_response(invalid("query parameter 'limit' must be an integer")));
+          limit = static_cast<int>(std::clamp<int64_t>(*n, -1, 100000));
+        }
       }
-      auto items = d_.surplus.dead_letters(p, region);
-      if (!items) return respond(error_response(items.status()));
+      auto page = d_.surplus.dead_letters(p, region, limit, after);
+      if (!page) return respond(error_response(page.status()));
       std::string body = R"({"items":[)";
-      for (size_t i = 0; i < items->size(); ++i) body += (i ? "," : "") + render_dlq_entry((*items)[i]);
-      return respond(ok_json(body + "]}"));
+      for (size_t i = 0; i < page->items.size(); ++i) body += (i ? "," : "") + render_dlq_entry(page->items[i]);
+      body += page->next ? R"(],"next":)" + boost::json::serialize(boost::json::string(*page->next)) + "}"
+                         : R"(],"next":null})";
+      return respond(ok_json(std::move(body)));
     }
     case Route::kEvents: return open_events(p, req, std::move(respond));
     case Route::kProviderToken:

@@ -21,11 +21,14 @@ constexpr size_t kBodyLimit = 64 * 1024;
 constexpr auto kHeartbeat = std::chrono::seconds(10);  // the contract asks for one at least every 15 s
 constexpr auto use_nothrow = asio::experimental::as_tuple(asio::use_awaitable);
 
-// Awaits a callback-style reply from the application; resumes on the session's executor.
+// Awaits a callback-style reply from the application; resumes on the session's executor (its strand),
+// taken from the completion handler inside the initiation. No executor copy lives in the coroutine's
+// co_await temporaries: GCC 12 destroyed such a captured copy twice, which freed the session's strand
+// while it was in use (TSan: heap-use-after-free in strand_impl once sessions ran on strands).
 asio::awaitable<ApiResponse> await_handler(ApiHandler& handler, ApiRequest req) {
-  auto ex = co_await asio::this_coro::executor;
   co_return co_await asio::async_initiate<decltype(asio::use_awaitable), void(ApiResponse)>(
-      [&handler, &req, ex](auto completion) {
+      [&handler, &req](auto completion) {
+        auto ex = asio::get_associated_executor(completion);
         auto shared = std::make_shared<decltype(completion)>(std::move(completion));
         handler.handle(std::move(req), [shared, ex](ApiResponse r) mutable {
           asio::post(ex, [shared, r = std::move(r)]() mutable { std::move (*shared)(std::move(r)); });
@@ -103,7 +106,9 @@ struct HttpServer::Impl {
   asio::awaitable<void> accept_loop() {
     asio::steady_timer pause(acceptor.get_executor());
     for (;;) {
-      auto [ec, socket] = co_await acceptor.async_accept(io, use_nothrow);  // the socket on the plain io_context
+      // Each connection gets a strand of its own: the stream's deadline timer fires on whichever I/O
+      // thread is free, and must not close the socket while the session's coroutine uses it.
+      auto [ec, socket] = co_await acceptor.async_accept(asio::make_strand(io), use_nothrow);
       if (ec) {
         if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
         // Out of file descriptors (EMFILE/ENFILE) or a transient error: accepting again at once
@@ -116,12 +121,14 @@ struct HttpServer::Impl {
       socket.set_option(tcp::no_delay(true), ec);
       if (connections.load() >= limits.max_connections) {
         connections_refused->inc();
-        asio::co_spawn(io, refuse(std::move(socket)), asio::detached);
+        auto ex = socket.get_executor();
+        asio::co_spawn(ex, refuse(std::move(socket)), asio::detached);
         continue;
       }
       connections.fetch_add(1);
       connections_open->add(1);
-      asio::co_spawn(io, session(std::move(socket)), asio::detached);
+      auto ex = socket.get_executor();
+      asio::co_spawn(ex, session(std::move(socket)), asio::detached);
     }
   }
 

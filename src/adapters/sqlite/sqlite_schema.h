@@ -39,6 +39,7 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 inline constexpr const char* kSqliteLateIndexes = R"SQL(
 CREATE INDEX IF NOT EXISTS surplus_offer ON surplus(offer_ngo_id) WHERE offer_ngo_id IS NOT NULL;
 CREATE INDEX IF NOT EXISTS surplus_dlq ON surplus(dlq_at) WHERE dead_lettered = 1;
+CREATE INDEX IF NOT EXISTS surplus_dlq_page ON surplus(dlq_at, id) WHERE dead_lettered = 1;
 -- An NGO's offers, for the SSE replay: after a known event (recipient, seq), or the latest offer of
 -- each item it holds now (recipient, surplus_id, seq). Only offered events have a recipient.
 -- Cold browsing reads the available items of an area by cell ranges (see covering_ranges).

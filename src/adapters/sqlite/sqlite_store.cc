@@ -544,11 +544,16 @@ Result<std::vector<Surplus>> SqliteStore::find_offers_for(const std::string& ngo
   return read_all_surplus(st);
 }
 
-Result<std::vector<Surplus>> SqliteStore::find_dead_letters() {
+Result<std::vector<Surplus>> SqliteStore::find_dead_letters(const std::optional<DlqPosition>& after, int limit) {
   READER(db);
   static const std::string sql = std::string("SELECT ") + kSurplusColumns +
-                                 " FROM surplus WHERE dead_lettered = 1 AND status = 'available' ORDER BY dlq_at";
+                                 " FROM surplus WHERE dead_lettered = 1 AND status = 'available' "
+                                 "AND (?1 IS NULL OR dlq_at > ?1 OR (dlq_at = ?1 AND id > ?2)) "
+                                 "ORDER BY dlq_at, id LIMIT ?3";
   ASSIGN_STMT(st, db, sql.c_str());
+  st.bind(1, after ? std::optional<int64_t>(to_unix_ms(after->at)) : std::nullopt);
+  st.bind(2, after ? after->id : std::string());
+  st.bind(3, static_cast<int64_t>(limit));
   return read_all_surplus(st);
 }
 

@@ -206,7 +206,8 @@ void WebhookSender::run() {
       if (waiting_.empty()) {
         cv_.wait(lock);
       } else {
-        cv_.wait_until(lock, waiting_.top().due);
+        const auto due = waiting_.top().due;  // a copy: wait_until keeps a reference while others push
+        cv_.wait_until(lock, due);
       }
       continue;
     }

@@ -103,18 +103,16 @@ void SurplusService::insert(const Principal& caller, PostSurplusRequest req, std
   if (Status s = validate_expiry(expires_at, now); !s) return reply(s);
   if (req.lat.has_value() != req.lon.has_value()) return reply(invalid("give both lat and lon, or neither"));
   if (!req.lat || max_post_distance_m_ > 0) {
-    auto provider = store_.find_provider(caller.id);
-    if (!provider) return reply(provider.status());
-    if (!*provider) return reply(Status(ErrorCode::kUnauthorized, "provider no longer exists"));
+    auto home = provider_location(caller.id);
+    if (!home) return reply(home.status());
     if (!req.lat) {
-      req.lat = (*provider)->lat;
-      req.lon = (*provider)->lon;
+      req.lat = home->first;
+      req.lon = home->second;
     }
     if (Status s = validate_coordinates(*req.lat, *req.lon); !s) return reply(s);
     // A provider posts where it is: one token scattering items across a continent (far from any
     // NGO, or to load every browse far away) is refused.
-    if (max_post_distance_m_ > 0 &&
-        haversine_m(*req.lat, *req.lon, (*provider)->lat, (*provider)->lon) > max_post_distance_m_) {
+    if (max_post_distance_m_ > 0 && haversine_m(*req.lat, *req.lon, home->first, home->second) > max_post_distance_m_) {
       return reply(invalid("the item's place is more than " +
                            std::to_string(static_cast<int64_t>(max_post_distance_m_)) + " m from the provider's"));
     }
@@ -145,6 +143,20 @@ void SurplusService::insert(const Principal& caller, PostSurplusRequest req, std
                                           reply(r.status());
                                         }
                                       });
+}
+
+Result<std::pair<double, double>> SurplusService::provider_location(const std::string& provider_id) {
+  {
+    std::shared_lock lock(providers_mu_);
+    if (auto it = provider_at_.find(provider_id); it != provider_at_.end()) return it->second;
+  }
+  auto provider = store_.find_provider(provider_id);
+  if (!provider) return provider.status();
+  if (!*provider) return Status(ErrorCode::kUnauthorized, "provider no longer exists");
+  const std::pair<double, double> at{(*provider)->lat, (*provider)->lon};
+  std::unique_lock lock(providers_mu_);
+  provider_at_.emplace(provider_id, at);
+  return at;
 }
 
 Result<Surplus> SurplusService::get(const Principal& caller, const std::string& id) {

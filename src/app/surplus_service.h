@@ -9,6 +9,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <shared_mutex>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -94,6 +95,11 @@ class SurplusService {
 
  private:
   double max_post_distance_m_ = 0;
+  // A provider's registered place, read from the store once: it never changes, and the post path
+  // should not pay a store read for it.
+  Result<std::pair<double, double>> provider_location(const std::string& provider_id);
+  std::shared_mutex providers_mu_;
+  std::unordered_map<std::string, std::pair<double, double>> provider_at_;  // GUARDED_BY(providers_mu_)
   struct PendingPost {
     std::string fingerprint;
     std::vector<PostReply> waiters;  // duplicates that arrived while the first was in flight

@@ -131,22 +131,25 @@ void WebhookSender::stop() {
 }
 
 void WebhookSender::on_event(const Event& event) {
+  bool queued;
   {
     std::lock_guard lock(mu_);
-    enqueue(event);
+    queued = enqueue(event);
   }
-  cv_.notify_all();
+  // Only a new delivery wakes a worker: every event passes through here, and waking eight threads
+  // per posted item cost the post path a quarter of its rate on two cores.
+  if (queued) cv_.notify_one();
 }
 
-void WebhookSender::enqueue(const Event& event) {
-  if (event.seq != 0 && event.seq <= seen_) return;  // replayed by the relay, or already re-queued
+bool WebhookSender::enqueue(const Event& event) {
+  if (event.seq != 0 && event.seq <= seen_) return false;  // replayed by the relay, or already re-queued
   seen_ = std::max(seen_, event.seq);
-  if (event.type != "surplus.offered") return;
+  if (event.type != "surplus.offered") return false;
   const auto ngo = directory_.find(event.recipient);
-  if (!ngo || !ngo->webhook_url) return;
+  if (!ngo || !ngo->webhook_url) return false;
   if (queued_ >= options_.max_queue) {
     dropped_.inc();
-    return;
+    return false;
   }
   Delivery d{std::chrono::steady_clock::now(),
              ngo->id,
@@ -159,6 +162,7 @@ void WebhookSender::enqueue(const Event& event) {
   if (event.seq != 0) outstanding_.insert(event.seq);
   ++queued_;
   receivers_[d.ngo_id].ready.push_back(std::move(d));
+  return true;
 }
 
 void WebhookSender::finished(int64_t seq) {

@@ -95,7 +95,7 @@ class WebhookSender final : public EventSubscriber {
     std::deque<Delivery> ready;
     int in_flight = 0;
   };
-  void enqueue(const Event& event);                      // REQUIRES: mu_ held
+  bool enqueue(const Event& event);                      // REQUIRES: mu_ held; true if a delivery was queued
   void finished(int64_t seq);                            // REQUIRES: mu_ held; the event's delivery is over
   bool take(Delivery& out);                              // REQUIRES: mu_ held; a ready delivery of a receiver with room
   void save_cursor(std::unique_lock<std::mutex>& lock);  // REQUIRES: mu_ held (released while committing)

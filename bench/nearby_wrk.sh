@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# The nearby benchmark driven by wrk (an independent load tool) and by pahlawan-loadgen against the
+# same seeded server, one after the other, so the generator's figure can be checked against wrk's.
+#   bash bench/nearby_wrk.sh [seconds] [connections]
+# Needs the release build (cmake --preset release && cmake --build --preset release) and wrk
+# (installed here if missing). The server runs with --rate-limit 0: wrk uses a single NGO token.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+seconds=${1:-10}
+connections=${2:-64}
+command -v wrk >/dev/null || { sudo_cmd=(); [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo);
+  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq wrk >/dev/null; }
+bin=${PAHLAWAN_BIN:-build/release/src/pahlawan}
+gen=build/release/bench/pahlawan-loadgen
+dir=$(mktemp -d)
+admin=bench-admin-token-0123456789
+"$bin" serve --listen 127.0.0.1:0 --data-dir "$dir" --admin-token "$admin" --rate-limit 0 >"$dir/out" 2>&1 &
+pid=$!
+trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$dir"' EXIT
+until grep -q "listening on" "$dir/out"; do sleep 0.1; done
+port=$(sed -n 's/.*listening on http:\/\/127.0.0.1:\([0-9]*\).*/\1/p' "$dir/out")
+echo "== seeding 100,000 items (pahlawan-loadgen nearby, then its own closed-loop browse for ${seconds}s)"
+"$gen" nearby --port "$port" --admin-token "$admin" --seconds "$seconds" --connections "$connections"
+[ "${SEED_ONLY:-0}" = 1 ] && exit 0
+token=$(curl -s -X POST "127.0.0.1:$port/v1/ngos" -H "Authorization: Bearer $admin" \
+  -d '{"name":"wrk","lat":-6.2,"lon":106.8}' | sed -n 's/.*"token":"\([^"]*\)".*/\1/p')
+echo "== wrk, 1 thread, $connections connections, ${seconds}s"
+NGO_TOKEN=$token wrk -t1 -c"$connections" -d"${seconds}s" --latency -s bench/nearby.lua "http://127.0.0.1:$port"

@@ -61,16 +61,20 @@ bool RawConnection::read_until_closed(std::string& out, std::chrono::millisecond
   }
 }
 
+ssize_t RawConnection::recv_before(std::chrono::steady_clock::time_point deadline, char* buf, size_t size) {
+  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+  if (left.count() <= 0) return kTimedOut;
+  pollfd p{fd_, POLLIN, 0};
+  if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) return kTimedOut;
+  return ::recv(fd_, buf, size, 0);
+}
+
 bool RawConnection::read_until(std::string& out, const std::string& marker, std::chrono::milliseconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   char buf[16384];
   while (out.find(marker) == std::string::npos) {
-    const auto left =
-        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0) return false;
-    pollfd p{fd_, POLLIN, 0};
-    if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) return false;
-    const ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
+    const ssize_t n = recv_before(deadline, buf, sizeof buf);
+    if (n == kTimedOut) return false;
     if (n <= 0) return out.find(marker) != std::string::npos;
     out.append(buf, static_cast<size_t>(n));
   }
@@ -81,12 +85,8 @@ bool RawConnection::closed_within(std::chrono::milliseconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   char buf[16384];
   for (;;) {
-    const auto left =
-        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0) return false;
-    pollfd p{fd_, POLLIN, 0};
-    if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) return false;
-    const ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
+    const ssize_t n = recv_before(deadline, buf, sizeof buf);
+    if (n == kTimedOut) return false;
     if (n == 0 || (n < 0 && errno == ECONNRESET)) return true;
   }
 }

@@ -3,6 +3,8 @@
 // Every wait is bounded by a timeout. Not thread-safe: one per thread.
 #pragma once
 
+#include <sys/types.h>
+
 #include <chrono>
 #include <string>
 
@@ -29,6 +31,9 @@ class RawConnection {
   bool closed_within(std::chrono::milliseconds timeout);
 
  private:
+  static constexpr ssize_t kTimedOut = -2;
+  // One recv once the socket is readable, or kTimedOut at the deadline.
+  ssize_t recv_before(std::chrono::steady_clock::time_point deadline, char* buf, size_t size);
   int fd_ = -1;
 };
 

@@ -20,20 +20,6 @@ bool valid_lon(double lon) {
   return std::isfinite(lon) && lon >= -180.0 && lon <= 180.0;
 }
 
-GeoBox bounding_box(double lat, double lon, double radius_m) {
-  const double dlat = radius_m / kEarthRadiusM * 180.0 / M_PI;
-  GeoBox box{std::max(-90.0, lat - dlat), std::min(90.0, lat + dlat), -180.0, 180.0};
-  const double cos_lat = std::cos(std::max(std::fabs(box.lat_min), std::fabs(box.lat_max)) * M_PI / 180.0);
-  if (cos_lat > 1e-6) {
-    const double dlon = dlat / cos_lat;
-    if (lon - dlon >= -180.0 && lon + dlon <= 180.0) {
-      box.lon_min = lon - dlon;
-      box.lon_max = lon + dlon;
-    }
-  }
-  return box;
-}
-
 double haversine_m(double lat1, double lon1, double lat2, double lon2) {
   constexpr double kRad = M_PI / 180.0;
   const double dlat = (lat2 - lat1) * kRad, dlon = (lon2 - lon1) * kRad;

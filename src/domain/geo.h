@@ -13,14 +13,6 @@ inline constexpr int kMinShardLevel = 12;
 inline constexpr int kMaxShardLevel = 15;
 inline constexpr double kEarthRadiusM = 6371008.8;
 
-struct GeoBox {
-  double lat_min, lat_max, lon_min, lon_max;
-};
-
-// A lat/lon box containing every point within radius_m of (lat, lon); near the poles or across the
-// antimeridian it widens to all longitudes rather than wrap.
-GeoBox bounding_box(double lat, double lon, double radius_m);
-
 bool valid_lat(double lat);
 bool valid_lon(double lon);
 double haversine_m(double lat1, double lon1, double lat2, double lon2);

@@ -14,10 +14,9 @@ namespace {
 
 constexpr double kMaxBrowseRadiusM = 50000;
 constexpr int kMaxBrowseLimit = 500;
-// Cold (older than the hot window) candidates read per browse: they are few by nature — food rarely
-// stays unclaimed for hours — and this bounds the cost when they are not.
-// Cold items read per browse, at most: the area's items come by an index on their cell, so this bounds
-// a crowded area only (documented in docs/architecture.md).
+// Cold (older than the hot window) items read per browse, at most. They are few by nature — food
+// rarely stays unclaimed for hours — and come by an index on their cell, so this bounds a crowded
+// area only.
 constexpr int kMaxColdCandidates = 10000;
 
 Status forbidden(const char* why) {
@@ -102,22 +101,24 @@ void SurplusService::insert(const Principal& caller, PostSurplusRequest req, std
   const TimePoint expires_at = req.expires_at ? *req.expires_at : now + std::chrono::seconds(*req.ttl_seconds);
   if (Status s = validate_expiry(expires_at, now); !s) return reply(s);
   if (req.lat.has_value() != req.lon.has_value()) return reply(invalid("give both lat and lon, or neither"));
+  // The provider's place: the default location, and the bound on how far from it an item may be.
+  std::optional<std::pair<double, double>> home;
   if (!req.lat || max_post_distance_m_ > 0) {
-    auto home = provider_location(caller.id);
-    if (!home) return reply(home.status());
-    if (!req.lat) {
-      req.lat = home->first;
-      req.lon = home->second;
-    }
-    if (Status s = validate_coordinates(*req.lat, *req.lon); !s) return reply(s);
-    // A provider posts where it is: one token scattering items across a continent (far from any
-    // NGO, or to load every browse far away) is refused.
-    if (max_post_distance_m_ > 0 && haversine_m(*req.lat, *req.lon, home->first, home->second) > max_post_distance_m_) {
-      return reply(invalid("the item's place is more than " +
-                           std::to_string(static_cast<int64_t>(max_post_distance_m_)) + " m from the provider's"));
-    }
+    auto found = provider_location(caller.id);
+    if (!found) return reply(found.status());
+    home = *found;
+  }
+  if (!req.lat) {
+    req.lat = home->first;
+    req.lon = home->second;
   }
   if (Status s = validate_coordinates(*req.lat, *req.lon); !s) return reply(s);
+  // A provider posts where it is: one token scattering items across a continent (far from any NGO,
+  // or to load every browse far away) is refused.
+  if (max_post_distance_m_ > 0 && haversine_m(*req.lat, *req.lon, home->first, home->second) > max_post_distance_m_) {
+    return reply(invalid("the item's place is more than " + std::to_string(static_cast<int64_t>(max_post_distance_m_)) +
+                         " m from the provider's"));
+  }
 
   Surplus s;
   s.id = ids_.next();

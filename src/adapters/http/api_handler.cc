@@ -27,9 +27,9 @@ ApiResponse ok_json(std::string body, int status = 200) {
 
 // A registration answer carries a bearer token (and perhaps a webhook secret) shown only this once:
 // no cache on the way may keep a copy.
-ApiResponse registered(const Result<Registered>& r) {
+ApiResponse registered(const Result<Registered>& r, int status = 201) {
   if (!r) return error_response(r.status());
-  ApiResponse out = ok_json(r->body, 201);
+  ApiResponse out = ok_json(r->body, status);
   out.headers.emplace_back("Cache-Control", "no-store");
   return out;
 }
@@ -223,13 +223,9 @@ void ApiHandler::handle(ApiRequest req, Respond respond) {
       // POST: a new token (rotation), shown once, hence like a registration answer never cached;
       // DELETE: no working token any more (revocation).
       const bool revoke = m == "DELETE";
-      return d_.registry.replace_token(p, route == Route::kProviderToken ? Role::kProvider : Role::kNgo, seg[2], revoke,
-                                       [respond = std::move(respond)](Result<Registered> r) mutable {
-                                         if (!r) return respond(error_response(r.status()));
-                                         ApiResponse out = ok_json(r->body);
-                                         out.headers.emplace_back("Cache-Control", "no-store");
-                                         respond(std::move(out));
-                                       });
+      return d_.registry.replace_token(
+          p, route == Route::kProviderToken ? Role::kProvider : Role::kNgo, seg[2], revoke,
+          [respond = std::move(respond)](Result<Registered> r) mutable { respond(registered(r, 200)); });
     }
     case Route::kDlqRetry: return dlq_retry(p, req, seg[2], tp, std::move(respond));
     case Route::kDlqAssign: return dlq_assign(p, req, seg[2], tp, std::move(respond));

@@ -8,6 +8,7 @@
 
 #include <condition_variable>
 #include <mutex>
+#include <tuple>
 
 namespace pahlawan {
 namespace asio = boost::asio;
@@ -144,26 +145,30 @@ struct HttpServer::Impl {
   // response's memory) forever. A HEAD answer carries the headers of the GET answer and no body.
   asio::awaitable<bool> write(beast::tcp_stream& stream, unsigned version, ApiResponse r, bool keep_alive, bool head) {
     stream.expires_after(limits.write_timeout);
+    beast::error_code ec;
     if (head) {
-      http::response<http::empty_body> res{static_cast<http::status>(r.status), version};
-      res.set(http::field::server, "pahlawan");
-      res.set(http::field::content_type, r.content_type);
-      for (auto& [k, v] : r.headers) res.set(k, v);
-      res.keep_alive(keep_alive);
+      auto res = headers_of<http::empty_body>(r, version, keep_alive);
       res.content_length(r.body.size());
-      auto [ec, n] = co_await http::async_write(stream, res, use_nothrow);
-      co_return !ec;
+      std::tie(ec, std::ignore) = co_await http::async_write(stream, res, use_nothrow);
+    } else {
+      auto res = headers_of<http::string_body>(r, version, keep_alive);
+      res.body() = std::move(r.body);
+      res.prepare_payload();
+      std::tie(ec, std::ignore) = co_await http::async_write(stream, res, use_nothrow);
     }
-    http::response<http::string_body> res{static_cast<http::status>(r.status), version};
-    res.set(http::field::server, "pahlawan");
-    res.set(http::field::content_type, r.content_type);
-    for (auto& [k, v] : r.headers) res.set(k, v);
-    res.keep_alive(keep_alive);
-    res.body() = std::move(r.body);
-    res.prepare_payload();
-    auto [ec, n] = co_await http::async_write(stream, res, use_nothrow);
     if (timed_out(ec)) timeouts->inc();
     co_return !ec;
+  }
+
+  // A response with the answer's status and headers (and ours), no body yet.
+  template <class Body>
+  static http::response<Body> headers_of(const ApiResponse& r, unsigned version, bool keep_alive) {
+    http::response<Body> res{static_cast<http::status>(r.status), version};
+    res.set(http::field::server, "pahlawan");
+    res.set(http::field::content_type, r.content_type);
+    for (const auto& [k, v] : r.headers) res.set(k, v);
+    res.keep_alive(keep_alive);
+    return res;
   }
 
   // One event-stream frame or heartbeat, under the write deadline.
@@ -178,11 +183,7 @@ struct HttpServer::Impl {
   // client goes away or the server drains. The body is delimited by closing the connection.
   asio::awaitable<void> stream_events(beast::tcp_stream& stream, unsigned version, ApiResponse resp) {
     auto events = std::move(resp.sse);
-    http::response<http::empty_body> head{http::status::ok, version};
-    head.set(http::field::server, "pahlawan");
-    head.set(http::field::content_type, resp.content_type);
-    for (auto& [k, v] : resp.headers) head.set(k, v);
-    head.keep_alive(false);
+    auto head = headers_of<http::empty_body>(resp, version, false);  // status 200, set by the handler
     http::response_serializer<http::empty_body> sr{head};
     stream.expires_after(limits.write_timeout);
     auto [hec, hn] = co_await http::async_write_header(stream, sr, use_nothrow);
@@ -293,10 +294,6 @@ HttpServer::HttpServer(asio::io_context& io, ApiHandler& handler, MetricsRegistr
     : impl_(std::make_unique<Impl>(io, handler, in_flight_, metrics, sse, limits)) {}
 
 HttpServer::~HttpServer() = default;
-
-int HttpServer::open_connections() const {
-  return impl_->connections.load();
-}
 
 Result<int> HttpServer::listen(const std::string& host_port) {
   const auto colon = host_port.rfind(':');

@@ -48,7 +48,6 @@ class HttpServer {
   // a thread that is not running the io_context.
   void drain(std::chrono::milliseconds timeout);
   int in_flight() const { return in_flight_.load(); }
-  int open_connections() const;
 
  private:
   struct Impl;

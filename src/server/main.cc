@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "common/fault.h"
 #include "server/config.h"
 #include "server/server.h"
 
@@ -29,6 +30,16 @@ int main(int argc, char** argv) {
   if (!config) {
     std::fprintf(stderr, "%s\n\n%s", config.status().message().c_str(), pahlawan::config_usage().c_str());
     return 2;
+  }
+  // Test builds only: crash, stall or fail at named points, as armed by a crash test.
+  if (const char* spec = std::getenv("PAHLAWAN_FAULTS"); spec && *spec) {
+    auto armings = pahlawan::fault::parse(spec);
+    if (!pahlawan::fault::compiled_in() || !armings) {
+      std::fprintf(stderr, "PAHLAWAN_FAULTS: %s\n",
+                   armings ? "fault points are not compiled into this build" : armings.status().message().c_str());
+      return 2;
+    }
+    for (const auto& a : *armings) pahlawan::fault::arm(a);
   }
   return pahlawan::run_server(*config);
 }

@@ -350,6 +350,36 @@ TEST(WebhookE2E, ARetryPendingAtShutdownIsDeliveredAfterRestart) {
   std::filesystem::remove_all(dir);
 }
 
+#ifdef PAHLAWAN_FAULT_INJECTION
+// The receiver took the offer, then the server died before recording it (fault point
+// webhook.after_send_before_record): at least once means the offer is delivered again after the
+// restart — never lost.
+TEST(WebhookE2E, AnOfferDeliveredButNotRecordedIsDeliveredAgainAfterACrash) {
+  Receiver receiver(nullptr, /*always_ok=*/true);
+  char tmpl[] = "/tmp/pahlawan-e2e-XXXXXX";
+  const std::string dir = mkdtemp(tmpl);
+  std::string event_id;
+  {
+    ServerProcess server(dir, {"--webhook-allow-private", "true"});
+    server.set_faults("webhook.after_send_before_record=crash");
+    server.start();
+    HttpClient c("127.0.0.1", server.port());
+    post_with_webhook(c, server.admin_token(), "http://127.0.0.1:" + std::to_string(receiver.port()) + "/hook");
+    auto first = receiver.wait_for(1);
+    ASSERT_EQ(first.size(), 1u);
+    event_id = first[0].event_id;
+    EXPECT_EQ(server.wait_exit(30000), 128 + 9) << "the fault point did not fire";
+  }
+  ServerProcess again(dir, {"--webhook-allow-private", "true"});
+  again.start();
+  auto got = receiver.wait_for(2);
+  ASSERT_EQ(got.size(), 2u) << "the delivered but unrecorded offer was not sent again";
+  EXPECT_EQ(got[1].event_id, event_id);
+  EXPECT_EQ(again.stop(), 0);
+  std::filesystem::remove_all(dir);
+}
+#endif
+
 // A receiver that accepts the connection and never answers holds its own deliveries, not another
 // NGO's: the second NGO's offer arrives while the first delivery is still stalled.
 TEST(WebhookE2E, AStalledReceiverDoesNotHoldUpOtherNgos) {

@@ -49,6 +49,11 @@ void ServerProcess::spawn(bool with_stderr) {
       lim.rlim_cur = static_cast<rlim_t>(fd_limit_);
       setrlimit(RLIMIT_NOFILE, &lim);
     }
+    if (faults_.empty()) {
+      unsetenv("PAHLAWAN_FAULTS");
+    } else {
+      setenv("PAHLAWAN_FAULTS", faults_.c_str(), 1);
+    }
     dup2(fds[1], STDOUT_FILENO);
     if (with_stderr) dup2(fds[1], STDERR_FILENO);
     close(fds[0]);
@@ -107,6 +112,19 @@ int ServerProcess::stop() {
   char buf[4096];
   ssize_t n;
   while ((n = read(out_fd_, buf, sizeof buf)) > 0) output_.append(buf, static_cast<size_t>(n));
+  close(out_fd_);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+int ServerProcess::wait_exit(int timeout_ms) {
+  if (pid_ <= 0) return -1;
+  int status = 0;
+  // Polls the child's state (not a guess at how long it needs): returns as soon as it has ended.
+  for (int waited = 0; waitpid(pid_, &status, WNOHANG) == 0; waited += 10) {
+    if (waited >= timeout_ms) return -1;
+    usleep(10000);
+  }
+  pid_ = -1;
   close(out_fd_);
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }

@@ -26,6 +26,12 @@ class ServerProcess {
   pid_t pid() const { return pid_; }
   // Limits the child's open file descriptors (RLIMIT_NOFILE); call before start().
   void set_fd_limit(int n) { fd_limit_ = n; }
+  // Arms fault points in the child (PAHLAWAN_FAULTS, see common/fault.h) from the next start() on;
+  // empty disarms them.
+  void set_faults(std::string spec) { faults_ = std::move(spec); }
+  // Waits for the child to end by itself (a fault point's crash); returns its exit code or
+  // 128 + signal, or -1 if it is still running after `timeout_ms`.
+  int wait_exit(int timeout_ms);
   const std::string& data_dir() const { return data_dir_; }
   const std::string& admin_token() const { return admin_token_; }
   const std::string& output() const { return output_; }
@@ -40,6 +46,7 @@ class ServerProcess {
   int out_fd_ = -1;
   int port_ = 0;
   int fd_limit_ = 0;
+  std::string faults_;
   std::string output_;
 };
 

@@ -14,6 +14,7 @@
 
 #include "adapters/routing/osrm_route_estimator.h"
 #include "adapters/routing/osrm_table.h"
+#include "common/fault.h"
 #include "engine/circuit_breaker.h"
 #include "engine/guarded_route_estimator.h"
 #include "engine/haversine_route_estimator.h"
@@ -330,5 +331,24 @@ TEST(OsrmClient, DeadRouterOpensTheBreakerAndMatchesFallBackAtOnce) {
   client->stop();
 }
 
+#ifdef PAHLAWAN_FAULT_INJECTION
+// An answer lost on its way back (fault point router.lost_answer) is still answered, by the call's
+// deadline, as unavailable; the next call gets the router's answer again.
+TEST(OsrmClient, ALostAnswerIsAnsweredByTheDeadline) {
+  FakeOsrmServer server;
+  auto client = client_for(server, Millis(300));
+  fault::arm({.point = "router.lost_answer", .action = fault::Action::kError, .times = 1});
+  auto lost = ask_once(*client);
+  EXPECT_EQ(fault::hits("router.lost_answer"), 1);
+  ASSERT_FALSE(lost);
+  EXPECT_NE(lost.status().message().find("deadline"), std::string::npos) << lost.status().message();
+  auto next = ask_once(*client);
+  fault::disarm_all();
+  ASSERT_TRUE(next) << next.status().message();
+  EXPECT_EQ(next->size(), kNgos.size());
+}
+#endif
+
 }  // namespace
 }  // namespace pahlawan
+

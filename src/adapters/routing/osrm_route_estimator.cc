@@ -9,6 +9,7 @@
 #include <optional>
 
 #include "adapters/routing/osrm_table.h"
+#include "common/fault.h"
 #include "common/thread_name.h"
 
 namespace pahlawan {
@@ -89,6 +90,8 @@ class OsrmRouteEstimator::Call : public std::enable_shared_from_this<Call> {
     http::async_read(*stream_, buffer_, *parser_, [self = shared_from_this()](beast::error_code ec, size_t) {
       if (self->answered_) return;
       if (ec) return self->retry_or_fail("no complete answer from the router: " + ec.message());
+      // Error: the router's answer is lost on the way; the call's deadline must still answer it.
+      if (PP_FAULT("router.lost_answer")) return;
       const auto& res = self->parser_->get();
       self->keep_ = res.keep_alive();
       // OSRM answers its own errors (no route table, bad query) as JSON with 4xx; any non-200 is a

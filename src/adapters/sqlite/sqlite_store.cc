@@ -5,6 +5,7 @@
 
 #include "adapters/sqlite/sqlite_db.h"
 #include "adapters/sqlite/sqlite_schema.h"
+#include "common/fault.h"
 
 namespace pahlawan {
 namespace {
@@ -317,6 +318,9 @@ void SqliteStore::commit_batch(std::vector<Job>& batch) {
   if (commit_seconds_ && any_writes) {
     commit_seconds_->observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
   }
+  // Crash here: the batch is durable (fsync'd) but no caller heard of it — the answer a client may or
+  // may not have got.
+  (void)PP_FAULT("store.after_commit_before_reply");
   for (size_t i = 0; i < batch.size(); ++i) batch[i].done(std::move(results[i]));
   if (any_events && listener_) listener_();
 }
@@ -345,6 +349,11 @@ Status SqliteStore::apply_batch(std::vector<Job>& batch, std::vector<Status>& re
     (void)run_cached("RELEASE unit");
     results[i] = s;
     applied += s.is_ok();
+  }
+  // Crash here: nothing of the batch is durable and nothing was acknowledged. Error: the batch fails.
+  if (PP_FAULT("store.before_commit")) {
+    (void)run_cached("ROLLBACK");
+    return Status(ErrorCode::kUnavailable, "the store could not commit");
   }
   if (Status committed = run_cached("COMMIT"); !committed) {
     (void)run_cached("ROLLBACK");

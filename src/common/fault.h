@@ -1,0 +1,58 @@
+// Fault injection: named points in the code where a test can make the process crash, stall or fail
+// at the worst moment, deterministically (Seastar's error injection, LevelDB's fault env).
+//
+// A point is written `if (PP_FAULT("store.after_commit_before_reply")) { ...fail as if it failed... }`.
+// It is compiled only into test builds (PAHLAWAN_FAULT_INJECTION, set by the debug and sanitizer
+// presets); in a release build PP_FAULT is the constant `false` and costs nothing.
+//
+// A point does what it is armed with:
+//   crash        SIGKILL to the own process (as `kill -9`: no destructor, no flush, no atexit)
+//   error        PP_FAULT returns true: the caller takes its failure path
+//   delay:<ms>   sleeps that long, then goes on
+// with an optional `@N`: only the N-th hit (counted from 1) and every later one fire; before it the
+// point passes. `error` and `delay` may take a count `xK`: fire K times, then pass again.
+// Spec grammar, also of the PAHLAWAN_FAULTS environment variable read by `pahlawan serve`:
+//   name=crash@200;relay.after_publish_before_cursor=delay:300x2
+//
+// Thread-safety: every function may be called from any thread. An unarmed point costs one relaxed
+// atomic load.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/status.h"
+
+namespace pahlawan::fault {
+
+enum class Action { kCrash, kError, kDelay };
+
+struct Arming {
+  std::string point;
+  Action action = Action::kError;
+  int delay_ms = 0;
+  long from_hit = 1;  // the first hit that fires
+  long times = -1;    // how many hits fire; -1: all
+};
+
+// Parses a spec ("a=crash@3;b=error x2" without spaces); a malformed one is kInvalidRequest.
+Result<std::vector<Arming>> parse(std::string_view spec);
+
+void arm(const Arming& arming);
+void disarm_all();
+// Whether fault points are compiled into this build.
+bool compiled_in();
+
+// What PP_FAULT calls; true when the point is armed with `error` and fires.
+bool hit(const char* point);
+// How many times a point was reached since it was armed (for tests that wait for a point).
+long hits(std::string_view point);
+
+}  // namespace pahlawan::fault
+
+#ifdef PAHLAWAN_FAULT_INJECTION
+#define PP_FAULT(point) (::pahlawan::fault::hit(point))
+#else
+#define PP_FAULT(point) false
+#endif

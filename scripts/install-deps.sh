@@ -9,7 +9,7 @@ packages=(
   libs2-dev libabsl-dev libssl-dev
   libsqlite3-dev
   libgtest-dev libgmock-dev googletest libbenchmark-dev
-  curl ca-certificates
+  curl ca-certificates python3
 )
 
 missing=()

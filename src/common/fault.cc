@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <charconv>
+#include <condition_variable>
 #include <chrono>
 #include <map>
 #include <mutex>
@@ -17,9 +18,12 @@ struct Armed {
   Arming arming;
   long hits = 0;
   long fired = 0;
+  long resumed = 0;  // pauses let go so far
 };
 
 std::mutex mu;
+std::condition_variable resumed_cv;  // a pause was let go
+std::condition_variable hit_cv;      // a point was reached
 std::map<std::string, Armed, std::less<>>& table() {  // GUARDED_BY(mu)
   static auto* t = new std::map<std::string, Armed, std::less<>>();  // never destroyed: points may run at exit
   return *t;
@@ -51,6 +55,8 @@ Result<Arming> parse_one(std::string_view item) {
     a.action = Action::kCrash;
   } else if (rest == "error") {
     a.action = Action::kError;
+  } else if (rest == "pause") {
+    a.action = Action::kPause;
   } else if (rest.starts_with("delay:")) {
     long ms = 0;
     if (!to_long(rest.substr(6), ms) || ms > 600000) return bad;
@@ -87,9 +93,22 @@ void arm(const Arming& arming) {
 }
 
 void disarm_all() {
-  std::lock_guard lock(mu);
-  table().clear();
-  any_armed.store(false, std::memory_order_release);
+  {
+    std::lock_guard lock(mu);
+    table().clear();
+    any_armed.store(false, std::memory_order_release);
+  }
+  resumed_cv.notify_all();
+}
+
+void resume(std::string_view point) {
+  {
+    std::lock_guard lock(mu);
+    auto it = table().find(point);
+    if (it == table().end()) return;
+    it->second.resumed = it->second.fired;
+  }
+  resumed_cv.notify_all();
 }
 
 bool compiled_in() {
@@ -106,21 +125,39 @@ long hits(std::string_view point) {
   return it == table().end() ? 0 : it->second.hits;
 }
 
+bool wait_hits(std::string_view point, long n, int timeout_ms) {
+  std::unique_lock lock(mu);
+  return hit_cv.wait_for(lock, std::chrono::milliseconds(timeout_ms), [&] {
+    auto it = table().find(point);
+    return it != table().end() && it->second.hits >= n;
+  });
+}
+
 bool hit(const char* point) {
   if (!any_armed.load(std::memory_order_acquire)) return false;
   Action action;
   int delay_ms = 0;
   {
-    std::lock_guard lock(mu);
+    std::unique_lock lock(mu);
     auto it = table().find(std::string_view(point));
     if (it == table().end()) return false;
     Armed& a = it->second;
     ++a.hits;
+    hit_cv.notify_all();
     if (a.hits < a.arming.from_hit) return false;
     if (a.arming.times >= 0 && a.fired >= a.arming.times) return false;
-    ++a.fired;
+    const long ticket = ++a.fired;
     action = a.arming.action;
     delay_ms = a.arming.delay_ms;
+    if (action == Action::kPause) {
+      const std::string name(point);
+      // Until resume() lets this hit go, or the points are disarmed.
+      resumed_cv.wait(lock, [&] {
+        auto now = table().find(name);
+        return now == table().end() || now->second.resumed >= ticket;
+      });
+      return false;
+    }
   }
   switch (action) {
     case Action::kCrash:
@@ -131,6 +168,8 @@ bool hit(const char* point) {
       return false;
     case Action::kError:
       return true;
+    case Action::kPause:
+      return false;
   }
   return false;
 }

@@ -9,6 +9,7 @@
 //   crash        SIGKILL to the own process (as `kill -9`: no destructor, no flush, no atexit)
 //   error        PP_FAULT returns true: the caller takes its failure path
 //   delay:<ms>   sleeps that long, then goes on
+//   pause        waits at the point until the test calls resume() (in-process tests only)
 // with an optional `@N`: only the N-th hit (counted from 1) and every later one fire; before it the
 // point passes. `error` and `delay` may take a count `xK`: fire K times, then pass again.
 // Spec grammar, also of the PAHLAWAN_FAULTS environment variable read by `pahlawan serve`:
@@ -26,7 +27,7 @@
 
 namespace pahlawan::fault {
 
-enum class Action { kCrash, kError, kDelay };
+enum class Action { kCrash, kError, kDelay, kPause };
 
 struct Arming {
   std::string point;
@@ -40,7 +41,10 @@ struct Arming {
 Result<std::vector<Arming>> parse(std::string_view spec);
 
 void arm(const Arming& arming);
+// Disarms every point and lets every thread paused at one go on.
 void disarm_all();
+// Lets the threads paused at `point` go on (the point stays armed).
+void resume(std::string_view point);
 // Whether fault points are compiled into this build.
 bool compiled_in();
 
@@ -48,6 +52,8 @@ bool compiled_in();
 bool hit(const char* point);
 // How many times a point was reached since it was armed (for tests that wait for a point).
 long hits(std::string_view point);
+// Waits until `point` was reached `n` times since it was armed; false if that took over `timeout_ms`.
+bool wait_hits(std::string_view point, long n, int timeout_ms);
 
 }  // namespace pahlawan::fault
 

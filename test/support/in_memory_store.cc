@@ -6,12 +6,34 @@
 namespace pahlawan::testing {
 
 void InMemoryStore::commit(UnitOfWork unit, CommitDone done) {
-  if (held_) {
-    std::lock_guard lock(mu_);
-    pending_.emplace_back(std::move(unit), std::move(done));
-    return;
+  {
+    std::unique_lock lock(mu_);
+    if (pending_.size() >= max_queue_) {
+      lock.unlock();
+      return done(Status(ErrorCode::kUnavailable, "write queue is full"));
+    }
+    if (held_) {
+      pending_.emplace_back(std::move(unit), std::move(done));
+      return;
+    }
   }
   decide(std::move(unit), std::move(done));
+}
+
+std::unique_ptr<InMemoryStore> InMemoryStore::reopened() const {
+  std::lock_guard lock(mu_);
+  auto s = std::make_unique<InMemoryStore>();
+  s->surplus_ = surplus_;
+  s->idempotency_ = idempotency_;
+  s->providers_ = providers_;
+  s->ngos_ = ngos_;
+  s->credentials_ = credentials_;
+  s->meta_ = meta_;
+  s->cursors_ = cursors_;
+  s->outbox_ = outbox_;
+  s->event_ids_ = event_ids_;
+  s->last_seq_ = last_seq_;
+  return s;
 }
 
 size_t InMemoryStore::release() {
@@ -69,6 +91,23 @@ Status InMemoryStore::check(const UnitOfWork& u) const {
   if (u.idempotency && idempotency_.count(u.idempotency->provider_id + '\n' + u.idempotency->key)) {
     return {ErrorCode::kConflict, "duplicate idempotency key"};
   }
+  std::set<std::string> event_ids;
+  for (const auto& e : u.events) {
+    if (event_ids_.count(e.id) || !event_ids.insert(e.id).second) return {ErrorCode::kConflict, "duplicate event id"};
+  }
+  auto token_taken = [&](Role role, const std::string& hash) {
+    return std::any_of(credentials_.begin(), credentials_.end(),
+                       [&](const Credential& c) { return c.principal.role == role && c.token_hash == hash; });
+  };
+  if (u.provider && (providers_.count(u.provider->first.id) || token_taken(Role::kProvider, u.provider->second))) {
+    return {ErrorCode::kConflict, "duplicate provider"};
+  }
+  if (u.ngo && (ngos_.count(u.ngo->ngo.id) || token_taken(Role::kNgo, u.ngo->token_hash))) {
+    return {ErrorCode::kConflict, "duplicate ngo"};
+  }
+  if (u.token && token_taken(u.token->party.role, u.token->token_hash)) {
+    return {ErrorCode::kConflict, "duplicate token"};
+  }
   return Status::ok();
 }
 
@@ -78,6 +117,7 @@ void InMemoryStore::apply(const UnitOfWork& u) {
   if (u.idempotency) idempotency_[u.idempotency->provider_id + '\n' + u.idempotency->key] = *u.idempotency;
   for (auto e : u.events) {
     e.seq = ++last_seq_;
+    event_ids_.insert(e.id);
     outbox_.push_back(std::move(e));
   }
   if (u.provider) {
@@ -99,7 +139,11 @@ void InMemoryStore::apply(const UnitOfWork& u) {
     std::erase_if(idempotency_, [&](const auto& kv) { return kv.second.created_at < p->idempotency_before; });
     int64_t past = cursors_.empty() ? 0 : INT64_MAX;
     for (const auto& [name, seq] : cursors_) past = std::min(past, seq);
-    std::erase_if(outbox_, [&](const Event& e) { return e.seq <= past && e.occurred_at < p->outbox_before; });
+    std::erase_if(outbox_, [&](const Event& e) {
+      const bool gone = e.seq <= past && e.occurred_at < p->outbox_before;
+      if (gone) event_ids_.erase(e.id);
+      return gone;
+    });
   }
 }
 

@@ -1,12 +1,19 @@
 // InMemoryStore: a real Store kept in memory — same unit-of-work semantics as SqliteStore (atomic
 // units, version checks, ordered outbox, barriers) without durability. In held mode commits wait in a
 // queue until the test calls release(), which lets tests observe what happens while a write is in
-// flight; fail_next() makes the next unit fail, as a disk error would. Thread-safe.
+// flight; fail_next() makes the next unit fail, as a disk error would. It enforces what SqliteStore
+// enforces (unique ids of items, events and parties, unique token hashes per role, one record per
+// idempotency key, a bounded queue) so that it passes the same contract suite
+// (test/contract/store_contract_test.cc). reopened() is a restart: what was committed survives,
+// held units are lost as in a crash. Thread-safe.
 #pragma once
 
+#include <cstdint>
 #include <deque>
 #include <map>
+#include <memory>
 #include <mutex>
+#include <set>
 
 #include "ports/store.h"
 
@@ -26,6 +33,10 @@ class InMemoryStore final : public Store {
   }
   // Decides every held unit, in order. Returns how many.
   size_t release();
+  // Held units beyond this many are refused with kUnavailable (SqliteStoreOptions::max_queue).
+  void set_max_queue(size_t n) { max_queue_ = n; }
+  // A new store holding what this one committed (its held units are dropped, as a crash would).
+  std::unique_ptr<InMemoryStore> reopened() const;
 
   void commit(UnitOfWork unit, CommitDone done) override;
   Result<std::optional<Surplus>> find_surplus(const std::string& id) override;
@@ -59,6 +70,7 @@ class InMemoryStore final : public Store {
   void decide(UnitOfWork unit, CommitDone done);
 
   bool held_ = false;
+  size_t max_queue_ = SIZE_MAX;
   mutable std::mutex mu_;
   std::deque<std::pair<UnitOfWork, CommitDone>> pending_;  // GUARDED_BY(mu_)
   std::optional<Status> fail_next_;                        // GUARDED_BY(mu_)
@@ -71,6 +83,7 @@ class InMemoryStore final : public Store {
   std::map<std::string, std::string> meta_;
   std::map<std::string, int64_t> cursors_;
   std::vector<Event> outbox_;
+  std::set<std::string> event_ids_;  // of the events still in the outbox (SQLite: a UNIQUE column)
   int64_t last_seq_ = 0;  // outbox seqs are never reused, even after retention deleted rows
   UniqueFunction<void()> listener_;
 };

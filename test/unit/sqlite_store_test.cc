@@ -1,4 +1,6 @@
-// The SQLite store against a real database file in a temporary directory.
+// The SQLite store against a real database file in a temporary directory: what is particular to it
+// (the relay and journal on top of it, retention, cell-range reads of real geography). The Store
+// contract itself is test/contract/store_contract_test.cc, run against every implementation.
 #include "adapters/sqlite/sqlite_store.h"
 
 #include <gtest/gtest.h>
@@ -64,131 +66,6 @@ std::unique_ptr<SqliteStore> open_store(const TempDir& dir) {
   auto s = SqliteStore::open(SqliteStoreOptions{dir.file("p.db")}, nullptr);
   EXPECT_TRUE(s) << s.status().message();
   return std::move(*s);
-}
-
-TEST(SqliteStore, RoundTripsSurplusAndSurvivesReopen) {
-  TempDir dir;
-  Surplus s = sample("s1");
-  s.offer = Offer{"ngo-1", kNow + std::chrono::minutes(5), 2};
-  {
-    auto store = open_store(dir);
-    UnitOfWork u;
-    u.inserts.push_back(s);
-    u.events.push_back(event_for(s, "e1"));
-    ASSERT_TRUE(commit_sync(*store, std::move(u)));
-  }
-  auto store = open_store(dir);
-  auto found = store->find_surplus("s1");
-  ASSERT_TRUE(found && *found);
-  const Surplus& r = **found;
-  EXPECT_EQ(r.title, s.title);
-  EXPECT_EQ(r.cell, s.cell);
-  EXPECT_EQ(r.expires_at, s.expires_at);
-  ASSERT_TRUE(r.offer);
-  EXPECT_EQ(r.offer->attempt, 2);
-  EXPECT_EQ(store->load_open_surplus()->size(), 1u);
-  EXPECT_EQ(*store->last_outbox_seq(), 1);
-  EXPECT_FALSE(store->find_surplus("nope")->has_value());
-}
-
-TEST(SqliteStore, StaleVersionFailsOnlyItsOwnUnitInAGroupCommit) {
-  TempDir dir;
-  auto store = open_store(dir);
-  UnitOfWork setup;
-  setup.inserts = {sample("a"), sample("b")};
-  ASSERT_TRUE(commit_sync(*store, std::move(setup)));
-
-  // Submit many units without waiting so they share transactions; one of them is stale.
-  std::vector<std::promise<Status>> results(50);
-  for (int i = 0; i < 50; ++i) {
-    UnitOfWork u;
-    Surplus after = sample(i == 25 ? "b" : "a");
-    if (i == 25) {
-      after.version = 2;
-      u.updates.push_back(SurplusUpdate{after, 7});  // stale: b is at version 1
-    } else {
-      after.version = i + 2 - (i > 25);
-      u.updates.push_back(SurplusUpdate{after, after.version - 1});
-    }
-    u.events.push_back(event_for(after, "ev-" + std::to_string(i), "surplus.claimed"));
-    store->commit(std::move(u), [&results, i](Status s) { results[i].set_value(s); });
-  }
-  for (int i = 0; i < 50; ++i) {
-    Status s = results[i].get_future().get();
-    if (i == 25) {
-      EXPECT_EQ(s.code(), ErrorCode::kConflict);
-    } else {
-      EXPECT_TRUE(s) << i << ": " << s.message();
-    }
-  }
-  EXPECT_EQ((*store->find_surplus("a"))->version, 50);
-  EXPECT_EQ((*store->find_surplus("b"))->version, 1);
-  // The failed unit's event was rolled back with it; the others are in commit order.
-  auto events = store->read_outbox(0, 1000);
-  ASSERT_EQ(events->size(), 49u);
-  for (size_t i = 1; i < events->size(); ++i) EXPECT_LT((*events)[i - 1].seq, (*events)[i].seq);
-  for (const auto& e : *events) EXPECT_NE(e.id, "ev-25");
-}
-
-TEST(SqliteStore, DuplicateIdempotencyKeyIsAConflictAndWritesNothing) {
-  TempDir dir;
-  auto store = open_store(dir);
-  UnitOfWork first;
-  first.inserts.push_back(sample("s1"));
-  first.idempotency = IdempotencyRecord{"p1", "k", "h", "s1", kNow};
-  ASSERT_TRUE(commit_sync(*store, std::move(first)));
-  UnitOfWork second;
-  second.inserts.push_back(sample("s2"));
-  second.events.push_back(event_for(sample("s2"), "e2"));
-  second.idempotency = IdempotencyRecord{"p1", "k", "h", "s2", kNow};
-  const Status refused = commit_sync(*store, std::move(second));
-  EXPECT_EQ(refused.code(), ErrorCode::kConflict);
-  // What a client may be shown: the contract's words, not SQLite's (constraint and table names).
-  for (const char* leak : {"UNIQUE", "constraint", "idempotency.", "sqlite", "SQL"}) {
-    EXPECT_EQ(refused.message().find(leak), std::string::npos) << refused.message();
-  }
-  EXPECT_FALSE(store->find_surplus("s2")->has_value());
-  EXPECT_EQ(*store->last_outbox_seq(), 0);
-  EXPECT_EQ((*store->find_idempotency("p1", "k"))->surplus_id, "s1");
-}
-
-TEST(SqliteStore, CursorsOnlyMoveForward) {
-  TempDir dir;
-  auto store = open_store(dir);
-  for (int64_t seq : {5, 9, 3}) {
-    UnitOfWork u;
-    u.cursor = std::make_pair(std::string("relay"), seq);
-    ASSERT_TRUE(commit_sync(*store, std::move(u)));
-  }
-  EXPECT_EQ(*store->load_cursor("relay"), 9);
-  EXPECT_EQ(*store->load_cursor("other"), 0);
-}
-
-TEST(SqliteStore, PartiesAndCredentials) {
-  TempDir dir;
-  auto store = open_store(dir);
-  UnitOfWork u;
-  u.provider = std::make_pair(Provider{"p1", "Warung", -6.2, 106.8, kNow}, std::string("hash-p"));
-  Ngo n{"n1", "Shelter", -6.21, 106.81, NgoKind::kFoodBank, {"bakery", "produce"}, 50.0, std::nullopt, kNow};
-  u.ngo = UnitOfWork::NgoInsert{n, "hash-n", std::nullopt};
-  ASSERT_TRUE(commit_sync(*store, std::move(u)));
-  auto creds = store->load_credentials();
-  ASSERT_EQ(creds->size(), 2u);
-  auto ngo = store->find_ngo("n1");
-  ASSERT_TRUE(ngo && *ngo);
-  EXPECT_EQ((*ngo)->categories, (std::vector<std::string>{"bakery", "produce"}));
-  EXPECT_EQ((*ngo)->kind, NgoKind::kFoodBank);
-  EXPECT_EQ((*ngo)->capacity_kg, 50.0);
-  EXPECT_EQ((*store->find_provider("p1"))->name, "Warung");
-}
-
-TEST(SqliteStore, FullQueueIsRefusedNotQueued) {
-  TempDir dir;
-  auto s = SqliteStore::open(SqliteStoreOptions{dir.file("p.db"), 4096, 0}, nullptr);
-  ASSERT_TRUE(s);
-  UnitOfWork u;
-  u.inserts.push_back(sample("x"));
-  EXPECT_EQ(commit_sync(**s, std::move(u)).code(), ErrorCode::kUnavailable);
 }
 
 // Commits items s<first>..s<last-1>, each with its posted event e<i>, one unit each.

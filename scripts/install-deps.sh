@@ -10,6 +10,7 @@ packages=(
   libsqlite3-dev
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   curl ca-certificates python3
+  clang-14 libclang-rt-14-dev
 )
 
 missing=()

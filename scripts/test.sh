@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what is missing, then builds and runs every test: the debug build, then the same tests
-# under AddressSanitizer+UndefinedBehaviorSanitizer and under ThreadSanitizer.
+# under AddressSanitizer+UndefinedBehaviorSanitizer and under ThreadSanitizer, then the libFuzzer
+# targets for a bounded time each (scripts/fuzz.sh; clang-14 with ASan+UBSan).
 # PAHLAWAN_TEST_PRESETS="debug" limits the run to some builds (e.g. while iterating locally).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,9 +11,14 @@ bash scripts/install-deps.sh
 # Let ccache reuse objects across clones in different folders (CI clones afresh each run).
 export CCACHE_BASEDIR="$PWD" CCACHE_NOHASHDIR=true
 
-presets=${PAHLAWAN_TEST_PRESETS:-"debug asan tsan"}
+presets=${PAHLAWAN_TEST_PRESETS:-"debug asan tsan fuzz"}
 jobs=$(nproc)
 for preset in $presets; do
+  if [ "$preset" = fuzz ]; then
+    echo "=== fuzz: build the targets, run each for ${PAHLAWAN_FUZZ_SECONDS:-20} s"
+    bash scripts/fuzz.sh
+    continue
+  fi
   echo "=== ${preset}: configure, build, test"
   cmake --preset "$preset" >/dev/null
   cmake --build --preset "$preset" -j "$jobs"

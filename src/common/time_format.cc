@@ -88,6 +88,10 @@ std::optional<TimePoint> parse_rfc3339(std::string_view s) {
   if (pos != s.size()) return std::nullopt;
   const int64_t days = days_from_civil(year, static_cast<unsigned>(month), static_cast<unsigned>(day));
   const int64_t secs = days * 86400 + hour * 3600 + minute * 60 + (second == 60 ? 59 : second) - offset_minutes * 60;
+  // An offset can carry 9999-12-31 into year 10000, or 0000-01-01 into year -1: instants that have no
+  // four-digit RFC 3339 form, so nothing could write them back (found by fuzz/fuzz_rfc3339).
+  static const int64_t kFirst = days_from_civil(0, 1, 1) * 86400, kLast = days_from_civil(10000, 1, 1) * 86400;
+  if (secs < kFirst || secs >= kLast) return std::nullopt;
   return from_unix_ms(secs * 1000 + millis);
 }
 

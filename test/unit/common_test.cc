@@ -24,12 +24,16 @@ TEST(TimeFormat, ParsesOffsetsAndFractions) {
   EXPECT_EQ(parse_rfc3339("2026-11-25T22:00:00.5Z"), from_unix_ms(1'795'644'000'500));
   const auto t = from_unix_ms(1'795'644'000'042);
   EXPECT_EQ(parse_rfc3339(format_rfc3339(t)), t);
+  EXPECT_TRUE(parse_rfc3339("9999-12-31T23:59:59.999Z"));
+  EXPECT_TRUE(parse_rfc3339("0000-01-01T00:00:00Z"));
 }
 
 TEST(TimeFormat, RejectsNonsense) {
   for (const char* bad : {"", "2026-11-25", "2026-13-01T00:00:00Z", "2026-02-30T00:00:00Z", "2026-11-25T22:00:00",
                           "2026-11-25T22:00:00Zjunk", "2026-11-25T25:00:00Z", "yesterday", "2026-11-25T22:00:00.Z",
-                          "2025-02-29T00:00:00Z"}) {
+                          "2025-02-29T00:00:00Z",
+                          // An offset that carries the instant out of years 0000–9999 (fuzz_rfc3339).
+                          "9999-12-31T23:59:60-23:58", "0000-01-01T00:00:00+00:01"}) {
     EXPECT_FALSE(parse_rfc3339(bad).has_value()) << bad;
   }
 }

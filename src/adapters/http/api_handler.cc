@@ -1,14 +1,12 @@
 #include "adapters/http/api_handler.h"
 
 #include <boost/json.hpp>
-#include <boost/url/parse.hpp>
-#include <boost/url/url_view.hpp>
 
-#include <charconv>
-#include <cmath>
+#include <cstdio>
 
 #include "adapters/crypto/openssl_secrets.h"
 #include "adapters/http/json_fields.h"
+#include "adapters/http/request_parsing.h"
 #include "app/json_render.h"
 #include "common/time_format.h"
 #include "common/trace_context.h"
@@ -45,40 +43,14 @@ SurplusReply surplus_reply(Respond respond) {
   };
 }
 
-std::optional<double> parse_double(std::string_view s) {
-  double v;
-  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (ec != std::errc() || end != s.data() + s.size() || !std::isfinite(v)) return std::nullopt;
-  return v;
-}
-
-std::optional<int64_t> parse_int(std::string_view s) {
-  int64_t v;
-  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (ec != std::errc() || end != s.data() + s.size()) return std::nullopt;
-  return v;
-}
-
-// If-Match: a bare integer, or a quoted one (an entity tag).
-Result<std::optional<int64_t>> parse_if_match(std::string_view s) {
-  if (s.empty()) return std::optional<int64_t>();
-  if (s.size() >= 2 && s.front() == '"' && s.back() == '"') s = s.substr(1, s.size() - 2);
-  auto v = parse_int(s);
-  if (!v || *v < 1) return invalid("If-Match must be a surplus version (a positive integer)");
-  return std::optional<int64_t>(*v);
-}
-
 }  // namespace
 
 void ApiHandler::handle(ApiRequest req, Respond respond) {
-  auto parsed = boost::urls::parse_origin_form(req.target);
-  if (!parsed) return respond(error_response(invalid("malformed request target")));
-  const boost::urls::url_view url = *parsed;
-  std::vector<std::string> seg;
-  for (auto s : url.segments()) seg.emplace_back(s);
+  auto target = parse_target(req.target);
+  if (!target) return respond(error_response(target.status()));
+  const std::vector<std::string>& seg = target->segments;
+  const QueryParams& query = target->query;
   const std::string& m = req.method;
-  std::vector<std::pair<std::string, std::string>> query;
-  for (auto qp : url.params()) query.emplace_back(qp.key, qp.value);
 
   // Unauthenticated operational endpoints.
   if (seg.size() == 1 && (seg[0] == "healthz" || seg[0] == "readyz" || seg[0] == "metrics")) {
@@ -197,19 +169,9 @@ void ApiHandler::handle(ApiRequest req, Respond respond) {
       return respond(ok_json(body + "]}"));
     }
     case Route::kDlq: {
-      std::optional<std::string> region;
-      std::string after;
-      int limit = 200;
-      for (const auto& [k, v] : query) {
-        if (k == "region") region = v;
-        if (k == "after") after = v;
-        if (k == "limit") {
-          auto n = parse_int(v);
-          if (!n) return respond(error_response(invalid("query parameter 'limit' must be an integer")));
-          limit = static_cast<int>(std::clamp<int64_t>(*n, -1, 100000));
-        }
-      }
-      auto page = d_.surplus.dead_letters(p, region, limit, after);
+      auto q = parse_dlq_query(query);
+      if (!q) return respond(error_response(q.status()));
+      auto page = d_.surplus.dead_letters(p, q->region, q->limit, q->after);
       if (!page) return respond(error_response(page.status()));
       std::string body = R"({"items":[)";
       for (size_t i = 0; i < page->items.size(); ++i) body += (i ? "," : "") + render_dlq_entry(page->items[i]);
@@ -274,23 +236,9 @@ void ApiHandler::post_surplus(const Principal& p, ApiRequest& req, const std::st
 }
 
 void ApiHandler::browse(const Principal& p, const QueryParams& query, Respond respond) {
-  BrowseRequest b;
-  bool have_lat = false, have_lon = false;
-  for (const auto& [key, value] : query) {
-    if (key == "lat" || key == "lon" || key == "radius_m") {
-      auto v = parse_double(value);
-      if (!v) return respond(error_response(invalid("query parameter '" + key + "' must be a number")));
-      (key == "lat" ? (have_lat = true, b.lat) : key == "lon" ? (have_lon = true, b.lon) : b.radius_m) = *v;
-    } else if (key == "limit") {
-      auto v = parse_int(value);
-      if (!v) return respond(error_response(invalid("query parameter 'limit' must be an integer")));
-      b.limit = static_cast<int>(std::clamp<int64_t>(*v, -1, 100000));
-    } else if (key == "category") {
-      b.category = value;
-    }
-  }
-  if (!have_lat || !have_lon) return respond(error_response(invalid("query parameters 'lat' and 'lon' are required")));
-  auto hits = d_.surplus.browse(p, b);
+  auto b = parse_browse_query(query);
+  if (!b) return respond(error_response(b.status()));
+  auto hits = d_.surplus.browse(p, *b);
   if (!hits) return respond(error_response(hits.status()));
   // Items carry their rendered JSON; each gets "distance_m" spliced in before its closing brace.
   std::string body = R"({"items":[)";

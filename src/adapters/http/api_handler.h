@@ -36,8 +36,7 @@ class ApiHandler {
 
  private:
   void post_surplus(const Principal& p, ApiRequest& req, const std::string& tp, Respond respond);
-  using QueryParams = std::vector<std::pair<std::string, std::string>>;
-  void browse(const Principal& p, const QueryParams& query, Respond respond);
+  void browse(const Principal& p, const std::vector<std::pair<std::string, std::string>>& query, Respond respond);
   void register_provider(const Principal& p, ApiRequest& req, Respond respond);
   void register_ngo(const Principal& p, ApiRequest& req, Respond respond);
   void open_events(const Principal& p, const ApiRequest& req, Respond respond);

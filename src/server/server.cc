@@ -283,7 +283,7 @@ int run_server(const Config& config) {
   std::mt19937_64 seed_rng((static_cast<uint64_t>(rd()) << 32) ^ rd());
   std::mutex rng_mu;
   RateLimiter limiter(clock, config.rate_limit, 2 * config.rate_limit);
-  ApiHandler handler(ApiHandlerDeps{auth, limiter, registry, surplus, metrics, sse_hub, ready, [&] {
+  ApiHandler handler(ApiHandlerDeps{auth, limiter, registry, surplus, metrics, sse_hub, secrets, ready, [&] {
                                       std::lock_guard lock(rng_mu);
                                       return seed_rng();
                                     }});

@@ -4,7 +4,6 @@
 
 #include <cstdio>
 
-#include "adapters/crypto/openssl_secrets.h"
 #include "adapters/http/json_fields.h"
 #include "adapters/http/request_parsing.h"
 #include "app/json_render.h"
@@ -227,7 +226,7 @@ void ApiHandler::post_surplus(const Principal& p, ApiRequest& req, const std::st
   if (!req.idempotency_key.empty()) {
     // Only a keyed post needs the fingerprint that tells a replay from a reused key.
     r.idempotency_key = req.idempotency_key;
-    r.body_fingerprint = sha256_hex(req.body);
+    r.body_fingerprint = d_.secrets.hash(req.body);
   }
   d_.surplus.post(p, std::move(r), tp, [respond = std::move(respond)](Result<PostOutcome> out) mutable {
     if (!out) return respond(error_response(out.status()));

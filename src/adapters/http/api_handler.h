@@ -10,6 +10,7 @@
 
 #include "adapters/http/api_types.h"
 #include "adapters/http/sse_hub.h"
+#include "ports/secrets.h"
 #include "app/authenticator.h"
 #include "app/rate_limiter.h"
 #include "app/registry_service.h"
@@ -25,6 +26,7 @@ struct ApiHandlerDeps {
   SurplusService& surplus;
   MetricsRegistry& metrics;
   SseHub& sse;
+  const Secrets& secrets;  // fingerprints of keyed post bodies (the same digest as token hashes)
   const std::atomic<bool>& ready;
   std::function<uint64_t()> random64;  // for trace/span ids
 };

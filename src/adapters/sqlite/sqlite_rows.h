@@ -1,0 +1,43 @@
+// Row mapping of the SQLite store: how a Surplus and an outbox Event sit in their tables' columns, and
+// the statement helpers the store's writes (sqlite_store.cc) and reads (sqlite_queries.cc) share.
+// Internal to the adapter.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "adapters/sqlite/sqlite_db.h"
+#include "domain/event.h"
+#include "domain/surplus.h"
+
+namespace pahlawan::sqlite_rows {
+
+// The surplus table's columns, in the order read_surplus reads and bind_surplus binds them.
+extern const char* const kSurplusColumns;
+
+std::optional<int64_t> opt_ms(const std::optional<TimePoint>& t);
+std::optional<TimePoint> opt_time(const SqliteStmt& s, int col);
+// Comma-joined lists of words (categories, ids): neither ever contains a comma.
+std::string join_list(const std::vector<std::string>& items);
+std::vector<std::string> split_list(const std::string& s);
+Surplus read_surplus(const SqliteStmt& s);
+Result<std::vector<Surplus>> read_all_surplus(SqliteStmt& st);
+// Binds every column of kSurplusColumns, from parameter `first` on.
+void bind_surplus(SqliteStmt& st, const Surplus& x, int first);
+// One outbox row, selected as: seq, id, type, surplus_id, occurred_at, traceparent, data, recipient.
+Event outbox_event(const SqliteStmt& st);
+Result<bool> has_column(SqliteDb& db, const std::string& table, const std::string& column);
+
+}  // namespace pahlawan::sqlite_rows
+
+#define RETURN_IF_ERROR(expr)   \
+  do {                          \
+    Status _s = (expr);         \
+    if (!_s.is_ok()) return _s; \
+  } while (0)
+
+#define ASSIGN_STMT(var, db, sql)        \
+  auto var##_r = (db).prepare(sql);      \
+  if (!var##_r) return var##_r.status(); \
+  auto& var = **var##_r

@@ -1,0 +1,2 @@
+// Must not compile: one adapter does not use another.
+#include "adapters/http/api_types.h"

@@ -12,29 +12,16 @@
 #include <mutex>
 
 #include "store_harness.h"
+#include "store_samples.h"
 
 namespace pahlawan::testing {
 namespace {
 
-const TimePoint kNow = from_unix_ms(1'795'000'000'000);
+const TimePoint kNow = kSampleNow;
 
-Surplus sample(const std::string& id) {
-  Surplus s;
-  s.id = id;
-  s.provider_id = "p1";
-  s.title = "Roti \"manis\" 🍞";
-  s.category = "bakery";
-  s.quantity_kg = 4.5;
-  s.lat = -6.2;
-  s.lon = 106.8;
-  s.cell = 0x2e69f6bc00000000ULL;  // above INT64_MAX: must survive the round trip
-  s.created_at = kNow;
-  s.expires_at = kNow + std::chrono::hours(2);
-  return s;
-}
-
+Surplus sample(const std::string& id) { return sample_surplus(id); }
 Event event_for(const Surplus& s, const std::string& id, const char* type = event_type::kPosted) {
-  return Event{id, type, s.id, kNow, "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", "{\"n\":1}", 0, ""};
+  return sample_event(s, id, type);
 }
 
 SurplusUpdate bump(Surplus s) {

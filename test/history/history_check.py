@@ -147,6 +147,8 @@ def read_all(server, ids):
             resp = conn.getresponse()
             data = resp.read()
             out[sid] = (resp.status, json.loads(data) if resp.status == 200 else None)
+    except (OSError, http.client.HTTPException):
+        pass  # the server died (an armed fault point): the ids not read are judged later
     finally:
         conn.close()
     return out
@@ -256,6 +258,8 @@ def check_visible(server, ops, checked, rng, when):
     got = read_all(server, [o["answer"]["id"] for o in sample])
     problems = []
     for o in sample:
+        if o["answer"]["id"] not in got:
+            continue  # no answer: checked after the next restart, or at the end
         checked.add(o["answer"]["id"])
         status = got[o["answer"]["id"]][0]
         if status != 200:
@@ -407,6 +411,16 @@ def main():
     ap.add_argument("--keep", action="store_true", help="keep the data directory and the history")
     args, extra = ap.parse_known_args()
 
+    # A watchdog, so that a hang (of the server or of the checker) fails the run rather than CI's clock.
+    limit = 3 * args.duration + 120
+
+    def give_up():
+        print("history: no verdict after %.0f s: hung" % limit, flush=True)
+        os._exit(2)
+
+    watchdog = threading.Timer(limit, give_up)
+    watchdog.daemon = True
+    watchdog.start()
     data_dir = tempfile.mkdtemp(prefix="pahlawan-history-")
     rng = random.Random(args.seed)
     print("history: seed %d, %d clients, %.0f s, %d kills, data %s" % (args.seed, args.clients, args.duration,
@@ -431,7 +445,8 @@ def main():
             ngos.append((a["id"], a["token"]))
 
         work = Workload(server, rec, providers, ngos, args.seed)
-        threads = [threading.Thread(target=work.client, args=(n,)) for n in range(args.clients)]
+        # Daemon threads: if the run itself fails, the checker still exits.
+        threads = [threading.Thread(target=work.client, args=(n,), daemon=True) for n in range(args.clients)]
         for t in threads:
             t.start()
         end = time.monotonic() + args.duration
@@ -474,7 +489,10 @@ def main():
         final = {}
         ids = {o["answer"]["id"] for o in rec.ops if isinstance(o["answer"], dict) and "provider_id" in o["answer"]}
         ids |= {line["event"]["surplus_id"] for line in read_journal(data_dir) if line["event"]["surplus_id"]}
-        for sid, (s, a) in read_all(server, sorted(ids)).items():
+        got = read_all(server, sorted(ids))
+        if len(got) != len(ids):
+            raise RuntimeError("the final server stopped answering after %d of %d reads" % (len(got), len(ids)))
+        for sid, (s, a) in got.items():
             if s == 200:
                 final[sid] = a
         code = server.stop()
@@ -483,7 +501,11 @@ def main():
         journal = read_journal(data_dir)
         violations += check(rec.ops, final, journal)
     except Exception as e:  # the run, not the server's behaviour, failed
+        import traceback
+        traceback.print_exc()
         print("history: run failed: %r" % (e,), flush=True)
+        if 'work' in locals():
+            work.stop.set()
         if server.alive():
             server.kill()
         return 2

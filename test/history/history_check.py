@@ -162,6 +162,8 @@ class Workload:
         self.known_lock = threading.Lock()
         self.items = {}  # surplus id -> provider index (items some client learned of)
         self.stop = threading.Event()
+        self.running = threading.Event()  # cleared while the checker reads after a restart
+        self.running.set()
         self.errors = []
 
     def record(self, client, kind, method, path, token=None, body=None, headers=None, **info):
@@ -194,6 +196,7 @@ class Workload:
         rng = random.Random(self.rng_seed * 1000 + n)
         seq = 0
         while not self.stop.is_set():
+            self.running.wait()
             r = rng.random()
             if r < 0.35:
                 seq += 1
@@ -462,9 +465,13 @@ def main():
                 server.proc.wait()  # a fault point crashed it already
             restarts += 1
             server.start()
+            # The clients pause while the restart is checked: the check reads thousands of items, and
+            # competing with a dozen busy client threads for the interpreter made it crawl.
+            work.running.clear()
             with rec.lock:
                 so_far = list(rec.ops)
             violations += check_visible(server, so_far, checked, rng, "after restart %d" % restarts)
+            work.running.set()
         while time.monotonic() < end:
             if not server.alive():  # crashed by an armed fault point: restart
                 server.up.clear()

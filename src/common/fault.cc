@@ -1,12 +1,12 @@
 #include "common/fault.h"
 
-#include <csignal>
 #include <unistd.h>
+#include <csignal>
 
 #include <atomic>
 #include <charconv>
-#include <condition_variable>
 #include <chrono>
+#include <condition_variable>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -22,9 +22,9 @@ struct Armed {
 };
 
 std::mutex mu;
-std::condition_variable resumed_cv;  // a pause was let go
-std::condition_variable hit_cv;      // a point was reached
-std::map<std::string, Armed, std::less<>>& table() {  // GUARDED_BY(mu)
+std::condition_variable resumed_cv;                                  // a pause was let go
+std::condition_variable hit_cv;                                      // a point was reached
+std::map<std::string, Armed, std::less<>>& table() {                 // GUARDED_BY(mu)
   static auto* t = new std::map<std::string, Armed, std::less<>>();  // never destroyed: points may run at exit
   return *t;
 }
@@ -163,13 +163,9 @@ bool hit(const char* point) {
     case Action::kCrash:
       ::kill(::getpid(), SIGKILL);
       for (;;) ::pause();  // SIGKILL is delivered before kill() returns to a single-threaded caller; not always to ours
-    case Action::kDelay:
-      std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
-      return false;
-    case Action::kError:
-      return true;
-    case Action::kPause:
-      return false;
+    case Action::kDelay: std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms)); return false;
+    case Action::kError: return true;
+    case Action::kPause: return false;
   }
   return false;
 }

@@ -16,7 +16,9 @@
 namespace pahlawan::testing {
 namespace {
 
-std::string str(const boost::json::value& v, const char* key) { return std::string(v.at(key).as_string()); }
+std::string str(const boost::json::value& v, const char* key) {
+  return std::string(v.at(key).as_string());
+}
 
 constexpr const char* kPost =
     R"({"title":"Nasi","category":"prepared_meal","quantity_kg":2,"ttl_seconds":3600,"lat":-6.2,"lon":106.8})";

@@ -7,9 +7,9 @@
 #include <algorithm>
 #include <condition_variable>
 #include <future>
-#include <set>
 #include <map>
 #include <mutex>
+#include <set>
 
 #include "store_harness.h"
 #include "store_samples.h"
@@ -19,7 +19,9 @@ namespace {
 
 const TimePoint kNow = kSampleNow;
 
-Surplus sample(const std::string& id) { return sample_surplus(id); }
+Surplus sample(const std::string& id) {
+  return sample_surplus(id);
+}
 Event event_for(const Surplus& s, const std::string& id, const char* type = event_type::kPosted) {
   return sample_event(s, id, type);
 }
@@ -165,8 +167,8 @@ TEST_P(StoreContract, AStaleUnitFailsAloneAmongManySubmittedTogether) {
 TEST_P(StoreContract, EveryIdAndTokenHashIsUnique) {
   UnitOfWork setup = posting("a");
   setup.provider = std::make_pair(Provider{"p1", "Warung", -6.2, 106.8, kNow}, std::string("hash-p1"));
-  setup.ngo = UnitOfWork::NgoInsert{Ngo{"n1", "Panti", -6.2, 106.8, NgoKind::kNgo, {}, std::nullopt, std::nullopt, kNow},
-                                    "hash-n1", std::nullopt};
+  setup.ngo = UnitOfWork::NgoInsert{
+      Ngo{"n1", "Panti", -6.2, 106.8, NgoKind::kNgo, {}, std::nullopt, std::nullopt, kNow}, "hash-n1", std::nullopt};
   setup.idempotency = IdempotencyRecord{"p1", "k", "h", "a", kNow};
   ASSERT_TRUE(commit(std::move(setup)));
 
@@ -347,9 +349,9 @@ TEST_P(StoreContract, AvailableItemsAreFoundByCellRange) {
   EXPECT_EQ(ids, (std::set<std::string>{"s0", "s1", "s3"}));
   EXPECT_TRUE(store().find_available_in_cells({{1000, 1060}}, kNow, kNow, std::nullopt, 10)->empty())
       << "created_before is exclusive";
-  EXPECT_EQ(store().find_available_in_cells({{1000, 1060}}, kNow + std::chrono::seconds(1), kNow, std::nullopt, 2)
-                ->size(),
-            2u);
+  EXPECT_EQ(
+      store().find_available_in_cells({{1000, 1060}}, kNow + std::chrono::seconds(1), kNow, std::nullopt, 2)->size(),
+      2u);
 }
 
 TEST_P(StoreContract, ReadsSeeOnlyCommittedData) {

@@ -34,7 +34,9 @@ struct StoreImplementation {
   std::function<std::unique_ptr<StoreHarness>()> make;
 };
 
-inline void PrintTo(const StoreImplementation& s, std::ostream* os) { *os << s.name; }
+inline void PrintTo(const StoreImplementation& s, std::ostream* os) {
+  *os << s.name;
+}
 
 // Every implementation the suite runs against.
 std::vector<StoreImplementation> store_implementations();

@@ -84,7 +84,7 @@ class InMemoryStore final : public Store {
   std::map<std::string, int64_t> cursors_;
   std::vector<Event> outbox_;
   std::set<std::string> event_ids_;  // of the events still in the outbox (SQLite: a UNIQUE column)
-  int64_t last_seq_ = 0;  // outbox seqs are never reused, even after retention deleted rows
+  int64_t last_seq_ = 0;             // outbox seqs are never reused, even after retention deleted rows
   UniqueFunction<void()> listener_;
 };
 

@@ -28,7 +28,8 @@ inline Surplus sample_surplus(const std::string& id) {
 }
 
 inline Event sample_event(const Surplus& s, const std::string& id, const char* type = event_type::kPosted) {
-  return Event{id, type, s.id, kSampleNow, "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", "{\"n\":1}", 0, ""};
+  return Event{id,          type, s.id, kSampleNow, "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+               "{\"n\":1}", 0,    ""};
 }
 
 }  // namespace pahlawan::testing

@@ -351,4 +351,3 @@ TEST(OsrmClient, ALostAnswerIsAnsweredByTheDeadline) {
 
 }  // namespace
 }  // namespace pahlawan
-

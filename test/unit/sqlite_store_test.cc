@@ -37,7 +37,9 @@ class TempDir {
   std::string path_;
 };
 
-Surplus sample(const std::string& id) { return testing::sample_surplus(id); }
+Surplus sample(const std::string& id) {
+  return testing::sample_surplus(id);
+}
 Event event_for(const Surplus& s, const std::string& id, const char* type = event_type::kPosted) {
   return testing::sample_event(s, id, type);
 }

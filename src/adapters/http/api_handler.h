@@ -10,12 +10,12 @@
 
 #include "adapters/http/api_types.h"
 #include "adapters/http/sse_hub.h"
-#include "ports/secrets.h"
 #include "app/authenticator.h"
 #include "app/rate_limiter.h"
 #include "app/registry_service.h"
 #include "app/surplus_service.h"
 #include "common/metrics.h"
+#include "ports/secrets.h"
 
 namespace pahlawan {
 

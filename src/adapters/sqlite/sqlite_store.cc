@@ -14,7 +14,6 @@ namespace pahlawan {
 
 using namespace sqlite_rows;
 
-
 Result<std::unique_ptr<SqliteStore>> SqliteStore::open(SqliteStoreOptions options, MetricsRegistry* metrics) {
   auto writer = SqliteDb::open(options.path, false);
   if (!writer) return writer.status();

@@ -5,7 +5,6 @@
 
 #include <atomic>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <mutex>
 #include <set>
@@ -13,6 +12,7 @@
 
 #include <gtest/gtest.h>
 #include "http_client.h"
+#include "journal_reader.h"
 #include "server_process.h"
 
 namespace pahlawan::testing {
@@ -89,21 +89,16 @@ TEST(Crash, Kill9LosesNothingAcknowledged) {
   // each exactly once, whichever were delivered before the kill and whichever after the restart.
   EXPECT_EQ(again.stop(), 0);
 
-  std::ifstream in(dir + "/events.jsonl");
-  std::string line;
+  const JournalRead journal = read_journal(dir);
+  EXPECT_EQ(journal.gap, "") << "gap or repeat in the journal";
   std::map<std::string, int> per_event;
   std::set<std::string> posted;
-  int64_t last_seq = 0;
-  while (std::getline(in, line)) {
-    auto v = boost::json::parse(line);
-    const int64_t seq = v.at("seq").as_int64();
-    EXPECT_EQ(seq, last_seq + 1) << "gap or repeat in the journal";
-    last_seq = seq;
-    per_event[str(v.at("event"), "id")]++;
-    if (v.at("event").at("type").as_string() == "surplus.posted") {
-      posted.insert(str(v.at("event"), "surplus_id"));
+  for (const auto& e : journal.events) {
+    per_event[str(e, "id")]++;
+    if (e.at("type").as_string() == "surplus.posted") {
+      posted.insert(str(e, "surplus_id"));
       // The caller's trace continues into the event, under a span of the server's own.
-      const std::string tp = str(v.at("event"), "traceparent");
+      const std::string tp = str(e, "traceparent");
       EXPECT_EQ(tp.substr(0, 36), std::string(kCallerTrace).substr(0, 36)) << tp;
       EXPECT_NE(tp.substr(36, 16), std::string(kCallerTrace).substr(36, 16)) << tp;
     }

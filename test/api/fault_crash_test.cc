@@ -6,11 +6,11 @@
 #include <boost/json.hpp>
 
 #include <filesystem>
-#include <fstream>
 #include <map>
 
 #include <gtest/gtest.h>
 #include "http_client.h"
+#include "journal_reader.h"
 #include "server_process.h"
 
 namespace pahlawan::testing {
@@ -64,16 +64,11 @@ class FaultCrash : public ::testing::Test {
 
   // The journal's events by id after a graceful stop, checking it has no gap and no repeat.
   std::map<std::string, int> journal_counts(const std::string& type) {
-    std::ifstream in(dir_ + "/events.jsonl");
-    std::string line;
+    const JournalRead journal = read_journal(dir_);
+    EXPECT_EQ(journal.gap, "") << "gap or repeat in the journal";
     std::map<std::string, int> per_surplus;
-    int64_t last_seq = 0;
-    while (std::getline(in, line)) {
-      auto v = boost::json::parse(line);
-      const int64_t seq = v.at("seq").as_int64();
-      EXPECT_EQ(seq, last_seq + 1) << "gap or repeat in the journal";
-      last_seq = seq;
-      if (v.at("event").at("type").as_string() == type) per_surplus[str(v.at("event"), "surplus_id")]++;
+    for (const auto& e : journal.events) {
+      if (e.at("type").as_string() == type) per_surplus[str(e, "surplus_id")]++;
     }
     return per_surplus;
   }

@@ -136,14 +136,14 @@ void SurplusService::insert(const Principal& caller, PostSurplusRequest req, std
     idem = IdempotencyRecord{caller.id, *req.idempotency_key, req.body_fingerprint, s.id, now};
   }
   const uint64_t cell = s.cell;
-  router_.actor_for_cell(cell).insert(std::move(s), std::move(traceparent), std::move(idem),
-                                      [reply = std::move(reply)](Result<Surplus> r) mutable {
-                                        if (r) {
-                                          reply(PostOutcome{std::move(*r), false});
-                                        } else {
-                                          reply(r.status());
-                                        }
-                                      });
+  router_.actor_for_cell(cell)->insert(std::move(s), std::move(traceparent), std::move(idem),
+                                       [reply = std::move(reply)](Result<Surplus> r) mutable {
+                                         if (r) {
+                                           reply(PostOutcome{std::move(*r), false});
+                                         } else {
+                                           reply(r.status());
+                                         }
+                                       });
 }
 
 Result<std::pair<double, double>> SurplusService::provider_location(const std::string& provider_id) {
@@ -199,11 +199,11 @@ Result<std::vector<NearbyHit>> SurplusService::browse(const Principal& caller, c
   return hits;
 }
 
-Result<ShardActor*> SurplusService::actor_of(const std::string& id) {
+Result<std::shared_ptr<ShardActor>> SurplusService::actor_of(const std::string& id) {
   auto cell = router_.locate(id);
   if (!cell) return cell.status();
   if (!*cell) return Status(ErrorCode::kNotFound, "no such surplus");
-  return &router_.actor_for_cell(**cell);
+  return router_.actor_for_cell(**cell);
 }
 
 void SurplusService::route(std::string id, std::string traceparent, Decide decide, SurplusReply reply) {
@@ -282,7 +282,7 @@ void SurplusService::decline(const Principal& caller, std::string id, std::strin
       },
       [this, reply = std::move(reply)](Result<Surplus> r) mutable {
         // The next offer goes out at once, excluding every NGO already offered the item.
-        if (r) router_.actor_for_cell(r->cell).match(r->id, false);
+        if (r) router_.actor_for_cell(r->cell)->match(r->id, false);
         reply(std::move(r));
       });
 }

@@ -107,7 +107,7 @@ class SurplusService {
   void insert(const Principal& caller, PostSurplusRequest req, std::string traceparent, PostReply reply);
   void finish_keyed(const std::string& slot, Result<Surplus> result, bool created);
   // The shard actor that owns item `id`; NotFound if there is no such item.
-  Result<ShardActor*> actor_of(const std::string& id);
+  Result<std::shared_ptr<ShardActor>> actor_of(const std::string& id);
   void route(std::string id, std::string traceparent, Decide decide, SurplusReply reply);
 
   ShardRouter& router_;

@@ -54,6 +54,11 @@ void SerialExecutor::post(Task task) {
   if (schedule) target_.post([this] { drain(); });
 }
 
+bool SerialExecutor::idle() const {
+  std::lock_guard lock(mu_);
+  return !scheduled_;
+}
+
 void SerialExecutor::drain() {
   // Run a bounded batch, then yield the pool thread so one busy actor cannot starve the others.
   for (int i = 0; i < 64; ++i) {

@@ -43,11 +43,14 @@ class SerialExecutor final : public Executor {
  public:
   explicit SerialExecutor(Executor& target) : target_(target) {}
   void post(Task task) override;
+  // Nothing queued and no drain running or scheduled: the executor will not touch itself again until
+  // the next post.
+  bool idle() const;
 
  private:
   void drain();
   Executor& target_;
-  std::mutex mu_;
+  mutable std::mutex mu_;
   std::deque<Task> queue_;  // GUARDED_BY(mu_)
   bool scheduled_ = false;  // GUARDED_BY(mu_): a drain() is queued on or running in target_
 };

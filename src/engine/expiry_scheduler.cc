@@ -17,18 +17,18 @@ size_t ExpiryScheduler::run_due() {
   auto due = queue_.pop_due(now);
   for (auto& d : due) {
     if (d.kind == DeadlineKind::kCool) {
-      router_.actor_for_cell(d.cell).cool(std::move(d.surplus_id));
+      router_.actor_for_cell(d.cell)->cool(std::move(d.surplus_id));
       continue;
     }
     if (d.kind == DeadlineKind::kOffer) {
-      router_.actor_for_cell(d.cell).offer_lapsed(std::move(d.surplus_id));
+      router_.actor_for_cell(d.cell)->offer_lapsed(std::move(d.surplus_id));
       continue;
     }
     if (d.kind == DeadlineKind::kMatch) {
-      router_.actor_for_cell(d.cell).match(std::move(d.surplus_id), false);
+      router_.actor_for_cell(d.cell)->match(std::move(d.surplus_id), false);
       continue;
     }
-    router_.actor_for_cell(d.cell).mutate(
+    router_.actor_for_cell(d.cell)->mutate(
         d.surplus_id, "",
         [now](const Surplus& s) -> Result<Decision> {
           auto d = decide_expire(s, now);

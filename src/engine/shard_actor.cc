@@ -7,6 +7,17 @@ namespace pahlawan {
 
 ShardActor::ShardActor(uint64_t cell, ShardContext& ctx) : cell_(cell), ctx_(ctx), mailbox_(ctx.pool) {}
 
+void ShardActor::turn(Task task) {
+  mailbox_.post([this, self = shared_from_this(), task = std::move(task)]() mutable {
+    task();
+    held_.store(items_.size() + writes_.size(), std::memory_order_relaxed);
+  });
+}
+
+bool ShardActor::reclaimable() const {
+  return held_.load(std::memory_order_relaxed) == 0 && mailbox_.idle();
+}
+
 void ShardActor::adopt(Surplus s) {
   if (s.status == SurplusStatus::kAvailable && s.offer) {
     // A deadline that passed while the server was down lapses at once, through the queue.
@@ -26,12 +37,13 @@ void ShardActor::adopt(Surplus s) {
   ctx_.track(s.id, cell_, true);
   const std::string id = s.id;
   items_.insert_or_assign(id, std::move(s));
+  held_.store(items_.size(), std::memory_order_relaxed);
 }
 
 void ShardActor::insert(Surplus s, std::string traceparent, std::optional<IdempotencyRecord> idempotency,
                         SurplusReply reply) {
-  mailbox_.post([this, s = std::move(s), traceparent = std::move(traceparent), idempotency = std::move(idempotency),
-                 reply = std::move(reply)]() mutable {
+  turn([this, s = std::move(s), traceparent = std::move(traceparent), idempotency = std::move(idempotency),
+        reply = std::move(reply)]() mutable {
     UnitOfWork unit;
     unit.inserts.push_back(s);
     unit.events.push_back(ctx_.events.make(event_type::kPosted, s, traceparent));
@@ -40,15 +52,16 @@ void ShardActor::insert(Surplus s, std::string traceparent, std::optional<Idempo
     items_.insert_or_assign(s.id, s);
     ctx_.track(s.id, cell_, true);
     write_started(s.id);
-    ctx_.store.commit(std::move(unit), [this, s, json = std::move(json), reply = std::move(reply)](Status st) mutable {
+    ctx_.store.commit(std::move(unit), [this, self = shared_from_this(), s, json = std::move(json),
+                                        reply = std::move(reply)](Status st) mutable {
       finish(std::move(st), std::move(s), std::move(json), std::move(reply));
     });
   });
 }
 
 void ShardActor::mutate(std::string id, std::string traceparent, Decide decide, SurplusReply reply) {
-  mailbox_.post([this, id = std::move(id), traceparent = std::move(traceparent), decide = std::move(decide),
-                 reply = std::move(reply)]() mutable { do_mutate(id, traceparent, decide, std::move(reply)); });
+  turn([this, id = std::move(id), traceparent = std::move(traceparent), decide = std::move(decide),
+        reply = std::move(reply)]() mutable { do_mutate(id, traceparent, decide, std::move(reply)); });
 }
 
 Result<Surplus*> ShardActor::find_item(const std::string& id) {
@@ -113,7 +126,7 @@ void ShardActor::do_mutate(const std::string& id, const std::string& traceparent
   // Browsers must stop seeing an item the moment it stops being available, not after the fsync.
   if (after.status != SurplusStatus::kAvailable) ctx_.index.remove(id);
   write_started(id);
-  ctx_.store.commit(std::move(unit), [this, after = std::move(after), json = std::move(json),
+  ctx_.store.commit(std::move(unit), [this, self = shared_from_this(), after = std::move(after), json = std::move(json),
                                       reply = std::move(reply)](Status st) mutable {
     finish(std::move(st), std::move(after), std::move(json), std::move(reply));
   });
@@ -125,7 +138,7 @@ void ShardActor::do_mutate(const std::string& id, const std::string& traceparent
 void ShardActor::finish(Status st, Surplus after, std::string json, SurplusReply reply) {
   if (!st.is_ok()) {
     // in_flight_ stays raised until the reload has run, so no refusal is answered from the stale copy.
-    return mailbox_.post([this, st = std::move(st), id = after.id, reply = std::move(reply)]() mutable {
+    return turn([this, st = std::move(st), id = after.id, reply = std::move(reply)]() mutable {
       write_decided(id);
       reload(id);
       --in_flight_;
@@ -133,7 +146,7 @@ void ShardActor::finish(Status st, Surplus after, std::string json, SurplusReply
     });
   }
   --in_flight_;
-  mailbox_.post([this, after = std::move(after), json = std::move(json), reply = std::move(reply)]() mutable {
+  turn([this, after = std::move(after), json = std::move(json), reply = std::move(reply)]() mutable {
     write_decided(after.id);
     on_committed(after, std::move(json));
     forget_if_closed(after.id);  // a closed copy kept only while this write was out
@@ -213,8 +226,8 @@ void ShardActor::retry_dead_letter(std::string id, std::string traceparent, Matc
 
 void ShardActor::run_match(std::string id, std::string traceparent, MatchGate gate, std::optional<MatchPolicy> relaxed,
                            SurplusReply reply) {
-  mailbox_.post([this, id = std::move(id), traceparent = std::move(traceparent), gate = std::move(gate),
-                 relaxed = std::move(relaxed), reply = std::move(reply)]() mutable {
+  turn([this, id = std::move(id), traceparent = std::move(traceparent), gate = std::move(gate),
+        relaxed = std::move(relaxed), reply = std::move(reply)]() mutable {
     auto item = find_item(id);
     if (!item) return reply(item.status());
     const Surplus current = **item;
@@ -251,15 +264,15 @@ void ShardActor::run_match(std::string id, std::string traceparent, MatchGate ga
     // What the second step needs if it runs later; the reply moves in before the race below starts.
     auto later =
         std::make_shared<std::tuple<std::string, std::string, SurplusReply>>(id, traceparent, std::move(reply));
-    ctx_.matcher->routes().estimate(GeoPoint{current.lat, current.lon}, plan->destinations,
-                                    [this, handoff, later, choose](RouteAnswer times) mutable {
-                                      int expected = 0;
-                                      handoff->answer = std::move(times);
-                                      if (handoff->state.compare_exchange_strong(expected, 1)) return;
-                                      auto& [lid, ltrace, lreply] = *later;
-                                      mutate(std::move(lid), std::move(ltrace), choose(std::move(*handoff->answer)),
-                                             std::move(lreply));
-                                    });
+    ctx_.matcher->routes().estimate(
+        GeoPoint{current.lat, current.lon}, plan->destinations,
+        [this, self = shared_from_this(), handoff, later, choose](RouteAnswer times) mutable {
+          int expected = 0;
+          handoff->answer = std::move(times);
+          if (handoff->state.compare_exchange_strong(expected, 1)) return;
+          auto& [lid, ltrace, lreply] = *later;
+          mutate(std::move(lid), std::move(ltrace), choose(std::move(*handoff->answer)), std::move(lreply));
+        });
     int expected = 0;
     if (handoff->state.compare_exchange_strong(expected, 2)) return;  // the answer comes later, and replies
     Decide now = choose(std::move(*handoff->answer));
@@ -277,7 +290,7 @@ void ShardActor::forget_cold(const std::string& id) {
 }
 
 void ShardActor::cool(std::string id) {
-  mailbox_.post([this, id = std::move(id)] {
+  turn([this, id = std::move(id)] {
     auto it = items_.find(id);
     if (it == items_.end() || it->second.status != SurplusStatus::kAvailable || cold_.count(id)) return;
     if (it->second.created_at + ctx_.hot_window > ctx_.clock.now()) return;

@@ -56,7 +56,9 @@ struct ShardContext {
   NgoLedger* ledger = nullptr;
 };
 
-class ShardActor {
+// Owned through shared_ptr: every task and callback of the actor holds a reference, so the router can
+// tell an actor nobody is using (see ShardRouter::reclaim_idle).
+class ShardActor : public std::enable_shared_from_this<ShardActor> {
  public:
   // Items held in memory (open ones, and closed ones while a write of theirs is out). For tests and
   // metrics; REQUIRES: the mailbox is idle (no command running).
@@ -64,6 +66,8 @@ class ShardActor {
   ShardActor(uint64_t cell, ShardContext& ctx);
 
   uint64_t cell() const { return cell_; }
+  // Holds no item and runs nothing. With no other reference to the actor, it may be dropped.
+  bool reclaimable() const;
   // Takes an item loaded from the store (no write).
   // REQUIRES: start-up, before any command is posted to this actor and before the pool runs it.
   void adopt(Surplus s);
@@ -82,6 +86,8 @@ class ShardActor {
   void retry_dead_letter(std::string id, std::string traceparent, MatchPolicy relaxed, SurplusReply reply);
 
  private:
+  // Posts a mailbox turn, keeping the actor alive until it has run and counting what it holds after.
+  void turn(Task task);
   void do_mutate(const std::string& id, const std::string& traceparent, Decide& decide, SurplusReply reply);
   // The item, loaded from the store if it is not in memory. REQUIRES: on the mailbox.
   Result<Surplus*> find_item(const std::string& id);
@@ -109,6 +115,7 @@ class ShardActor {
   std::unordered_set<std::string> cold_;            // mailbox only: available, older than hot_window
   std::atomic<int> in_flight_{0};                   // writes handed to the store, not yet decided
   std::unordered_map<std::string, int> writes_;     // mailbox only: the same, per item (absent: none)
+  std::atomic<size_t> held_{0};                     // items_ + writes_ after the last turn
 };
 
 }  // namespace pahlawan

@@ -1,5 +1,7 @@
 #include "engine/shard_router.h"
 
+#include <algorithm>
+
 namespace pahlawan {
 
 ShardRouter::ShardRouter(int level, Store& store, HotGeoIndex& index, DeadlineQueue& expiries, EventFactory& events,
@@ -16,11 +18,38 @@ ShardRouter::ShardRouter(int level, Store& store, HotGeoIndex& index, DeadlineQu
            cold_available_,
            [this](const std::string& id, uint64_t cell, bool open) { track(id, cell, open); }} {}
 
-ShardActor& ShardRouter::actor_for_cell(uint64_t cell) {
+std::shared_ptr<ShardActor> ShardRouter::actor_for_cell(uint64_t cell) {
   std::lock_guard lock(mu_);
-  auto& slot = actors_[cell];
-  if (!slot) slot = std::make_unique<ShardActor>(cell, ctx_);
-  return *slot;
+  auto it = actors_.find(cell);
+  if (it != actors_.end()) return it->second;
+  if (actors_.size() >= next_reclaim_at_) {
+    reclaim_idle_locked();
+    next_reclaim_at_ = std::max(reclaim_floor_, 2 * actors_.size());
+  }
+  auto actor = std::make_shared<ShardActor>(cell, ctx_);
+  actors_.emplace(cell, actor);
+  return actor;
+}
+
+size_t ShardRouter::reclaim_idle() {
+  std::lock_guard lock(mu_);
+  return reclaim_idle_locked();
+}
+
+size_t ShardRouter::reclaim_idle_locked() {
+  // use_count() == 1: no task, store callback, route callback or caller holds the actor, and none can
+  // get it without mu_. Those ended before their last reference went, so reclaimable() reads what they
+  // left; the shared_ptr's own atomic count orders the destruction after them.
+  size_t dropped = 0;
+  for (auto it = actors_.begin(); it != actors_.end();) {
+    if (it->second.use_count() == 1 && it->second->reclaimable()) {
+      it = actors_.erase(it);
+      ++dropped;
+    } else {
+      ++it;
+    }
+  }
+  return dropped;
 }
 
 void ShardRouter::track(const std::string& id, uint64_t cell, bool open) {
@@ -49,7 +78,7 @@ Status ShardRouter::load_open_items() {
   if (!items) return items.status();
   for (auto& s : *items) {
     const uint64_t cell = s.cell;
-    actor_for_cell(cell).adopt(std::move(s));
+    actor_for_cell(cell)->adopt(std::move(s));
   }
   return Status::ok();
 }

@@ -1,6 +1,8 @@
 // ShardRouter: finds the shard actor that owns a cell or an item, creating actors on first use.
-// Actors are cheap (a mailbox and a map) and live until shutdown. Knows which cell each open item
-// is in; for other ids it asks the store. Thread-safe.
+// Actors are cheap (a mailbox and a map), but a provider posting across a wide area touches thousands
+// of cells: an actor that holds nothing, runs nothing and that nobody references is dropped when the
+// actor count doubles (and by reclaim_idle()), so the count follows the cells with open items. Knows
+// which cell each open item is in; for other ids it asks the store. Thread-safe.
 #pragma once
 
 #include <memory>
@@ -19,7 +21,16 @@ class ShardRouter {
               Executor& pool, const Clock& clock, Millis hot_window = std::chrono::hours(2));
 
   int level() const { return level_; }
-  ShardActor& actor_for_cell(uint64_t cell);
+  // The actor of a cell. Hold the pointer only for the call: an actor kept alive by a caller cannot be
+  // reclaimed, but one reclaimed meanwhile would be replaced by a second actor for the same cell.
+  std::shared_ptr<ShardActor> actor_for_cell(uint64_t cell);
+  // Drops every idle actor (no item, no task, no reference but the router's). Returns how many.
+  size_t reclaim_idle();
+  // Reclaims when the actor count reaches max(floor, twice the count left by the last reclaim).
+  void set_reclaim_floor(size_t floor) {
+    std::lock_guard lock(mu_);
+    reclaim_floor_ = next_reclaim_at_ = floor;
+  }
   // The cell of an item: from memory for open items, else from the store. nullopt: no such item.
   Result<std::optional<uint64_t>> locate(const std::string& id);
   // Turns matching on. REQUIRES: before load_open_items() and before serving.
@@ -40,13 +51,16 @@ class ShardRouter {
 
  private:
   void track(const std::string& id, uint64_t cell, bool open);
+  size_t reclaim_idle_locked();  // REQUIRES: mu_
 
   const int level_;
   Store& store_;
   std::atomic<int64_t> cold_available_{0};
   ShardContext ctx_;
   mutable std::mutex mu_;
-  std::unordered_map<uint64_t, std::unique_ptr<ShardActor>> actors_;  // GUARDED_BY(mu_)
+  std::unordered_map<uint64_t, std::shared_ptr<ShardActor>> actors_;  // GUARDED_BY(mu_)
+  size_t reclaim_floor_ = 4096;                                       // GUARDED_BY(mu_)
+  size_t next_reclaim_at_ = 4096;                                     // GUARDED_BY(mu_)
   std::unordered_map<std::string, uint64_t> cell_of_;                 // GUARDED_BY(mu_): open items
 };
 

@@ -283,7 +283,10 @@ int run_server(const Config& config) {
   std::mt19937_64 seed_rng((static_cast<uint64_t>(rd()) << 32) ^ rd());
   std::mutex rng_mu;
   RateLimiter limiter(clock, config.rate_limit, 2 * config.rate_limit);
-  ApiHandler handler(ApiHandlerDeps{auth, limiter, registry, surplus, metrics, sse_hub, secrets, ready, [&] {
+  // Store reads a request may wait on (listings, the event replay) run here, so a slow read never
+  // holds an I/O thread and with it every connection that thread serves.
+  ThreadPool reads(2);
+  ApiHandler handler(ApiHandlerDeps{auth, limiter, registry, surplus, metrics, sse_hub, secrets, reads, ready, [&] {
                                       std::lock_guard lock(rng_mu);
                                       return seed_rng();
                                     }});
@@ -318,6 +321,7 @@ int run_server(const Config& config) {
   std::fflush(stdout);
   ready = false;
   http.drain(std::chrono::seconds(30));
+  reads.stop();  // answers the reads still queued while the I/O threads can still send them
   expiry.stop();
   work.reset();
   io.stop();

@@ -299,6 +299,62 @@ TEST_F(ShardActorTest, RestartRebuildsActorsAndIndexFromTheStore) {
   EXPECT_EQ(**loc, a.cell);
 }
 
+// An actor that holds nothing and runs nothing is dropped; one with an open item or a write in flight
+// is not, and a later command for a reclaimed cell finds a new actor that answers from the store.
+TEST_F(ShardActorTest, IdleActorsAreReclaimedAndBusyOnesAreNot) {
+  Surplus open = post(-6.2, 106.8);
+  Surplus done = post(-6.3, 106.9);
+  Surplus slow = post(-6.4, 107.0);
+  ASSERT_EQ(router.actor_count(), 3u);
+  for (const auto& id : {done.id, slow.id}) {
+    service.claim(ngo(1), id, std::nullopt, "", [](Result<Surplus> r) { ASSERT_TRUE(r); });
+  }
+  settle();
+  service.pickup(ngo(1), done.id, "", [](Result<Surplus> r) { ASSERT_TRUE(r); });
+  settle();
+  store.hold(true);
+  std::optional<Result<Surplus>> picked;
+  service.pickup(ngo(1), slow.id, "", [&](Result<Surplus> r) { picked = std::move(r); });
+  pool.run_all();  // the pickup of `slow` is decided and in flight: its actor must stay
+  EXPECT_EQ(router.reclaim_idle(), 1u);
+  EXPECT_EQ(router.actor_count(), 2u);
+  store.hold(false);
+  settle();
+  ASSERT_TRUE(picked && *picked);
+  EXPECT_EQ(router.reclaim_idle(), 1u);
+  EXPECT_EQ(router.actor_count(), 1u);  // `open`'s, which still holds its item
+
+  std::optional<Result<Surplus>> late;
+  service.claim(ngo(2), done.id, std::nullopt, "", [&](Result<Surplus> r) { late = std::move(r); });
+  settle();
+  ASSERT_TRUE(late && !*late);
+  EXPECT_EQ(late->status().code(), ErrorCode::kGone);
+  std::optional<Result<Surplus>> claimed;
+  service.claim(ngo(2), open.id, std::nullopt, "", [&](Result<Surplus> r) { claimed = std::move(r); });
+  settle();
+  ASSERT_TRUE(claimed && *claimed);
+  EXPECT_EQ((*claimed)->claimed_by, "ngo-2");
+}
+
+// A provider posting across a wide area touches a new cell with every item: once those items are
+// closed, the actor count follows the live cells, not every cell ever used.
+TEST_F(ShardActorTest, ActorsOfClosedCellsDoNotAccumulate) {
+  router.set_reclaim_floor(64);
+  size_t most = 0;
+  for (int i = 0; i < 3000; ++i) {
+    Surplus s = post(-6.9 + 0.015 * (i % 60), 106.3 + 0.015 * (i / 60));
+    service.claim(ngo(1), s.id, std::nullopt, "", [](Result<Surplus> r) { ASSERT_TRUE(r); });
+    settle();
+    service.pickup(ngo(1), s.id, "", [](Result<Surplus> r) { ASSERT_TRUE(r); });
+    settle();
+    most = std::max(most, router.actor_count());
+  }
+  EXPECT_LE(most, 128u) << "actors of closed cells were kept";
+  router.reclaim_idle();
+  EXPECT_EQ(router.actor_count(), 0u);
+  EXPECT_EQ(router.items_held(), 0u);
+}
+
 // Under load an actor always has some write in flight; a closed item loaded to answer a late command
 // (a claim of a picked-up item) must still be dropped, not kept for as long as the process lives.
 TEST_F(ShardActorTest, AClosedItemLoadedWhileOtherWritesAreInFlightIsNotKept) {

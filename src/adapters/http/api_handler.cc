@@ -160,23 +160,27 @@ void ApiHandler::handle(ApiRequest req, Respond respond) {
     }
     case Route::kPickup: return d_.surplus.pickup(p, seg[2], tp, surplus_reply(std::move(respond)));
     case Route::kDecline: return d_.surplus.decline(p, seg[2], tp, surplus_reply(std::move(respond)));
-    case Route::kOffers: {
-      auto items = d_.surplus.offers(p);
-      if (!items) return respond(error_response(items.status()));
-      std::string body = R"({"items":[)";
-      for (size_t i = 0; i < items->size(); ++i) body += (i ? "," : "") + render_surplus((*items)[i]);
-      return respond(ok_json(body + "]}"));
-    }
+    // Listings read the store: they run on the read pool, not on this I/O thread.
+    case Route::kOffers:
+      return d_.reads.post([this, p, respond = std::move(respond)]() mutable {
+        auto items = d_.surplus.offers(p);
+        if (!items) return respond(error_response(items.status()));
+        std::string body = R"({"items":[)";
+        for (size_t i = 0; i < items->size(); ++i) body += (i ? "," : "") + render_surplus((*items)[i]);
+        respond(ok_json(body + "]}"));
+      });
     case Route::kDlq: {
       auto q = parse_dlq_query(query);
       if (!q) return respond(error_response(q.status()));
-      auto page = d_.surplus.dead_letters(p, q->region, q->limit, q->after);
-      if (!page) return respond(error_response(page.status()));
-      std::string body = R"({"items":[)";
-      for (size_t i = 0; i < page->items.size(); ++i) body += (i ? "," : "") + render_dlq_entry(page->items[i]);
-      body += page->next ? R"(],"next":)" + boost::json::serialize(boost::json::string(*page->next)) + "}"
-                         : R"(],"next":null})";
-      return respond(ok_json(std::move(body)));
+      return d_.reads.post([this, p, q = std::move(*q), respond = std::move(respond)]() mutable {
+        auto page = d_.surplus.dead_letters(p, q.region, q.limit, q.after);
+        if (!page) return respond(error_response(page.status()));
+        std::string body = R"({"items":[)";
+        for (size_t i = 0; i < page->items.size(); ++i) body += (i ? "," : "") + render_dlq_entry(page->items[i]);
+        body += page->next ? R"(],"next":)" + boost::json::serialize(boost::json::string(*page->next)) + "}"
+                           : R"(],"next":null})";
+        respond(ok_json(std::move(body)));
+      });
     }
     case Route::kEvents: return open_events(p, req, std::move(respond));
     case Route::kProviderToken:
@@ -262,18 +266,22 @@ void ApiHandler::open_events(const Principal& p, const ApiRequest& req, Respond 
   // orders replayed and live frames by outbox position.
   auto stream = d_.sse.open(p.id);
   stream->begin_replay();
-  auto replay = d_.surplus.offer_events_since(p, req.last_event_id);
-  if (!replay) {
-    d_.sse.close(stream);
-    return respond(error_response(replay.status()));
-  }
-  for (const auto& e : *replay) stream->push(e.seq, sse_offer_frame(e), false);
-  stream->end_replay();
-  ApiResponse r;
-  r.content_type = "text/event-stream";
-  r.headers.emplace_back("Cache-Control", "no-cache");
-  r.sse = std::move(stream);
-  respond(std::move(r));
+  // The replay is a bounded index read, but still a store read: the read pool runs it.
+  d_.reads.post(
+      [this, p, stream = std::move(stream), last = req.last_event_id, respond = std::move(respond)]() mutable {
+        auto replay = d_.surplus.offer_events_since(p, last);
+        if (!replay) {
+          d_.sse.close(stream);
+          return respond(error_response(replay.status()));
+        }
+        for (const auto& e : *replay) stream->push(e.seq, sse_offer_frame(e), false);
+        stream->end_replay();
+        ApiResponse r;
+        r.content_type = "text/event-stream";
+        r.headers.emplace_back("Cache-Control", "no-cache");
+        r.sse = std::move(stream);
+        respond(std::move(r));
+      });
 }
 
 void ApiHandler::dlq_retry(const Principal& p, ApiRequest& req, const std::string& id, const std::string& tp,

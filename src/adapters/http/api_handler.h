@@ -14,6 +14,7 @@
 #include "app/rate_limiter.h"
 #include "app/registry_service.h"
 #include "app/surplus_service.h"
+#include "common/executor.h"
 #include "common/metrics.h"
 #include "ports/secrets.h"
 
@@ -27,6 +28,7 @@ struct ApiHandlerDeps {
   MetricsRegistry& metrics;
   SseHub& sse;
   const Secrets& secrets;  // fingerprints of keyed post bodies (the same digest as token hashes)
+  Executor& reads;         // store reads that may block (listings, the event replay): never an I/O thread
   const std::atomic<bool>& ready;
   std::function<uint64_t()> random64;  // for trace/span ids
 };

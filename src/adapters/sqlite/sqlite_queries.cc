@@ -3,6 +3,7 @@
 #include "adapters/sqlite/sqlite_reader_lease.h"
 #include "adapters/sqlite/sqlite_rows.h"
 #include "adapters/sqlite/sqlite_store.h"
+#include "common/fault.h"
 
 namespace pahlawan {
 
@@ -36,6 +37,7 @@ Result<std::vector<Surplus>> SqliteStore::find_available_in_cells(const std::vec
                                                                   TimePoint created_before, TimePoint now,
                                                                   const std::optional<std::string>& category,
                                                                   int limit) {
+  (void)PP_FAULT("store.read_offers");  // a slow read: tests check it holds no I/O thread
   READER(db);
   // Cell ids are stored as signed 64-bit; a range lies within one cube face, so it keeps its order.
   static const std::string sql = std::string("SELECT ") + kSurplusColumns +
@@ -196,6 +198,7 @@ Result<std::vector<Event>> SqliteStore::read_outbox(int64_t after_seq, int limit
 
 Result<std::vector<Event>> SqliteStore::read_offers_for(const std::string& ngo_id, const std::string& after_event_id,
                                                         int limit) {
+  (void)PP_FAULT("store.read_offers");  // a slow read: tests check it holds no I/O thread
   READER(db);
   std::optional<int64_t> after;
   {

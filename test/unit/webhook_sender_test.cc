@@ -6,8 +6,11 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
 #include <boost/asio.hpp>
 #include <chrono>
+#include <condition_variable>
+#include <mutex>
 #include <thread>
 
 #include "adapters/geo/s2_ngo_directory.h"
@@ -103,6 +106,143 @@ TEST_P(WebhookSenderTest, AStalledReceiverTimesOutAndIsCountedFailed) {
 }
 
 INSTANTIATE_TEST_SUITE_P(PlainAndTls, WebhookSenderTest, ::testing::Values("http", "https"));
+
+// Answers every request with 204 (it reads whatever arrives first and does not parse it).
+class AnsweringReceiver {
+ public:
+  AnsweringReceiver() : acceptor_(io_, {asio::ip::make_address("127.0.0.1"), 0}) {
+    accept();
+    thread_ = std::thread([this] { io_.run(); });
+  }
+  ~AnsweringReceiver() {
+    io_.stop();
+    thread_.join();
+  }
+  unsigned short port() const { return acceptor_.local_endpoint().port(); }
+
+ private:
+  void accept() {
+    acceptor_.async_accept([this](boost::system::error_code ec, asio::ip::tcp::socket s) {
+      if (ec) return;
+      auto socket = std::make_shared<asio::ip::tcp::socket>(std::move(s));
+      auto buf = std::make_shared<std::array<char, 4096>>();
+      socket->async_read_some(asio::buffer(*buf), [socket, buf](boost::system::error_code ec, size_t) {
+        if (ec) return;
+        static const std::string kAnswer = "HTTP/1.1 204 No Content\r\nContent-Length: 0\r\n\r\n";
+        asio::async_write(*socket, asio::buffer(kAnswer), [socket](boost::system::error_code, size_t) {});
+      });
+      accept();
+    });
+  }
+  asio::io_context io_;
+  asio::ip::tcp::acceptor acceptor_;
+  std::thread thread_;
+};
+
+double delivered(MetricsRegistry& m) {
+  return m.counter("webhook_deliveries_total", "", "outcome=\"delivered\"").value();
+}
+
+// A receiver whose name never resolves (its DNS server does not answer) costs one attempt's timeout,
+// not the delivery worker: with a single worker, another NGO's offer is delivered while that lookup
+// is still hanging.
+TEST(WebhookSenderLookup, AHangingLookupDoesNotHoldTheWorker) {
+  AnsweringReceiver receiver;
+  std::mutex mu;
+  std::condition_variable cv;
+  bool release = false;
+  WebhookOptions options;
+  options.timeout = std::chrono::milliseconds(200);
+  options.base_backoff = std::chrono::milliseconds(10);
+  options.max_attempts = 1;
+  options.workers = 1;
+  options.allow_private = true;  // the answering receiver is on loopback
+  options.resolve = [&](const std::string& host) -> std::vector<asio::ip::address> {
+    if (host == "hanging.example") {
+      std::unique_lock lock(mu);
+      cv.wait(lock, [&] { return release; });
+      return {};
+    }
+    return {asio::ip::make_address("127.0.0.1")};
+  };
+  testing::FakeClock clock;
+  IdGenerator ids(clock);
+  JsonEventFactory events(ids, clock);
+  S2NgoDirectory ngos;
+  const std::string live = "http://receiver.example:" + std::to_string(receiver.port()) + "/hook";
+  ngos.add(Ngo{"ngo-1",
+               "Panti",
+               -6.2,
+               106.8,
+               NgoKind::kNgo,
+               {},
+               std::nullopt,
+               "http://hanging.example/hook",
+               clock.now(),
+               "secret"});
+  ngos.add(Ngo{"ngo-2", "Dapur", -6.2, 106.8, NgoKind::kNgo, {}, std::nullopt, live, clock.now(), "secret"});
+  MetricsRegistry metrics;
+  {
+    WebhookSender sender(ngos, metrics, options);
+    ASSERT_TRUE(sender.start());
+    for (const char* ngo : {"ngo-1", "ngo-2"}) {
+      Surplus s;
+      s.id = std::string("s-") + ngo;
+      s.title = "Roti";
+      s.category = "bakery";
+      s.quantity_kg = 2;
+      s.offered_to = {ngo};
+      s.offer = Offer{ngo, clock.now() + std::chrono::minutes(5), 1};
+      sender.on_event(events.make(event_type::kOffered, s, ""));
+    }
+    const auto limit = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while ((delivered(metrics) < 1 || failed(metrics) < 1) && std::chrono::steady_clock::now() < limit) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));  // polling a condition, bounded
+    }
+    EXPECT_EQ(delivered(metrics), 1) << "ngo-2's offer waited behind ngo-1's hanging lookup";
+    EXPECT_EQ(failed(metrics), 1);  // ngo-1's attempt gave up at its timeout
+    {
+      std::lock_guard lock(mu);
+      EXPECT_FALSE(release);  // and the lookup was still hanging all along
+      release = true;
+    }
+    cv.notify_all();
+    sender.stop();
+  }
+}
+
+// More lookups out than the limit fail at once instead of queueing behind the hanging ones.
+TEST(HostLookup, RefusesBeyondItsPendingLimit) {
+  std::mutex mu;
+  std::condition_variable cv;
+  bool release = false;
+  {
+    HostLookup lookup(
+        [&](const std::string&) -> std::vector<asio::ip::address> {
+          std::unique_lock lock(mu);
+          cv.wait(lock, [&] { return release; });
+          return {asio::ip::make_address("127.0.0.1")};
+        },
+        1, 2);
+    const auto now = std::chrono::steady_clock::now();
+    EXPECT_TRUE(lookup.resolve("a.example", now + std::chrono::milliseconds(20)).empty());
+    EXPECT_TRUE(lookup.resolve("b.example", now + std::chrono::milliseconds(20)).empty());
+    EXPECT_EQ(lookup.pending(), 2);
+    EXPECT_TRUE(lookup.resolve("c.example", std::chrono::steady_clock::now() + std::chrono::hours(1)).empty())
+        << "the third lookup waited instead of failing at once";
+    {
+      std::lock_guard lock(mu);
+      release = true;
+    }
+    cv.notify_all();
+  }
+  // Once the hanging lookups end, a lookup answers again.
+  HostLookup fresh(
+      [](const std::string&) { return std::vector<asio::ip::address>{asio::ip::make_address("10.0.0.1")}; });
+  const auto got = fresh.resolve("d.example", std::chrono::steady_clock::now() + std::chrono::seconds(30));
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].to_string(), "10.0.0.1");
+}
 
 // The receiver's side of the scheme, checked against an independent HMAC (Python's hmac module).
 TEST(WebhookSignature, SignsTheTimestampWithTheBody) {

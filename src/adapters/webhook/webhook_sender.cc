@@ -50,6 +50,7 @@ WebhookSender::WebhookSender(NgoDirectory& directory, MetricsRegistry& metrics, 
       failed_(metrics.counter("webhook_deliveries_total", "Webhook deliveries by outcome", "outcome=\"failed\"")),
       dropped_(metrics.counter("webhook_deliveries_total", "Webhook deliveries by outcome", "outcome=\"dropped\"")),
       store_(store),
+      lookup_(options.resolve ? options.resolve : ResolveFn(system_resolve)),
       tls_(asio::ssl::context::tls_client) {
   tls_.set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
                    asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 | asio::ssl::context::no_tlsv1_1);
@@ -274,28 +275,31 @@ asio::awaitable<bool> post(Stream& stream, const std::string& host, const std::s
 // not apply to blocking calls, and a receiver that accepts and then stalls (in the TLS handshake, or
 // never answering) must not hold the sender's only thread.
 bool WebhookSender::send(const Delivery& d) {
+  const auto deadline = std::chrono::steady_clock::now() + options_.timeout;
   auto url = boost::urls::parse_uri(d.url);
   if (!url || (url->scheme() != "http" && url->scheme() != "https")) return false;
   const bool tls = url->scheme() == "https";
   const std::string host(url->host());
-  const std::string port = url->has_port() ? std::string(url->port()) : (tls ? "443" : "80");
+  const unsigned long port =
+      url->has_port() ? std::strtoul(std::string(url->port()).c_str(), nullptr, 10) : (tls ? 443ul : 80ul);
+  if (port == 0 || port > 65535) return false;
   std::string target(url->encoded_target());
   if (target.empty()) target = "/";
   const std::string signature = webhook_signature(
       d.secret, d.body,
       std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count());
 
+  // Resolved on every delivery, and checked against what the name resolves to now: a name registered
+  // as public may later resolve to 127.0.0.1 or 169.254.169.254 (DNS rebinding).
+  std::vector<asio::ip::tcp::endpoint> endpoints;
+  for (const auto& address : lookup_.resolve(host, deadline)) {
+    if (!options_.allow_private && is_private_host(address.to_string())) return false;
+    endpoints.emplace_back(address, static_cast<unsigned short>(port));
+  }
+  if (endpoints.empty()) return false;  // did not resolve in time
+
   auto deliver = [&]() -> asio::awaitable<bool> {
     auto ex = co_await asio::this_coro::executor;
-    asio::ip::tcp::resolver resolver(ex);
-    const auto endpoints = co_await resolver.async_resolve(host, port, use_awaitable);
-    // Checked on every delivery, against what the name resolves to now: a name registered as public
-    // may later resolve to 127.0.0.1 or 169.254.169.254 (DNS rebinding).
-    if (!options_.allow_private) {
-      for (const auto& e : endpoints) {
-        if (is_private_host(e.endpoint().address().to_string())) co_return false;
-      }
-    }
     if (!tls) {
       beast::tcp_stream stream(ex);
       co_await stream.async_connect(endpoints, use_awaitable);
@@ -317,7 +321,7 @@ bool WebhookSender::send(const Delivery& d) {
   asio::io_context io;
   // Refused, timed out, certificate rejected, or not HTTP: an exception, retried like any failure.
   asio::co_spawn(io, deliver(), [&ok](std::exception_ptr e, bool delivered) { ok = !e && delivered; });
-  io.run_for(options_.timeout);
+  io.run_until(deadline);
   // Still running at the deadline: destroying `io` destroys the coroutine, which closes its socket.
   return ok;
 }

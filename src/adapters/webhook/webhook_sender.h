@@ -36,6 +36,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "adapters/webhook/host_lookup.h"
 #include "common/metrics.h"
 #include "common/status.h"
 #include "ports/event_bus.h"
@@ -56,6 +57,8 @@ struct WebhookOptions {
   // Deliver to loopback/private/link-local addresses too. Off: a name that resolves to one (DNS
   // rebinding, or a URL registered while it was allowed) fails the delivery.
   bool allow_private = false;
+  // Name resolution, run by HostLookup within the attempt's timeout; empty: the system resolver.
+  ResolveFn resolve;
 };
 
 // Hex HMAC-SHA256 of `body` keyed with `key`.
@@ -120,7 +123,8 @@ class WebhookSender final : public EventSubscriber {
   int unsaved_ = 0;                                  // GUARDED_BY(mu_): finishes since then
   bool stopping_ = false;                            // GUARDED_BY(mu_)
   std::mt19937 jitter_rng_{std::random_device{}()};  // GUARDED_BY(mu_)
-  boost::asio::ssl::context tls_;                    // the trust store; read-only once the workers run
+  HostLookup lookup_;
+  boost::asio::ssl::context tls_;  // the trust store; read-only once the workers run
   std::vector<std::thread> threads_;
 };
 

@@ -118,6 +118,7 @@ json::object surplus_object(const Surplus& s) {
   } else {
     o["offer"] = nullptr;
   }
+  o["waiting_since"] = time_or_null(s.waiting_since);
   o["dead_lettered"] = s.dead_lettered;
   o["claimed_by"] = s.claimed_by ? json::value(*s.claimed_by) : json::value(nullptr);
   o["claimed_at"] = time_or_null(s.claimed_at);

@@ -96,6 +96,7 @@ void RegistryService::register_ngo(const Principal& caller, RegisterNgoRequest r
     if (!s) return reply(s);
     auth_.add(cred);
     if (directory_) directory_->add(n);
+    if (ngo_added_) ngo_added_(n.id);
     reply(Registered{render_ngo(n, token, secret)});
   });
 }

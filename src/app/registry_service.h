@@ -3,6 +3,8 @@
 // sent. Thread-safe; replies arrive on the store's thread.
 #pragma once
 
+#include <functional>
+
 #include <optional>
 #include <string>
 #include <vector>
@@ -43,6 +45,9 @@ class RegistryService {
                   NgoDirectory* directory = nullptr)
       : store_(store), auth_(auth), secrets_(secrets), ids_(ids), clock_(clock), directory_(directory) {}
 
+  // Called with each NGO registered once it is in the directory (its free slots can take waiting
+  // items). Set once, before use.
+  void on_ngo_added(std::function<void(const std::string& ngo_id)> listener) { ngo_added_ = std::move(listener); }
   void register_provider(const Principal& caller, RegisterProviderRequest req, RegisteredReply reply);
   void register_ngo(const Principal& caller, RegisterNgoRequest req, RegisteredReply reply);
   Result<Ngo> get_ngo(const Principal& caller, const std::string& id);
@@ -65,6 +70,7 @@ class RegistryService {
   IdGenerator& ids_;
   const Clock& clock_;
   NgoDirectory* directory_;
+  std::function<void(const std::string&)> ngo_added_;
 };
 
 }  // namespace pahlawan

@@ -287,6 +287,14 @@ void SurplusService::decline(const Principal& caller, std::string id, std::strin
       });
 }
 
+Result<std::vector<Surplus>> SurplusService::waiting(const Principal& caller, const std::optional<std::string>& region,
+                                                     int limit) {
+  if (caller.role != Role::kAdmin) return Status(forbidden("only the admin reads the waiting line"));
+  if (limit < 1 || limit > 1000) return invalid("limit must be in [1, 1000]");
+  if (!line_) return std::vector<Surplus>();
+  return line_->list(region, static_cast<size_t>(limit));
+}
+
 Result<SurplusService::DlqPage> SurplusService::dead_letters(const Principal& caller,
                                                              const std::optional<std::string>& region, int limit,
                                                              const std::string& after) {

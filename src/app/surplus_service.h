@@ -52,6 +52,8 @@ class SurplusService {
   // --max-post-distance-m: how far from its provider's registered place an item may be posted
   // (0: no bound). REQUIRES: before serving.
   void set_max_post_distance_m(double m) { max_post_distance_m_ = m; }
+  // The line GET /v1/waiting lists (none: the list is empty). Set once, before serving.
+  void set_waiting_line(const WaitingLine* line) { line_ = line; }
   // matcher/directory may be null: matching is off, and decline/DLQ operations answer 503.
   SurplusService(ShardRouter& router, Store& store, HotGeoIndex& index, IdGenerator& ids, const Clock& clock,
                  Matcher* matcher = nullptr, NgoDirectory* directory = nullptr)
@@ -83,6 +85,10 @@ class SurplusService {
     std::vector<Surplus> items;
     std::optional<std::string> next;
   };
+  // The waiting line (admin only), most urgent first: of one region (a level-6 cell token) or all, at
+  // most `limit` (1–1000) items.
+  Result<std::vector<Surplus>> waiting(const Principal& caller, const std::optional<std::string>& region,
+                                       int limit = 200);
   Result<DlqPage> dead_letters(const Principal& caller, const std::optional<std::string>& region, int limit = 200,
                                const std::string& after = "");
   struct Relaxation {
@@ -95,6 +101,7 @@ class SurplusService {
 
  private:
   double max_post_distance_m_ = 0;
+  const WaitingLine* line_ = nullptr;
   // A provider's registered place, read from the store once: it never changes, and the post path
   // should not pay a store read for it.
   Result<std::pair<double, double>> provider_location(const std::string& provider_id);

@@ -18,6 +18,7 @@ inline constexpr const char* kPickedUp = "surplus.picked_up";
 inline constexpr const char* kExpired = "surplus.expired";
 inline constexpr const char* kCancelled = "surplus.cancelled";
 inline constexpr const char* kDeadLettered = "surplus.dead_lettered";
+inline constexpr const char* kWaiting = "surplus.waiting";  // entered its region's waiting line
 // The audit trail of admin actions (surplus_id empty; the payload names the party).
 inline constexpr const char* kProviderRegistered = "admin.provider_registered";
 inline constexpr const char* kNgoRegistered = "admin.ngo_registered";

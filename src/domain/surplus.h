@@ -43,6 +43,9 @@ struct Surplus {
   std::vector<std::string> offered_to;
   std::optional<std::string> dlq_reason;
   std::optional<TimePoint> dlq_at;
+  // Since when it has waited in its region's line for an NGO slot to free (every NGO that could take
+  // it was at its pending-offer cap); unset once it is offered, dead-lettered or leaves "available".
+  std::optional<TimePoint> waiting_since;
 
   bool is_open() const { return status == SurplusStatus::kAvailable || status == SurplusStatus::kClaimed; }
 };

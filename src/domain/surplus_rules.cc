@@ -10,6 +10,7 @@ Decision changed(Surplus s, SurplusStatus to, const char* event) {
   s.version += 1;
   s.offer.reset();          // any pending offer ends with the item leaving "available"
   s.dead_lettered = false;  // and so does its place in the Geo-DLQ
+  s.waiting_since.reset();  // or in the waiting line
   return Decision{std::move(s), true, event};
 }
 

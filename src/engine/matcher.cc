@@ -1,5 +1,6 @@
 #include "engine/matcher.h"
 
+#include <algorithm>
 #include <chrono>
 
 #include "domain/event.h"
@@ -17,6 +18,10 @@ Matcher::Matcher(NgoDirectory& directory, NgoLedger& ledger, RouteEstimator& rou
                                     "reason=\"no_eligible_ngo\"");
     dlq_max_attempts_ = &metrics->counter("surplus_dead_lettered_total", "Items sent to the Geo-DLQ, by reason",
                                           "reason=\"max_attempts\"");
+    dlq_waited_ = &metrics->counter("surplus_dead_lettered_total", "Items sent to the Geo-DLQ, by reason",
+                                    "reason=\"waited_too_long\"");
+    waits_ = &metrics->counter("surplus_waiting_total",
+                               "Items that entered the waiting line (every NGO that could take them was busy)");
   }
 }
 
@@ -27,13 +32,19 @@ std::variant<Decision, MatchPlan> Matcher::plan(const Surplus& s, const MatchPol
     return dead_letter(s, dlq_reason::kMaxAttempts);
   }
   const std::set<std::string> offered(s.offered_to.begin(), s.offered_to.end());
+  bool busy = false;  // some NGO would be eligible but for its notification cap
   for (const auto& near : directory_.near(s.lat, s.lon, plan.policy.radius_m, settings_.candidates)) {
-    if (check_eligibility(*near.ngo, ledger_.load(near.ngo->id), s, near.distance_m, offered, plan.policy)) continue;
+    const auto why = check_eligibility(*near.ngo, ledger_.load(near.ngo->id), s, near.distance_m, offered, plan.policy);
+    if (why) {
+      // The cap is checked last: kNotificationCap means every other rule let the NGO through.
+      busy = busy || *why == Ineligible::kNotificationCap;
+      continue;
+    }
     plan.eligible.push_back(near.ngo);
     plan.candidates.push_back(Candidate{near.ngo->id, 0, near.distance_m});
     plan.destinations.push_back(GeoPoint{near.ngo->lat, near.ngo->lon});
   }
-  if (plan.eligible.empty()) return dead_letter(s, dlq_reason::kNoEligibleNgo);
+  if (plan.eligible.empty()) return busy ? wait(s) : dead_letter(s, dlq_reason::kNoEligibleNgo);
   return plan;
 }
 
@@ -49,8 +60,28 @@ Decision Matcher::choose(const Surplus& s, const MatchPlan& plan, const RouteAns
       }
     }
   }
-  // Every candidate filled up between the plan and the reservation.
-  return dead_letter(s, dlq_reason::kNoEligibleNgo);
+  // Every candidate filled up between the plan and the reservation (or their capacity went): the
+  // line, where the next freed slot finds it; a plan without a busy NGO would have dead-lettered it.
+  return wait(s);
+}
+
+TimePoint Matcher::wait_deadline(const Surplus& s) const {
+  return std::min(s.waiting_since.value_or(clock_.now()) + settings_.max_wait, s.expires_at - settings_.pickup_margin);
+}
+
+Decision Matcher::wait(const Surplus& s) {
+  const TimePoint now = clock_.now();
+  Surplus waiting = s;
+  if (!waiting.waiting_since) waiting.waiting_since = now;
+  if (now >= wait_deadline(waiting)) return dead_letter(s, dlq_reason::kWaitedTooLong);
+  if (s.waiting_since && !s.dead_lettered) return Decision{s, false, nullptr};  // waits already
+  waiting.version += 1;
+  waiting.offer.reset();
+  waiting.dead_lettered = false;
+  waiting.dlq_reason.reset();
+  waiting.dlq_at.reset();
+  if (waits_) waits_->inc();
+  return Decision{std::move(waiting), true, event_type::kWaiting};
 }
 
 Decision Matcher::offer_to(const Surplus& s, const Ngo& ngo) {
@@ -66,6 +97,7 @@ Decision Matcher::offer(const Surplus& s, const std::string& ngo_id) {
   after.dead_lettered = false;
   after.dlq_reason.reset();
   after.dlq_at.reset();
+  after.waiting_since.reset();
   if (offers_) offers_->inc();
   if (rematches_ && after.offered_to.size() > 1) rematches_->inc();
   return Decision{std::move(after), true, event_type::kOffered};
@@ -79,7 +111,11 @@ Decision Matcher::dead_letter(const Surplus& s, const char* reason) {
   after.dead_lettered = true;
   after.dlq_reason = reason;
   after.dlq_at = clock_.now();
-  Counter* c = std::string(reason) == dlq_reason::kMaxAttempts ? dlq_max_attempts_ : dlq_no_ngo_;
+  after.waiting_since.reset();
+  const std::string why(reason);
+  Counter* c = why == dlq_reason::kMaxAttempts     ? dlq_max_attempts_
+               : why == dlq_reason::kWaitedTooLong ? dlq_waited_
+                                                   : dlq_no_ngo_;
   if (c) c->inc();
   return Decision{std::move(after), true, event_type::kDeadLettered};
 }

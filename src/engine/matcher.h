@@ -32,12 +32,17 @@ namespace pahlawan {
 namespace dlq_reason {
 inline constexpr const char* kNoEligibleNgo = "no_eligible_ngo";
 inline constexpr const char* kMaxAttempts = "max_attempts";
+inline constexpr const char* kWaitedTooLong = "waited_too_long";
 }  // namespace dlq_reason
 
 struct MatcherSettings {
   MatchPolicy policy;
   Millis ack_timeout = std::chrono::minutes(5);
   int candidates = 32;  // nearest NGOs considered per match
+  // An item whose NGOs are all at their notification cap waits in line, but not past max_wait, nor
+  // once its expiry is nearer than pickup_margin (a pickup is no longer realistic): then the Geo-DLQ.
+  Millis max_wait = std::chrono::seconds(600);
+  Millis pickup_margin = std::chrono::seconds(900);
 };
 
 // The eligible candidates of one match, waiting for their travel times.
@@ -67,10 +72,15 @@ class Matcher {
 
   // An operator's assignment: an offer to this NGO whatever the rules say.
   Decision offer_to(const Surplus& s, const Ngo& ngo);
+  // When a waiting item must be matched again at the latest (to leave the line for the Geo-DLQ, unless
+  // a slot frees first). REQUIRES: s.waiting_since.
+  TimePoint wait_deadline(const Surplus& s) const;
 
  private:
   Decision offer(const Surplus& s, const std::string& ngo_id);
   Decision dead_letter(const Surplus& s, const char* reason);
+  // Every NGO that could take it is busy: the line, or the Geo-DLQ if it has waited long enough.
+  Decision wait(const Surplus& s);
 
   NgoDirectory& directory_;
   NgoLedger& ledger_;
@@ -81,6 +91,8 @@ class Matcher {
   Counter* rematches_ = nullptr;
   Counter* dlq_no_ngo_ = nullptr;
   Counter* dlq_max_attempts_ = nullptr;
+  Counter* dlq_waited_ = nullptr;
+  Counter* waits_ = nullptr;
 };
 
 }  // namespace pahlawan

@@ -40,28 +40,50 @@ NgoLoad NgoLedger::load(const std::string& ngo_id) {
 }
 
 bool NgoLedger::try_reserve(const Ngo& ngo, const std::string& surplus_id, double kg, int max_pending) {
-  std::lock_guard lock(mu_);
-  if (auto it = reservations_.find(surplus_id); it != reservations_.end() && it->second.ngo_id == ngo.id) return true;
-  Entry& e = entries_[ngo.id];
-  const NgoLoad now = load_locked(e);
-  if (now.pending_offers >= max_pending) return false;
-  if (ngo.capacity_kg && now.committed_kg_24h + kg > *ngo.capacity_kg) return false;
-  reserve_locked(ngo.id, surplus_id, kg);
+  std::vector<std::string> freed;
+  {
+    std::lock_guard lock(mu_);
+    if (auto it = reservations_.find(surplus_id); it != reservations_.end() && it->second.ngo_id == ngo.id) return true;
+    Entry& e = entries_[ngo.id];
+    const NgoLoad now = load_locked(e);
+    if (now.pending_offers >= max_pending) return false;
+    if (ngo.capacity_kg && now.committed_kg_24h + kg > *ngo.capacity_kg) return false;
+    reserve_locked(ngo.id, surplus_id, kg);
+    freed.swap(freed_);
+  }
+  notify(std::move(freed));
   return true;
 }
 
 void NgoLedger::force_reserve(const std::string& ngo_id, const std::string& surplus_id, double kg) {
-  std::lock_guard lock(mu_);
-  reserve_locked(ngo_id, surplus_id, kg);
+  std::vector<std::string> freed;
+  {
+    std::lock_guard lock(mu_);
+    reserve_locked(ngo_id, surplus_id, kg);
+    freed.swap(freed_);
+  }
+  notify(std::move(freed));
 }
 
 void NgoLedger::release(const std::string& surplus_id) {
-  std::lock_guard lock(mu_);
-  release_locked(surplus_id);
+  std::vector<std::string> freed;
+  {
+    std::lock_guard lock(mu_);
+    release_locked(surplus_id);
+    freed.swap(freed_);
+  }
+  notify(std::move(freed));
+}
+
+void NgoLedger::notify(std::vector<std::string> freed) {
+  if (!slot_freed_) return;
+  for (const auto& ngo_id : freed) slot_freed_(ngo_id);
 }
 
 void NgoLedger::reserve_locked(const std::string& ngo_id, const std::string& surplus_id, double kg) {
   release_locked(surplus_id);  // one pending offer per item
+  // Moved from this NGO to this NGO (a restart's or a reload's word): no slot freed.
+  if (!freed_.empty() && freed_.back() == ngo_id) freed_.pop_back();
   Entry& e = entries_[ngo_id];
   e.reserved_kg += kg;
   e.pending += 1;
@@ -74,6 +96,7 @@ void NgoLedger::release_locked(const std::string& surplus_id) {
   Entry& e = entries_[it->second.ngo_id];
   e.reserved_kg = std::max(0.0, e.reserved_kg - it->second.kg);
   e.pending -= 1;
+  freed_.push_back(it->second.ngo_id);
   reservations_.erase(it);
 }
 

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <deque>
+#include <functional>
 #include <mutex>
 #include <queue>
 #include <string>
@@ -41,6 +42,9 @@ class NgoLedger {
   void forget_claim(const std::string& surplus_id);
   // Items the ledger holds anything for (pending offers, claims of the last 24 hours): tests, metrics.
   size_t items_held();
+  // Called (outside the lock, on the thread that released it) each time an NGO's pending offer ends
+  // and so a slot under its notification cap frees. Set once, before use.
+  void on_slot_freed(std::function<void(const std::string& ngo_id)> listener) { slot_freed_ = std::move(listener); }
 
  private:
   struct Entry {
@@ -61,6 +65,7 @@ class NgoLedger {
   NgoLoad load_locked(Entry& e);  // also drops claims older than 24 hours
   void reserve_locked(const std::string& ngo_id, const std::string& surplus_id, double kg);
   void release_locked(const std::string& surplus_id);
+  void notify(std::vector<std::string> freed);  // REQUIRES: mu_ not held
   void prune_locked();  // drops claims older than 24 hours, across NGOs, and NGOs left with nothing
 
   const Clock& clock_;
@@ -70,6 +75,8 @@ class NgoLedger {
   std::unordered_map<std::string, std::string> claimer_of_;    // GUARDED_BY(mu_): item id -> NGO id
   using ClaimTime = std::pair<TimePoint, std::string>;         // when, which NGO
   std::priority_queue<ClaimTime, std::vector<ClaimTime>, std::greater<>> claim_times_;  // GUARDED_BY(mu_)
+  std::vector<std::string> freed_;  // GUARDED_BY(mu_): NGOs whose slot freed, not yet told
+  std::function<void(const std::string&)> slot_freed_;
 };
 
 }  // namespace pahlawan

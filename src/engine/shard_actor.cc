@@ -4,6 +4,13 @@
 #include <tuple>
 
 namespace pahlawan {
+namespace {
+
+bool waits(const Surplus& s) {
+  return s.waiting_since && s.status == SurplusStatus::kAvailable && !s.offer && !s.dead_lettered;
+}
+
+}  // namespace
 
 ShardActor::ShardActor(uint64_t cell, ShardContext& ctx) : cell_(cell), ctx_(ctx), mailbox_(ctx.pool) {}
 
@@ -33,6 +40,12 @@ void ShardActor::adopt(Surplus s) {
       ctx_.expiries.push(Deadline{s.created_at + ctx_.hot_window, s.id, cell_, DeadlineKind::kCool});
       make_hot(s, ctx_.events.payload(s));
     }
+  }
+  if (waits(s) && ctx_.line && ctx_.matcher) {
+    ctx_.line->add(s);
+    // Slots may have freed while the server was down: look again at once, and at the wait's end.
+    ctx_.expiries.push(Deadline{ctx_.clock.now(), s.id, cell_, DeadlineKind::kMatch});
+    ctx_.expiries.push(Deadline{ctx_.matcher->wait_deadline(s), s.id, cell_, DeadlineKind::kMatch});
   }
   ctx_.track(s.id, cell_, true);
   const std::string id = s.id;
@@ -101,12 +114,16 @@ void ShardActor::do_mutate(const std::string& id, const std::string& traceparent
   const Surplus current = **item;
   auto decided = decide(current);
   if (!decided || !decided->changed) {
+    // A waiting item handed back by the line for a freed slot that is gone again: back in line.
+    if (waits(current)) sync_line(current);
     forget_if_closed(id);
     if (!decided) return answer_after_pending(decided.status(), std::move(reply));
     return answer_after_pending(current, std::move(reply));
   }
 
   Surplus after = std::move(decided->after);
+  // Out of the line the moment it stops waiting, so no freed slot is spent on it meanwhile.
+  if (waits(current) && !waits(after) && ctx_.line) ctx_.line->left(current);
   // What the change means for the NGOs' load: an offer that ended without a new one releases its
   // reservation (a new offer's replaced it when the matcher reserved it), a claim counts against the
   // claimer's rolling 24 hours. If the commit fails, reload() sets the item's reservation back to
@@ -174,6 +191,14 @@ void ShardActor::on_committed(const Surplus& after, std::string json) {
   }
   auto it = items_.find(after.id);
   if (it == items_.end() || it->second.version != after.version) return;
+  if (waits(after) && ctx_.matcher) {
+    // Only the decision that made it wait commits a waiting version: the line takes it, the wait gets
+    // its end, and one more match looks again — a slot freed between that decision and now found an
+    // empty line, and must not be missed.
+    sync_line(after);
+    ctx_.expiries.push(Deadline{ctx_.matcher->wait_deadline(after), after.id, cell_, DeadlineKind::kMatch});
+    match(after.id, false);
+  }
   if (after.status == SurplusStatus::kAvailable) {
     make_hot(after, std::move(json));
   } else if (!after.is_open()) {
@@ -280,6 +305,15 @@ void ShardActor::run_match(std::string id, std::string traceparent, MatchGate ga
   });
 }
 
+void ShardActor::sync_line(const Surplus& s) {
+  if (!ctx_.line) return;
+  if (waits(s)) {
+    ctx_.line->add(s);
+  } else {
+    ctx_.line->remove(s);
+  }
+}
+
 void ShardActor::make_hot(const Surplus& s, std::string json) {
   if (cold_.count(s.id)) return;  // browsing finds it through the store now
   ctx_.index.upsert(std::make_shared<const HotItem>(HotItem{s, std::move(json)}));
@@ -351,6 +385,7 @@ void ShardActor::reload(const std::string& id) {
     ctx_.index.remove(id);
     forget_cold(id);
   }
+  sync_line(s);
   const bool open = s.is_open();
   items_.insert_or_assign(id, std::move(s));
   if (!open) {

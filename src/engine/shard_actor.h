@@ -27,6 +27,7 @@
 #include "engine/deadline_queue.h"
 #include "engine/matcher.h"
 #include "engine/ngo_ledger.h"
+#include "engine/waiting_line.h"
 #include "ports/event_factory.h"
 #include "ports/hot_geo_index.h"
 #include "ports/store.h"
@@ -54,6 +55,7 @@ struct ShardContext {
   std::function<void(const std::string& id, uint64_t cell, bool open)> track;  // router's id → cell map
   Matcher* matcher = nullptr;  // null: matching is off (no offers are made)
   NgoLedger* ledger = nullptr;
+  WaitingLine* line = nullptr;  // with matching: items waiting for an NGO slot
 };
 
 // Owned through shared_ptr: every task and callback of the actor holds a reference, so the router can
@@ -105,6 +107,8 @@ class ShardActor : public std::enable_shared_from_this<ShardActor> {
   void finish(Status st, Surplus after, std::string json, SurplusReply reply);
   void on_committed(const Surplus& after, std::string json);
   void reload(const std::string& id);
+  // Keeps the waiting line in step with the item: in it while it waits, out of it otherwise.
+  void sync_line(const Surplus& s);
   void make_hot(const Surplus& s, std::string json);  // index it, unless it is cold
   void forget_cold(const std::string& id);
 

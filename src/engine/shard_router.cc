@@ -18,6 +18,15 @@ ShardRouter::ShardRouter(int level, Store& store, HotGeoIndex& index, DeadlineQu
            cold_available_,
            [this](const std::string& id, uint64_t cell, bool open) { track(id, cell, open); }} {}
 
+void ShardRouter::enable_matching(Matcher& matcher, NgoLedger& ledger, WaitingLine* line) {
+  ctx_.matcher = &matcher;
+  ctx_.ledger = &ledger;
+  ctx_.line = line;
+  if (!line) return;
+  line->set_dispatch([this](uint64_t cell, const std::string& id) { actor_for_cell(cell)->match(id, false); });
+  ledger.on_slot_freed([line](const std::string& ngo_id) { line->slot_freed(ngo_id); });
+}
+
 std::shared_ptr<ShardActor> ShardRouter::actor_for_cell(uint64_t cell) {
   std::lock_guard lock(mu_);
   auto it = actors_.find(cell);

@@ -33,11 +33,10 @@ class ShardRouter {
   }
   // The cell of an item: from memory for open items, else from the store. nullopt: no such item.
   Result<std::optional<uint64_t>> locate(const std::string& id);
-  // Turns matching on. REQUIRES: before load_open_items() and before serving.
-  void enable_matching(Matcher& matcher, NgoLedger& ledger) {
-    ctx_.matcher = &matcher;
-    ctx_.ledger = &ledger;
-  }
+  // Turns matching on; with a line, items whose NGOs are all busy wait in it, and each slot the
+  // ledger frees hands the most urgent one it fits back to its actor. REQUIRES: before
+  // load_open_items() and before serving.
+  void enable_matching(Matcher& matcher, NgoLedger& ledger, WaitingLine* line = nullptr);
   // Hands every open item of the store to its actor (at start, before serving).
   Status load_open_items();
   size_t actor_count() const;

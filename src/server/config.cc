@@ -39,6 +39,7 @@ std::string config_usage() {
          "                      [--max-streams-per-ngo 8] [--idempotency-retention-h 24]\n"
          "                      [--outbox-retention-h 24] [--journal-max-mb 256] [--journal-keep 4]\n"
          "                      [--webhook-allow-private false] [--max-post-distance-m 50000]\n"
+         "                      [--max-wait 600] [--pickup-margin 900]\n"
          "Each flag may also come from PAHLAWAN_<FLAG> (e.g. PAHLAWAN_DATA_DIR); a flag wins.\n";
 }
 
@@ -53,6 +54,8 @@ Result<Config> parse_config(const std::vector<std::string>& args,
       {"--match-radius-m", "PAHLAWAN_MATCH_RADIUS_M"},
       {"--max-attempts", "PAHLAWAN_MAX_ATTEMPTS"},
       {"--max-pending-offers", "PAHLAWAN_MAX_PENDING_OFFERS"},
+      {"--max-wait", "PAHLAWAN_MAX_WAIT"},
+      {"--pickup-margin", "PAHLAWAN_PICKUP_MARGIN"},
       {"--routing-url", "PAHLAWAN_ROUTING_URL"},
       {"--threads", "PAHLAWAN_THREADS"},
       {"--hot-window", "PAHLAWAN_HOT_WINDOW"},
@@ -108,6 +111,8 @@ Result<Config> parse_config(const std::vector<std::string>& args,
       {"--shard-level", {&c.shard_level, kMinShardLevel, kMaxShardLevel}},
       {"--max-attempts", {&c.max_attempts, 1, 100}},
       {"--max-pending-offers", {&c.max_pending_offers, 1, 1000}},
+      {"--max-wait", {&c.max_wait_s, 0, 86400}},
+      {"--pickup-margin", {&c.pickup_margin_s, 0, 86400}},
       {"--hot-window", {&c.hot_window_s, 60, 7 * 86400}},
       {"--webhook-retry-ms", {&c.webhook_retry_ms, 10, 600000}},
       {"--threads", {&c.threads, 0, 256}},

@@ -39,6 +39,7 @@
 #include "engine/outbox_relay.h"
 #include "engine/retention_sweeper.h"
 #include "engine/shard_router.h"
+#include "engine/waiting_line.h"
 
 namespace pahlawan {
 namespace {
@@ -193,7 +194,10 @@ int run_server(const Config& config) {
   match_settings.policy.max_attempts = config.max_attempts;
   match_settings.policy.max_pending_offers = config.max_pending_offers;
   match_settings.ack_timeout = std::chrono::seconds(config.ack_timeout_s);
+  match_settings.max_wait = std::chrono::seconds(config.max_wait_s);
+  match_settings.pickup_margin = std::chrono::seconds(config.pickup_margin_s);
   Matcher matcher(ngos, ledger, routes, clock, match_settings, &metrics);
+  WaitingLine line(ngos, ledger, match_settings.policy, clock, &metrics);
   {
     auto all = store.load_ngos();
     auto claims = store.find_claimed_since(clock.now() - std::chrono::hours(24));
@@ -204,7 +208,7 @@ int run_server(const Config& config) {
     for (auto& n : *all) ngos.add(std::move(n));
     for (const auto& c : *claims) ledger.record_claim(*c.claimed_by, c.id, c.quantity_kg, *c.claimed_at);
   }
-  router.enable_matching(matcher, ledger);
+  router.enable_matching(matcher, ledger, &line);
   if (Status s = router.load_open_items(); !s) {
     std::fprintf(stderr, "cannot load surplus: %s\n", s.message().c_str());
     return 1;
@@ -258,6 +262,14 @@ int run_server(const Config& config) {
           .set(breaker.state_value());
     });
   }
+  metrics.add_collector([&metrics, &line] {
+    for (const auto& [region, n] : line.size_by_region()) {
+      metrics
+          .gauge("surplus_waiting_items", "Items waiting in line for an NGO slot, by region (S2 cell, level 6)",
+                 "region=\"" + region + "\"")
+          .set(static_cast<double>(n));
+    }
+  });
   metrics.add_collector([&metrics, &relay, &index, &router, &expiries, &saturation, &sse_hub] {
     metrics.gauge("sse_streams_open", "Open GET /v1/events streams").set(static_cast<double>(sse_hub.open_streams()));
     metrics.gauge("outbox_relay_position", "Seq of the last outbox event handed to the bus")
@@ -276,8 +288,13 @@ int run_server(const Config& config) {
 
   RegistryService registry(store, auth, secrets, ids, clock, &ngos);
   registry.allow_private_webhooks(config.webhook_allow_private);
+  // A new NGO brings free slots: as many waiting items as it may hold offers go to their actors.
+  registry.on_ngo_added([&line, slots = config.max_pending_offers](const std::string& ngo_id) {
+    for (int i = 0; i < slots; ++i) line.slot_freed(ngo_id);
+  });
   SurplusService surplus(router, store, index, ids, clock, &matcher, &ngos);
   surplus.set_max_post_distance_m(config.max_post_distance_m);
+  surplus.set_waiting_line(&line);
   std::atomic<bool> ready{false};
   std::random_device rd;
   std::mt19937_64 seed_rng((static_cast<uint64_t>(rd()) << 32) ^ rd());

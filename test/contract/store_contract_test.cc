@@ -71,6 +71,7 @@ TEST_P(StoreContract, RoundTripsEveryFieldOfAnItem) {
   s.offered_to = {"ngo-0", "ngo-1"};
   s.claimed_at = kNow + std::chrono::seconds(1);
   s.dlq_reason = "no_eligible_ngo";
+  s.waiting_since = kNow + std::chrono::seconds(2);
   UnitOfWork u;
   u.inserts.push_back(s);
   ASSERT_TRUE(commit(std::move(u)));
@@ -88,6 +89,7 @@ TEST_P(StoreContract, RoundTripsEveryFieldOfAnItem) {
   EXPECT_EQ(r->offered_to, s.offered_to);
   EXPECT_EQ(r->claimed_at, s.claimed_at);
   EXPECT_EQ(r->dlq_reason, s.dlq_reason);
+  EXPECT_EQ(r->waiting_since, s.waiting_since);
   EXPECT_FALSE(find("nope"));
 }
 

@@ -35,6 +35,13 @@ Status method_not_allowed() {
   return {ErrorCode::kMethodNotAllowed, "method not allowed on this path"};
 }
 
+// {"items": [surplus, ...]}
+std::string items_body(const std::vector<Surplus>& items) {
+  std::string body = R"({"items":[)";
+  for (size_t i = 0; i < items.size(); ++i) body += (i ? "," : "") + render_surplus(items[i]);
+  return body + "]}";
+}
+
 // Replies with the surplus, or the refusal, of an asynchronous surplus operation.
 SurplusReply surplus_reply(Respond respond) {
   return [respond = std::move(respond)](Result<Surplus> r) mutable {
@@ -78,6 +85,7 @@ void ApiHandler::handle(ApiRequest req, Respond respond) {
     kDecline,
     kOffers,
     kDlq,
+    kWaiting,
     kDlqRetry,
     kDlqAssign,
     kEvents,
@@ -103,6 +111,7 @@ void ApiHandler::handle(ApiRequest req, Respond respond) {
       route = Route::kNgoToken, allowed = {"POST", "DELETE"};
     if (seg.size() == 2 && seg[1] == "events") route = Route::kEvents, allowed = {"GET"};
     if (seg.size() == 2 && seg[1] == "dlq") route = Route::kDlq, allowed = {"GET"};
+    if (seg.size() == 2 && seg[1] == "waiting") route = Route::kWaiting, allowed = {"GET"};
     if (seg.size() == 4 && seg[1] == "dlq" && seg[3] == "retry") route = Route::kDlqRetry, allowed = {"POST"};
     if (seg.size() == 4 && seg[1] == "dlq" && seg[3] == "assign") route = Route::kDlqAssign, allowed = {"POST"};
   }
@@ -165,10 +174,16 @@ void ApiHandler::handle(ApiRequest req, Respond respond) {
       return d_.reads.post([this, p, respond = std::move(respond)]() mutable {
         auto items = d_.surplus.offers(p);
         if (!items) return respond(error_response(items.status()));
-        std::string body = R"({"items":[)";
-        for (size_t i = 0; i < items->size(); ++i) body += (i ? "," : "") + render_surplus((*items)[i]);
-        respond(ok_json(body + "]}"));
+        respond(ok_json(items_body(*items)));
       });
+    case Route::kWaiting: {
+      auto q = parse_dlq_query(query);
+      if (!q) return respond(error_response(q.status()));
+      if (!q->after.empty()) return respond(error_response(invalid("the waiting line is not paged: no \"after\"")));
+      auto items = d_.surplus.waiting(p, q->region, q->limit);  // from memory: the shard actors' line
+      if (!items) return respond(error_response(items.status()));
+      return respond(ok_json(items_body(*items)));
+    }
     case Route::kDlq: {
       auto q = parse_dlq_query(query);
       if (!q) return respond(error_response(q.status()));

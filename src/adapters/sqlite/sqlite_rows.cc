@@ -4,7 +4,7 @@ namespace pahlawan::sqlite_rows {
 const char* const kSurplusColumns =
     "id, provider_id, title, category, quantity_kg, lat, lon, cell, status, version, created_at, expires_at, "
     "offer_ngo_id, offer_deadline, offer_attempt, dead_lettered, claimed_by, claimed_at, picked_up_at, "
-    "offered_to, dlq_reason, dlq_at";
+    "offered_to, dlq_reason, dlq_at, waiting_since";
 
 std::optional<int64_t> opt_ms(const std::optional<TimePoint>& t) {
   return t ? std::optional<int64_t>(to_unix_ms(*t)) : std::nullopt;
@@ -57,6 +57,7 @@ Surplus read_surplus(const SqliteStmt& s) {
   x.offered_to = split_list(s.text(19));
   x.dlq_reason = s.opt_text(20);
   x.dlq_at = opt_time(s, 21);
+  x.waiting_since = opt_time(s, 22);
   return x;
 }
 
@@ -71,7 +72,7 @@ Result<std::vector<Surplus>> read_all_surplus(SqliteStmt& st) {
   return out;
 }
 
-// Binds the 22 surplus columns in kSurplusColumns order, starting at parameter `first`.
+// Binds the 23 surplus columns in kSurplusColumns order, starting at parameter `first`.
 void bind_surplus(SqliteStmt& st, const Surplus& x, int first) {
   const int i = first;
   st.bind(i, x.id);
@@ -96,6 +97,7 @@ void bind_surplus(SqliteStmt& st, const Surplus& x, int first) {
   st.bind(i + 19, join_list(x.offered_to));
   st.bind(i + 20, x.dlq_reason);
   st.bind(i + 21, opt_ms(x.dlq_at));
+  st.bind(i + 22, opt_ms(x.waiting_since));
 }
 
 // One outbox row, selected as: seq, id, type, surplus_id, occurred_at, traceparent, data, recipient.

@@ -18,7 +18,7 @@ CREATE TABLE IF NOT EXISTS surplus (
   offer_ngo_id TEXT, offer_deadline INTEGER, offer_attempt INTEGER,
   dead_lettered INTEGER NOT NULL DEFAULT 0,
   claimed_by TEXT, claimed_at INTEGER, picked_up_at INTEGER,
-  offered_to TEXT NOT NULL DEFAULT '', dlq_reason TEXT, dlq_at INTEGER);
+  offered_to TEXT NOT NULL DEFAULT '', dlq_reason TEXT, dlq_at INTEGER, waiting_since INTEGER);
 
 CREATE INDEX IF NOT EXISTS surplus_open ON surplus(status) WHERE status IN ('available', 'claimed');
 -- Cold browsing reads available items older than the hot window. Keyed by time, new items append

@@ -35,6 +35,7 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(SqliteStoreOptions option
                   nullptr},
            Column{"surplus", "dlq_reason", "ALTER TABLE surplus ADD COLUMN dlq_reason TEXT", nullptr},
            Column{"surplus", "dlq_at", "ALTER TABLE surplus ADD COLUMN dlq_at INTEGER", nullptr},
+           Column{"surplus", "waiting_since", "ALTER TABLE surplus ADD COLUMN waiting_since INTEGER", nullptr},
            Column{"outbox", "recipient", "ALTER TABLE outbox ADD COLUMN recipient TEXT",
                   "UPDATE outbox SET recipient = json_extract(data, '$.offer.ngo_id') WHERE type = 'surplus.offered'"},
        }) {
@@ -242,17 +243,18 @@ Status SqliteStore::apply(const UnitOfWork& u) {
   auto& db = *writer_;
   for (const auto& x : u.inserts) {
     static const std::string sql = std::string("INSERT INTO surplus (") + kSurplusColumns +
-                                   ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+                                   ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
     ASSIGN_STMT(st, db, sql.c_str());
     bind_surplus(st, x, 1);
     RETURN_IF_ERROR(st.run());
   }
   for (const auto& up : u.updates) {
-    static const std::string sql = std::string("UPDATE surplus SET (") + kSurplusColumns +
-                                   ") = (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) WHERE id = ?23 AND version = ?24";
+    static const std::string sql =
+        std::string("UPDATE surplus SET (") + kSurplusColumns +
+        ") = (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) WHERE id = ?24 AND version = ?25";
     ASSIGN_STMT(st, db, sql.c_str());
     bind_surplus(st, up.after, 1);
-    st.bind(23, up.after.id).bind(24, up.expected_version);
+    st.bind(24, up.after.id).bind(25, up.expected_version);
     RETURN_IF_ERROR(st.run());
     if (db.changes() != 1) {
       return {ErrorCode::kConflict, "surplus " + up.after.id + " changed concurrently (version is no longer " +

@@ -186,5 +186,52 @@ TEST(MatchingE2E, UnmatchableItemsAreListedInTheDlqAndCanBeAssigned) {
   EXPECT_EQ(server.stop(), 0);
 }
 
+// An NGO at its pending-offer cap makes the next item wait in line (not the Geo-DLQ); the admin sees
+// the line; the NGO's claim frees the slot and the waiting item is offered to it.
+TEST(MatchingE2E, AnItemWaitsForABusyNgoAndIsOfferedWhenItsSlotFrees) {
+  ServerProcess server("", {"--max-pending-offers", "1"});
+  server.start();
+  HttpClient c("127.0.0.1", server.port());
+  const std::string admin = server.admin_token();
+  const std::string ptoken =
+      str(c.call("POST", "/v1/providers", admin, R"({"name":"Hotel","lat":-6.2,"lon":106.8})").json(), "token");
+  auto n = c.call("POST", "/v1/ngos", admin, R"({"name":"Panti","lat":-6.2,"lon":106.81})");
+  const std::string ngo_id = str(n.json(), "id"), ntoken = str(n.json(), "token");
+  const std::string body = R"({"title":"Nasi","category":"prepared_meal","quantity_kg":4,"ttl_seconds":7200})";
+  const std::string first = str(c.call("POST", "/v1/surplus", ptoken, body).json(), "id");
+  ASSERT_EQ(after_first_match(c, first, admin).at("offer").at("ngo_id").as_string(), ngo_id);
+  const std::string second = str(c.call("POST", "/v1/surplus", ptoken, body).json(), "id");
+  const auto waiting = after_first_match(c, second, admin);
+  EXPECT_TRUE(waiting.at("offer").is_null());
+  EXPECT_FALSE(waiting.at("dead_lettered").as_bool());
+  EXPECT_TRUE(waiting.at("waiting_since").is_string()) << waiting;
+
+  auto line = c.call("GET", "/v1/waiting", admin);
+  ASSERT_EQ(line.status, 200) << line.body;
+  ASSERT_EQ(line.json().at("items").as_array().size(), 1u) << line.body;
+  EXPECT_EQ(line.json().at("items").at(0).at("id").as_string(), second);
+  EXPECT_TRUE(c.call("GET", "/v1/dlq", admin).json().at("items").as_array().empty());
+  expect_error(c.call("GET", "/v1/waiting", ntoken), 403, "forbidden");
+  expect_error(c.call("GET", "/v1/waiting?limit=0", admin), 400, "invalid_request");
+  expect_error(c.call("GET", "/v1/waiting?after=x", admin), 400, "invalid_request");
+
+  ASSERT_EQ(c.call("POST", "/v1/surplus/" + first + "/claim", ntoken).status, 200);
+  boost::json::value offered;
+  for (int i = 0; i < 500; ++i) {
+    offered = c.call("GET", "/v1/surplus/" + second, admin).json();
+    if (!offered.at("offer").is_null()) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));  // polling a condition, bounded
+  }
+  ASSERT_FALSE(offered.at("offer").is_null()) << offered;
+  EXPECT_EQ(offered.at("offer").at("ngo_id").as_string(), ngo_id);
+  EXPECT_TRUE(offered.at("waiting_since").is_null());
+  EXPECT_TRUE(c.call("GET", "/v1/waiting", admin).json().at("items").as_array().empty());
+  const std::string metrics = c.request("GET", "/metrics").body;
+  EXPECT_NE(metrics.find("\nsurplus_waiting_total 1\n"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("\nsurplus_waiting_seconds_count 1\n"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("\nsurplus_events_total{type=\"surplus.waiting\"} 1\n"), std::string::npos);
+  EXPECT_EQ(server.stop(), 0);
+}
+
 }  // namespace
 }  // namespace pahlawan::testing

@@ -7,7 +7,7 @@ packages=(
   build-essential cmake ninja-build ccache pkg-config
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libs2-dev libabsl-dev libssl-dev
-  libsqlite3-dev
+  libsqlite3-dev liblemon-dev
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   curl ca-certificates python3
   clang-14 libclang-rt-14-dev

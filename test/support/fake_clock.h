@@ -1,21 +1,8 @@
-// FakeClock: time that moves only when a test says so. Thread-safe.
+// The tests' fake clock: the manual clock of common/manual_clock.h.
 #pragma once
 
-#include <atomic>
-
-#include "common/clock.h"
+#include "common/manual_clock.h"
 
 namespace pahlawan::testing {
-
-class FakeClock final : public Clock {
- public:
-  explicit FakeClock(TimePoint start = from_unix_ms(1'795'000'000'000)) : now_ms_(to_unix_ms(start)) {}
-  TimePoint now() const override { return from_unix_ms(now_ms_.load()); }
-  void advance(Millis d) { now_ms_ += d.count(); }
-  void set(TimePoint t) { now_ms_ = to_unix_ms(t); }
-
- private:
-  std::atomic<int64_t> now_ms_;
-};
-
+using FakeClock = pahlawan::ManualClock;
 }  // namespace pahlawan::testing

@@ -1,38 +1,8 @@
-// ManualExecutor: queues tasks until the test runs them, so actor interleavings are deterministic.
+// The tests' name for the manual executor (common/manual_executor.h).
 #pragma once
 
-#include <deque>
-#include <mutex>
-
-#include "common/executor.h"
+#include "common/manual_executor.h"
 
 namespace pahlawan::testing {
-
-class ManualExecutor final : public Executor {
- public:
-  void post(Task task) override {
-    std::lock_guard lock(mu_);
-    queue_.push_back(std::move(task));
-  }
-  // Runs tasks (including ones posted meanwhile) until none is left; returns how many ran.
-  size_t run_all() {
-    size_t n = 0;
-    for (;;) {
-      Task t;
-      {
-        std::lock_guard lock(mu_);
-        if (queue_.empty()) return n;
-        t = std::move(queue_.front());
-        queue_.pop_front();
-      }
-      t();
-      ++n;
-    }
-  }
-
- private:
-  std::mutex mu_;
-  std::deque<Task> queue_;
-};
-
+using pahlawan::ManualExecutor;
 }  // namespace pahlawan::testing

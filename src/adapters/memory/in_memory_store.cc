@@ -1,9 +1,9 @@
-#include "in_memory_store.h"
+#include "adapters/memory/in_memory_store.h"
 
 #include <algorithm>
 #include <set>
 
-namespace pahlawan::testing {
+namespace pahlawan {
 
 void InMemoryStore::commit(UnitOfWork unit, CommitDone done) {
   {
@@ -310,4 +310,4 @@ std::vector<Event> InMemoryStore::events() const {
   return outbox_;
 }
 
-}  // namespace pahlawan::testing
+}  // namespace pahlawan

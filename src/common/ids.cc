@@ -10,6 +10,8 @@ IdGenerator::IdGenerator(const Clock& clock) : clock_(clock) {
   rng_.seed(seq);
 }
 
+IdGenerator::IdGenerator(const Clock& clock, uint64_t seed) : clock_(clock), rng_(seed) {}
+
 std::string IdGenerator::next() {
   uint64_t ms, rand_a, rand_b;
   {

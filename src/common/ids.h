@@ -17,6 +17,8 @@ namespace pahlawan {
 class IdGenerator {
  public:
   explicit IdGenerator(const Clock& clock);
+  // Random bits from a fixed seed: the same ids every run (the city simulator's determinism).
+  IdGenerator(const Clock& clock, uint64_t seed);
   std::string next();
 
  private:

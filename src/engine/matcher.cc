@@ -70,6 +70,7 @@ TimePoint Matcher::wait_deadline(const Surplus& s) const {
 }
 
 Decision Matcher::wait(const Surplus& s) {
+  if (!settings_.wait_in_line) return dead_letter(s, dlq_reason::kNoEligibleNgo);
   const TimePoint now = clock_.now();
   Surplus waiting = s;
   if (!waiting.waiting_since) waiting.waiting_since = now;

@@ -43,6 +43,9 @@ struct MatcherSettings {
   // once its expiry is nearer than pickup_margin (a pickup is no longer realistic): then the Geo-DLQ.
   Millis max_wait = std::chrono::seconds(600);
   Millis pickup_margin = std::chrono::seconds(900);
+  // Off: an item whose NGOs are all busy goes to the Geo-DLQ at once (no_eligible_ngo), as before the
+  // line existed — the simulator's "greedy" baseline.
+  bool wait_in_line = true;
 };
 
 // The eligible candidates of one match, waiting for their travel times.

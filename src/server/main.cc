@@ -7,17 +7,20 @@
 #include "common/fault.h"
 #include "server/config.h"
 #include "server/server.h"
+#include "sim/sim_cli.h"
 
 int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
   if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
-    std::printf("pahlawan — food-rescue platform server\n\n%s", pahlawan::config_usage().c_str());
+    std::printf("pahlawan — food-rescue platform server\n\n%s\n%s", pahlawan::config_usage().c_str(),
+                pahlawan::sim::simulate_usage().c_str());
     return args.empty() ? 2 : 0;
   }
   if (args[0] == "version" || args[0] == "--version") {
     std::printf("pahlawan 0.1.0\n");
     return 0;
   }
+  if (args[0] == "simulate") return pahlawan::sim::simulate_main({args.begin() + 1, args.end()});
   if (args[0] != "serve") {
     std::fprintf(stderr, "unknown command '%s'\n\n%s", args[0].c_str(), pahlawan::config_usage().c_str());
     return 2;

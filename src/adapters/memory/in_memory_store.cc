@@ -257,10 +257,11 @@ Result<std::vector<Event>> InMemoryStore::read_outbox(int64_t after_seq, int lim
     --failing_reads_;
     return Status(ErrorCode::kUnavailable, "outbox read failed (injected)");
   }
+  // The outbox is in seq order (appended; retention erases in place): start at the first one after.
+  auto it = std::upper_bound(outbox_.begin(), outbox_.end(), after_seq,
+                             [](int64_t seq, const Event& e) { return seq < e.seq; });
   std::vector<Event> out;
-  for (const auto& e : outbox_) {
-    if (e.seq > after_seq && static_cast<int>(out.size()) < limit) out.push_back(e);
-  }
+  for (; it != outbox_.end() && static_cast<int>(out.size()) < limit; ++it) out.push_back(*it);
   return out;
 }
 

@@ -1,6 +1,7 @@
 #include "common/time_format.h"
 
 #include <cctype>
+#include <charconv>
 #include <cstdio>
 
 namespace pahlawan {
@@ -93,6 +94,17 @@ std::optional<TimePoint> parse_rfc3339(std::string_view s) {
   static const int64_t kFirst = days_from_civil(0, 1, 1) * 86400, kLast = days_from_civil(10000, 1, 1) * 86400;
   if (secs < kFirst || secs >= kLast) return std::nullopt;
   return from_unix_ms(secs * 1000 + millis);
+}
+
+std::optional<std::chrono::milliseconds> parse_duration(std::string_view text) {
+  double x = 0;
+  const char* end = text.data() + text.size();
+  auto [p, ec] = std::from_chars(text.data(), end, x);
+  if (ec != std::errc() || !(x >= 0) || x > 1e9) return std::nullopt;
+  const std::string_view unit(p, static_cast<size_t>(end - p));
+  if (unit == "ms") return std::chrono::milliseconds(static_cast<int64_t>(x));
+  if (unit == "s" || (unit.empty() && x == 0)) return std::chrono::milliseconds(static_cast<int64_t>(x * 1000));
+  return std::nullopt;
 }
 
 }  // namespace pahlawan

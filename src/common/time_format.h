@@ -12,5 +12,8 @@ namespace pahlawan {
 
 std::string format_rfc3339(TimePoint t);
 std::optional<TimePoint> parse_rfc3339(std::string_view text);
+// A duration on the command line: "0", "500ms", "2s", "1.5s" (a bare number other than 0 is refused:
+// the unit must be said). nullopt when it is none of these or negative.
+std::optional<std::chrono::milliseconds> parse_duration(std::string_view text);
 
 }  // namespace pahlawan

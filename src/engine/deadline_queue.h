@@ -18,8 +18,9 @@ namespace pahlawan {
 
 // What happens when a deadline comes: the item expires; it leaves the hot index (it is older than
 // the hot window and is served from the store from then on); its pending offer lapses; or it is
-// matched again (after a match whose write failed).
-enum class DeadlineKind { kExpire, kCool, kOffer, kMatch };
+// matched again (after a match whose write failed); or a batch window closes (`cell` is then the
+// region, and there is no item).
+enum class DeadlineKind { kExpire, kCool, kOffer, kMatch, kWindow };
 
 struct Deadline {
   TimePoint at;

@@ -24,6 +24,10 @@ size_t ExpiryScheduler::run_due() {
       router_.actor_for_cell(d.cell)->offer_lapsed(std::move(d.surplus_id));
       continue;
     }
+    if (d.kind == DeadlineKind::kWindow) {
+      router_.close_window(d.cell);
+      continue;
+    }
     if (d.kind == DeadlineKind::kMatch) {
       router_.actor_for_cell(d.cell)->match(std::move(d.surplus_id), false);
       continue;

@@ -4,6 +4,7 @@
 #include <chrono>
 
 #include "domain/event.h"
+#include "domain/geo.h"
 
 namespace pahlawan {
 
@@ -83,6 +84,17 @@ Decision Matcher::wait(const Surplus& s) {
   waiting.dlq_at.reset();
   if (waits_) waits_->inc();
   return Decision{std::move(waiting), true, event_type::kWaiting};
+}
+
+std::optional<Decision> Matcher::offer_if_room(const Surplus& s, const std::string& ngo_id) {
+  const auto ngo = directory_.find(ngo_id);
+  if (!ngo || static_cast<int>(s.offered_to.size()) >= settings_.policy.max_attempts) return std::nullopt;
+  const std::set<std::string> offered(s.offered_to.begin(), s.offered_to.end());
+  const double d = haversine_m(s.lat, s.lon, ngo->lat, ngo->lon);
+  const auto why = check_eligibility(*ngo, ledger_.load(ngo_id), s, d, offered, settings_.policy);
+  if (why && *why != Ineligible::kNotificationCap) return std::nullopt;
+  if (!ledger_.try_reserve(*ngo, s.id, s.quantity_kg, settings_.policy.max_pending_offers)) return std::nullopt;
+  return offer(s, ngo_id);
 }
 
 Decision Matcher::offer_to(const Surplus& s, const Ngo& ngo) {

@@ -15,6 +15,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <variant>
 #include <vector>
@@ -75,6 +76,9 @@ class Matcher {
 
   // An operator's assignment: an offer to this NGO whatever the rules say.
   Decision offer_to(const Surplus& s, const Ngo& ngo);
+  // The offer of `s` to this NGO if the rules let it take the item and the ledger reserves it (a batch
+  // window's assignment, checked again in the item's actor); nullopt otherwise.
+  std::optional<Decision> offer_if_room(const Surplus& s, const std::string& ngo_id);
   // When a waiting item must be matched again at the latest (to leave the line for the Geo-DLQ, unless
   // a slot frees first). REQUIRES: s.waiting_since.
   TimePoint wait_deadline(const Surplus& s) const;

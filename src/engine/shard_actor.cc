@@ -10,6 +10,16 @@ bool waits(const Surplus& s) {
   return s.waiting_since && s.status == SurplusStatus::kAvailable && !s.offer && !s.dead_lettered;
 }
 
+// An item a batch window's assignment may still offer: available, not in the Geo-DLQ, not expired,
+// and with no pending offer (one whose deadline has passed is taken off, as offer_lapsed does).
+std::optional<Surplus> matchable(const Surplus& s, TimePoint now) {
+  if (s.status != SurplusStatus::kAvailable || s.dead_lettered || s.expires_at <= now) return std::nullopt;
+  if (s.offer && s.offer->deadline > now) return std::nullopt;
+  Surplus out = s;
+  out.offer.reset();
+  return out;
+}
+
 }  // namespace
 
 ShardActor::ShardActor(uint64_t cell, ShardContext& ctx) : cell_(cell), ctx_(ctx), mailbox_(ctx.pool) {}
@@ -40,6 +50,11 @@ void ShardActor::adopt(Surplus s) {
       ctx_.expiries.push(Deadline{s.created_at + ctx_.hot_window, s.id, cell_, DeadlineKind::kCool});
       make_hot(s, ctx_.events.payload(s));
     }
+  }
+  if (ctx_.matcher && s.status == SurplusStatus::kAvailable && !s.offer && !s.dead_lettered && !s.waiting_since) {
+    // Neither offered, waiting nor dead-lettered: its match was lost with the process (in flight, or
+    // in a batch window). Match it again at start.
+    ctx_.expiries.push(Deadline{ctx_.clock.now(), s.id, cell_, DeadlineKind::kMatch});
   }
   if (waits(s) && ctx_.line && ctx_.matcher) {
     ctx_.line->add(s);
@@ -246,13 +261,32 @@ void ShardActor::retry_dead_letter(std::string id, std::string traceparent, Matc
         }
         return std::optional<Surplus>(s);
       },
-      std::move(relaxed), std::move(reply));
+      std::move(relaxed), std::move(reply), true);
+}
+
+void ShardActor::assigned(std::string id, int64_t version, std::optional<std::string> ngo_id) {
+  turn([this, id = std::move(id), version, ngo_id = std::move(ngo_id)]() mutable {
+    auto item = find_item(id);
+    if (!item) return;
+    const auto ready = matchable(**item, ctx_.clock.now());
+    if (!ready) return forget_if_closed(id);  // claimed, expired, re-offered... meanwhile
+    if (ngo_id && (*item)->version == version && ctx_.matcher) {
+      if (auto offer = ctx_.matcher->offer_if_room(*ready, *ngo_id)) {
+        Decide apply = [d = std::move(*offer)](const Surplus&) -> Result<Decision> { return d; };
+        return do_mutate(id, "", apply, [](Result<Surplus>) {});
+      }
+    }
+    const TimePoint now = ctx_.clock.now();
+    run_match(
+        id, "", [now](const Surplus& s) -> Result<std::optional<Surplus>> { return matchable(s, now); }, std::nullopt,
+        [](Result<Surplus>) {}, true);
+  });
 }
 
 void ShardActor::run_match(std::string id, std::string traceparent, MatchGate gate, std::optional<MatchPolicy> relaxed,
-                           SurplusReply reply) {
+                           SurplusReply reply, bool immediate) {
   turn([this, id = std::move(id), traceparent = std::move(traceparent), gate = std::move(gate),
-        relaxed = std::move(relaxed), reply = std::move(reply)]() mutable {
+        relaxed = std::move(relaxed), reply = std::move(reply), immediate]() mutable {
     auto item = find_item(id);
     if (!item) return reply(item.status());
     const Surplus current = **item;
@@ -261,6 +295,12 @@ void ShardActor::run_match(std::string id, std::string traceparent, MatchGate ga
       forget_if_closed(id);
       if (!gated) return answer_after_pending(gated.status(), std::move(reply));
       return answer_after_pending(current, std::move(reply));
+    }
+    // With batch windows the item joins its region's window; the window's outcome comes back through
+    // assigned().
+    if (ctx_.batch && !immediate && !relaxed) {
+      ctx_.batch->enqueue(**gated);
+      return reply(current);
     }
     auto step = ctx_.matcher->plan(**gated, relaxed ? &*relaxed : nullptr);
     if (auto* decided = std::get_if<Decision>(&step)) {

@@ -24,6 +24,7 @@
 #include "common/executor.h"
 #include "common/status.h"
 #include "domain/surplus_rules.h"
+#include "engine/batch_assigner.h"
 #include "engine/deadline_queue.h"
 #include "engine/matcher.h"
 #include "engine/ngo_ledger.h"
@@ -55,7 +56,8 @@ struct ShardContext {
   std::function<void(const std::string& id, uint64_t cell, bool open)> track;  // router's id → cell map
   Matcher* matcher = nullptr;  // null: matching is off (no offers are made)
   NgoLedger* ledger = nullptr;
-  WaitingLine* line = nullptr;  // with matching: items waiting for an NGO slot
+  WaitingLine* line = nullptr;     // with matching: items waiting for an NGO slot
+  BatchAssigner* batch = nullptr;  // with --match-window: matches go through batch windows
 };
 
 // Owned through shared_ptr: every task and callback of the actor holds a reference, so the router can
@@ -84,6 +86,9 @@ class ShardActor : public std::enable_shared_from_this<ShardActor> {
   void match(std::string id, bool only_if_new);
   // The pending offer's deadline came: re-match, excluding every NGO already offered the item.
   void offer_lapsed(std::string id);
+  // A batch window's outcome for the item (as it was at `version`): an offer to `ngo_id` if the item
+  // is unchanged and the ledger reserves the NGO; otherwise (or with no NGO) a greedy match at once.
+  void assigned(std::string id, int64_t version, std::optional<std::string> ngo_id);
   // An operator's retry of a Geo-DLQ entry with relaxed rules; NotFound unless the item is in the DLQ.
   void retry_dead_letter(std::string id, std::string traceparent, MatchPolicy relaxed, SurplusReply reply);
 
@@ -100,8 +105,9 @@ class ShardActor : public std::enable_shared_from_this<ShardActor> {
   // A match in two mailbox turns around the route request (see Matcher): plan, ask the router, then
   // choose and commit — unless the item changed meanwhile, in which case whatever changed it has
   // started its own follow-up (a claim or expiry closes it, a decline re-matches).
+  // `immediate`: even with batch windows on (a window's leftovers, a DLQ retry).
   void run_match(std::string id, std::string traceparent, MatchGate gate, std::optional<MatchPolicy> relaxed,
-                 SurplusReply reply);
+                 SurplusReply reply, bool immediate = false);
   // Answers without writing, after any write of this actor still in flight has been decided.
   void answer_after_pending(Result<Surplus> result, SurplusReply reply);
   void finish(Status st, Surplus after, std::string json, SurplusReply reply);

@@ -18,10 +18,19 @@ ShardRouter::ShardRouter(int level, Store& store, HotGeoIndex& index, DeadlineQu
            cold_available_,
            [this](const std::string& id, uint64_t cell, bool open) { track(id, cell, open); }} {}
 
-void ShardRouter::enable_matching(Matcher& matcher, NgoLedger& ledger, WaitingLine* line) {
+void ShardRouter::enable_matching(Matcher& matcher, NgoLedger& ledger, WaitingLine* line, BatchAssigner* batch) {
   ctx_.matcher = &matcher;
   ctx_.ledger = &ledger;
   ctx_.line = line;
+  ctx_.batch = batch;
+  if (batch) {
+    batch->set_dispatch(
+        [this](uint64_t cell, const std::string& id, int64_t version, const std::optional<std::string>& ngo_id) {
+          actor_for_cell(cell)->assigned(id, version, ngo_id);
+        });
+    ledger.on_slot_freed([batch](const std::string& ngo_id) { batch->slot_freed(ngo_id); });
+    return;
+  }
   if (!line) return;
   line->set_dispatch([this](uint64_t cell, const std::string& id) { actor_for_cell(cell)->match(id, false); });
   ledger.on_slot_freed([line](const std::string& ngo_id) { line->slot_freed(ngo_id); });

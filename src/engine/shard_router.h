@@ -36,7 +36,13 @@ class ShardRouter {
   // Turns matching on; with a line, items whose NGOs are all busy wait in it, and each slot the
   // ledger frees hands the most urgent one it fits back to its actor. REQUIRES: before
   // load_open_items() and before serving.
-  void enable_matching(Matcher& matcher, NgoLedger& ledger, WaitingLine* line = nullptr);
+  // With a batch assigner, matches go through its windows, and freed slots open windows instead.
+  void enable_matching(Matcher& matcher, NgoLedger& ledger, WaitingLine* line = nullptr,
+                       BatchAssigner* batch = nullptr);
+  // A batch window's deadline came (the region's cell id).
+  void close_window(uint64_t region) {
+    if (ctx_.batch) ctx_.batch->close(region);
+  }
   // Hands every open item of the store to its actor (at start, before serving).
   Status load_open_items();
   size_t actor_count() const;

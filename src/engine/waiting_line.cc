@@ -121,6 +121,25 @@ std::vector<Surplus> WaitingLine::list(const std::optional<std::string>& region_
   return out;
 }
 
+std::vector<Surplus> WaitingLine::list_region(uint64_t region, size_t limit) const {
+  std::vector<Surplus> out;
+  Region* r = find_region(region);
+  if (!r) return out;
+  std::lock_guard lock(r->mu);
+  for (const Key& k : r->order) {
+    if (out.size() == limit) break;
+    out.push_back(*r->entries.at(std::get<2>(k)).item);
+  }
+  return out;
+}
+
+size_t WaitingLine::region_size(uint64_t region) const {
+  Region* r = find_region(region);
+  if (!r) return 0;
+  std::lock_guard lock(r->mu);
+  return r->entries.size();
+}
+
 size_t WaitingLine::size() const {
   size_t n = 0;
   std::shared_lock lock(regions_mu_);

@@ -56,6 +56,9 @@ class WaitingLine {
 
   // The line, most urgent first: of one region (its cell token) or all; at most `limit` items.
   std::vector<Surplus> list(const std::optional<std::string>& region_token, size_t limit) const;
+  // The line of one region (by cell id), most urgent first, at most `limit` items; and its length.
+  std::vector<Surplus> list_region(uint64_t region, size_t limit) const;
+  size_t region_size(uint64_t region) const;
   size_t size() const;
   // Waiting items by region token, for the gauge.
   std::vector<std::pair<std::string, size_t>> size_by_region() const;

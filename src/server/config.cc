@@ -3,6 +3,7 @@
 #include <charconv>
 #include <map>
 
+#include "common/time_format.h"
 #include "domain/geo.h"
 
 namespace pahlawan {
@@ -39,7 +40,7 @@ std::string config_usage() {
          "                      [--max-streams-per-ngo 8] [--idempotency-retention-h 24]\n"
          "                      [--outbox-retention-h 24] [--journal-max-mb 256] [--journal-keep 4]\n"
          "                      [--webhook-allow-private false] [--max-post-distance-m 50000]\n"
-         "                      [--max-wait 600] [--pickup-margin 900]\n"
+         "                      [--max-wait 600] [--pickup-margin 900] [--match-window 0|500ms|2s]\n"
          "Each flag may also come from PAHLAWAN_<FLAG> (e.g. PAHLAWAN_DATA_DIR); a flag wins.\n";
 }
 
@@ -56,6 +57,7 @@ Result<Config> parse_config(const std::vector<std::string>& args,
       {"--max-pending-offers", "PAHLAWAN_MAX_PENDING_OFFERS"},
       {"--max-wait", "PAHLAWAN_MAX_WAIT"},
       {"--pickup-margin", "PAHLAWAN_PICKUP_MARGIN"},
+      {"--match-window", "PAHLAWAN_MATCH_WINDOW"},
       {"--routing-url", "PAHLAWAN_ROUTING_URL"},
       {"--threads", "PAHLAWAN_THREADS"},
       {"--hot-window", "PAHLAWAN_HOT_WINDOW"},
@@ -142,6 +144,12 @@ Result<Config> parse_config(const std::vector<std::string>& args,
     }
     if (flag == "--routing-url") c.routing_url = v;
     if (flag == "--webhook-ca-file") c.webhook_ca_file = v;
+    if (flag == "--match-window") {
+      const auto w = parse_duration(v);
+      if (!w || *w > std::chrono::minutes(1))
+        return invalid(flag + " must be a duration such as 0, 500ms or 2s (at most 60s)");
+      c.match_window_ms = static_cast<int>(w->count());
+    }
     if (flag == "--webhook-allow-private") {
       if (v != "true" && v != "false" && v != "1" && v != "0") return invalid(flag + " must be true or false");
       c.webhook_allow_private = v == "true" || v == "1";

@@ -22,6 +22,7 @@ struct Config {
   int max_pending_offers = 3;
   int max_wait_s = 600;                     // an item waits in line for a busy NGO at most this long, then the Geo-DLQ
   int pickup_margin_s = 900;                // ... or until its expiry is this near
+  int match_window_ms = 0;                  // > 0: batch assignment over windows this long; 0: one item at a time
   std::optional<std::string> routing_url;   // OSRM; none: travel times by great-circle distance
   int routing_timeout_ms = 1000;            // deadline of one table request
   int routing_breaker_failures = 5;         // consecutive failures (or slow answers) that open the breaker

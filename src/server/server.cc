@@ -30,6 +30,7 @@
 #include "app/rate_limiter.h"
 #include "app/registry_service.h"
 #include "app/surplus_service.h"
+#include "engine/batch_assigner.h"
 #include "engine/circuit_breaker.h"
 #include "engine/expiry_scheduler.h"
 #include "engine/guarded_route_estimator.h"
@@ -198,6 +199,16 @@ int run_server(const Config& config) {
   match_settings.pickup_margin = std::chrono::seconds(config.pickup_margin_s);
   Matcher matcher(ngos, ledger, routes, clock, match_settings, &metrics);
   WaitingLine line(ngos, ledger, match_settings.policy, clock, &metrics);
+  // --match-window: batch assignment (docs/matching.md); its windows close on the deadline thread.
+  std::unique_ptr<BatchAssigner> batch;
+  if (config.match_window_ms > 0) {
+    batch = std::make_unique<BatchAssigner>(std::chrono::milliseconds(config.match_window_ms), ngos, ledger, &line,
+                                            expiries, match_settings.policy, clock);
+    metrics.add_collector([&metrics, &batch] {
+      metrics.gauge("matching_batch_windows", "Batch assignment windows closed since start")
+          .set(static_cast<double>(batch->batches()));
+    });
+  }
   {
     auto all = store.load_ngos();
     auto claims = store.find_claimed_since(clock.now() - std::chrono::hours(24));
@@ -208,7 +219,7 @@ int run_server(const Config& config) {
     for (auto& n : *all) ngos.add(std::move(n));
     for (const auto& c : *claims) ledger.record_claim(*c.claimed_by, c.id, c.quantity_kg, *c.claimed_at);
   }
-  router.enable_matching(matcher, ledger, &line);
+  router.enable_matching(matcher, ledger, &line, batch.get());
   if (Status s = router.load_open_items(); !s) {
     std::fprintf(stderr, "cannot load surplus: %s\n", s.message().c_str());
     return 1;

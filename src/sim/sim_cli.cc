@@ -5,25 +5,10 @@
 #include <fstream>
 #include <sstream>
 
+#include "common/time_format.h"
 #include "sim/simulation.h"
 
 namespace pahlawan::sim {
-namespace {
-
-// "0", "500ms", "2s", "1.5s".
-std::optional<std::chrono::milliseconds> parse_window(const std::string& v) {
-  double x = 0;
-  const char* end = v.data() + v.size();
-  auto [p, ec] = std::from_chars(v.data(), end, x);
-  if (ec != std::errc() || x < 0) return std::nullopt;
-  const std::string unit(p, end);
-  if (unit == "ms") return std::chrono::milliseconds(static_cast<int64_t>(x));
-  if (unit == "s" || (unit.empty() && x == 0)) return std::chrono::milliseconds(static_cast<int64_t>(x * 1000));
-  return std::nullopt;
-}
-
-}  // namespace
-
 std::string simulate_usage() {
   return "usage: pahlawan simulate [--seed 1] [--city jakarta|herd|FILE.json] [--match-window 0|500ms|2s]\n"
          "                         [--greedy] [--no-offline] [--json] [--print-city]\n"
@@ -57,7 +42,7 @@ int simulate_main(const std::vector<std::string>& args) {
       }
     } else if (a == "--match-window") {
       auto v = value();
-      auto w = v ? parse_window(*v) : std::nullopt;
+      auto w = v ? parse_duration(*v) : std::nullopt;
       if (!w || *w > std::chrono::minutes(1)) {
         std::fprintf(stderr, "--match-window needs a duration such as 0, 500ms or 2s (at most 60s)\n");
         return 2;

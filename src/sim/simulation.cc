@@ -21,6 +21,7 @@
 #include "domain/event.h"
 #include "domain/geo.h"
 #include "domain/validation.h"
+#include "engine/batch_assigner.h"
 #include "engine/expiry_scheduler.h"
 #include "engine/haversine_route_estimator.h"
 #include "engine/match_trigger.h"
@@ -118,7 +119,11 @@ class Evening {
         line_(ngos_, ledger_, matcher_.settings().policy, clock_),
         service_(router_, store_, index_, ids_, clock_, &matcher_, &ngos_),
         trigger_(router_) {
-    router_.enable_matching(matcher_, ledger_, o.waiting_line ? &line_ : nullptr);
+    if (o.match_window.count() > 0) {
+      batch_ = std::make_unique<BatchAssigner>(o.match_window, ngos_, ledger_, o.waiting_line ? &line_ : nullptr,
+                                               expiries_, matcher_.settings().policy, clock_);
+    }
+    router_.enable_matching(matcher_, ledger_, o.waiting_line ? &line_ : nullptr, batch_.get());
   }
 
   SimReport run() {
@@ -328,10 +333,10 @@ class Evening {
     SimReport r;
     r.city = city_.name;
     r.seed = o_.seed;
-    r.mode = o_.match_window.count() > 0
-                 ? "batch " + std::to_string(o_.match_window.count() / 1000.0).substr(0, 3) + " s"
-             : o_.waiting_line ? "greedy + waiting line"
-                               : "greedy";
+    char window[48];
+    std::snprintf(window, sizeof window, "batch %g s%s", static_cast<double>(o_.match_window.count()) / 1000,
+                  o_.waiting_line ? " + waiting line" : "");
+    r.mode = o_.match_window.count() > 0 ? window : o_.waiting_line ? "greedy + waiting line" : "greedy";
     r.ngos = city_.ngos;
     r.cap = city_.max_pending_offers;
     r.max_pending = max_pending_;
@@ -406,6 +411,7 @@ class Evening {
   HaversineRouteEstimator routes_;
   Matcher matcher_;
   WaitingLine line_;
+  std::unique_ptr<BatchAssigner> batch_;
   SurplusService service_;
   MatchTrigger trigger_;
 

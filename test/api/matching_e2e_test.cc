@@ -233,5 +233,26 @@ TEST(MatchingE2E, AnItemWaitsForABusyNgoAndIsOfferedWhenItsSlotFrees) {
   EXPECT_EQ(server.stop(), 0);
 }
 
+// With --match-window the first offer comes when the item's window closes, not at once — and it comes.
+TEST(MatchingE2E, WithAMatchWindowItemsAreOfferedWhenTheirWindowCloses) {
+  ServerProcess server("", {"--match-window", "300ms"});
+  server.start();
+  HttpClient c("127.0.0.1", server.port());
+  const std::string admin = server.admin_token();
+  const std::string ptoken =
+      str(c.call("POST", "/v1/providers", admin, R"({"name":"Hotel","lat":-6.2,"lon":106.8})").json(), "token");
+  const std::string ngo_id =
+      str(c.call("POST", "/v1/ngos", admin, R"({"name":"Panti","lat":-6.2,"lon":106.81})").json(), "id");
+  const std::string id = str(c.call("POST", "/v1/surplus", ptoken,
+                                    R"({"title":"Nasi","category":"prepared_meal","quantity_kg":4,"ttl_seconds":7200})")
+                                 .json(),
+                             "id");
+  const auto item = after_first_match(c, id, admin);
+  ASSERT_FALSE(item.at("offer").is_null()) << item;
+  EXPECT_EQ(item.at("offer").at("ngo_id").as_string(), ngo_id);
+  EXPECT_NE(c.request("GET", "/metrics").body.find("\nmatching_batch_windows 1\n"), std::string::npos);
+  EXPECT_EQ(server.stop(), 0);
+}
+
 }  // namespace
 }  // namespace pahlawan::testing

@@ -45,5 +45,18 @@ TEST(Config, RejectsBadValuesAndUnknownFlags) {
   EXPECT_FALSE(parse_config({"--admin-token", "short"}, env_of({})));
 }
 
+TEST(Config, TheMatchWindowIsADurationWithItsUnit) {
+  EXPECT_EQ(parse_config({}, env_of({}))->match_window_ms, 0);  // one item at a time by default
+  EXPECT_EQ(parse_config({"--match-window", "2s"}, env_of({}))->match_window_ms, 2000);
+  EXPECT_EQ(parse_config({"--match-window", "1.5s"}, env_of({}))->match_window_ms, 1500);
+  EXPECT_EQ(parse_config({"--match-window", "500ms"}, env_of({}))->match_window_ms, 500);
+  EXPECT_EQ(parse_config({"--match-window", "0"}, env_of({}))->match_window_ms, 0);
+  for (const char* bad : {"2", "-1s", "61s", "2h", "s", ""}) {
+    EXPECT_FALSE(parse_config({"--match-window", bad}, env_of({}))) << bad;
+  }
+  EXPECT_EQ(parse_config({"--max-wait", "30", "--pickup-margin", "60"}, env_of({}))->max_wait_s, 30);
+  EXPECT_FALSE(parse_config({"--max-wait", "-1"}, env_of({})));
+}
+
 }  // namespace
 }  // namespace pahlawan

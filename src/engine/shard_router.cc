@@ -32,7 +32,9 @@ void ShardRouter::enable_matching(Matcher& matcher, NgoLedger& ledger, WaitingLi
     return;
   }
   if (!line) return;
-  line->set_dispatch([this](uint64_t cell, const std::string& id) { actor_for_cell(cell)->match(id, false); });
+  line->set_dispatch([this](uint64_t cell, const std::string& id, int64_t version, const std::string& ngo_id) {
+    actor_for_cell(cell)->assigned(id, version, ngo_id);
+  });
   ledger.on_slot_freed([line](const std::string& ngo_id) { line->slot_freed(ngo_id); });
 }
 

@@ -96,7 +96,7 @@ void WaitingLine::slot_freed(const std::string& ngo_id) {
     r.order.erase(best->first);
     r.entries.erase(it);
   }
-  if (dispatch_) dispatch_(chosen->cell, chosen->id);
+  if (dispatch_) dispatch_(chosen->cell, chosen->id, chosen->version, ngo->id);
 }
 
 std::vector<Surplus> WaitingLine::list(const std::optional<std::string>& region_token, size_t limit) const {

@@ -5,11 +5,13 @@
 // The shard actors own their items and decide when one starts or stops waiting (add / remove, from
 // their mailboxes); the line only remembers the order. When an NGO's slot frees (the NgoLedger says
 // so), slot_freed() takes the most urgent waiting item near that NGO that it could take and hands it
-// back to its actor (dispatch), which matches it like any other item — so the decision stays in the
-// actor, serialized with the item's claims. If the slot is gone again by then, the actor adds the item
-// back. Each region has its own lock: posts and claims in one city never wait on another's line.
-// The line is memory only; it is rebuilt from the store at start (items with waiting_since set).
-// Thread-safe.
+// back to its actor with that NGO (dispatch); the actor offers it to that NGO if the ledger still
+// reserves the slot — so the decision stays in the actor, serialized with the item's claims. If the
+// slot is gone again by then, the actor matches the item greedily, which puts it back in line. (An
+// earlier version handed the item back to be matched greedily: its nearest 32 NGOs often did not
+// include the freed one, and the slot went unused — the herd rescued 27 % of its kg instead of 36 %.) Each region has
+// its own lock: posts and claims in one city never wait on another's line. The line is memory only; it is rebuilt from
+// the store at start (items with waiting_since set). Thread-safe.
 #pragma once
 
 #include <cstdint>
@@ -37,8 +39,10 @@ inline constexpr int kRegionLevel = 6;  // the Geo-DLQ's and the waiting line's 
 
 class WaitingLine {
  public:
-  // Hands a waiting item back to its shard actor to be matched (ShardActor::match).
-  using Dispatch = std::function<void(uint64_t cell, const std::string& id)>;
+  // Hands a waiting item (as it was at `version`) back to its shard actor with the NGO whose slot freed
+  // (ShardActor::assigned): offered to that NGO if the ledger reserves it, matched greedily otherwise.
+  using Dispatch =
+      std::function<void(uint64_t cell, const std::string& id, int64_t version, const std::string& ngo_id)>;
 
   WaitingLine(NgoDirectory& directory, NgoLedger& ledger, MatchPolicy policy, const Clock& clock,
               MetricsRegistry* metrics = nullptr);

@@ -82,7 +82,7 @@ int simulate_main(const std::vector<std::string>& args) {
     return 0;
   }
   const SimReport r = run_simulation(o);
-  std::printf("%s", json ? (report_json(r) + "\n").c_str() : report_text(r).c_str());
+  std::printf("%s", json ? (report_json(r, true) + "\n").c_str() : report_text(r).c_str());
   std::fflush(stdout);
   std::fprintf(stderr, "simulated in %.2f s of wall time\n", r.wall_s);
   return 0;

@@ -466,7 +466,7 @@ std::string report_text(const SimReport& r) {
   return out;
 }
 
-std::string report_json(const SimReport& r) {
+std::string report_json(const SimReport& r, bool with_wall) {
   namespace json = boost::json;
   auto q = [](const Quantiles& x) { return json::object{{"p50", x.p50}, {"p95", x.p95}, {"max", x.max}}; };
   json::object reasons;
@@ -495,6 +495,7 @@ std::string report_json(const SimReport& r) {
                  {"waited", r.waited},
                  {"waited_s", q(r.waited_s)},
                  {"expired", r.expired}};
+  if (with_wall) o["wall_s"] = r.wall_s;
   if (r.offline) {
     o["offline"] = json::object{{"kg_assigned", r.offline->kg_assigned},
                                 {"travel_km", r.offline->travel_km},

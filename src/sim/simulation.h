@@ -61,6 +61,7 @@ struct SimReport {
 
 SimReport run_simulation(const SimOptions& options);
 std::string report_text(const SimReport& r);
-std::string report_json(const SimReport& r);
+// with_wall: include the run's wall time (which differs from run to run; the rest does not).
+std::string report_json(const SimReport& r, bool with_wall = false);
 
 }  // namespace pahlawan::sim

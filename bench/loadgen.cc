@@ -212,16 +212,25 @@ double ms_between(const boost::json::value& from, const boost::json::value& to) 
   return static_cast<double>(std::chrono::duration_cast<std::chrono::milliseconds>(*b - *a).count());
 }
 
-// After the herd: waits (bounded) until every item was offered or dead-lettered, then reports.
+// The Geo-DLQ's surplus count over every reason (-1 if /metrics did not answer).
+double dead_lettered(int port) {
+  double sum = 0;
+  for (const char* reason : {"no_eligible_ngo", "max_attempts", "waited_too_long"}) {
+    const double v = metric(port, std::string("surplus_dead_lettered_total{reason=\"") + reason + "\"}");
+    if (v > 0) sum += v;
+  }
+  return sum;
+}
+
+// After the herd: waits (bounded) until every item was offered or dead-lettered, then reports. With
+// the waiting line (issue 9) items busy NGOs cannot take at once are offered as their claims free
+// slots, so this can take minutes (at most --max-wait, 600 s, plus the NGOs' delays).
 void report_matching(const Args& a, int port, pb::OfferWatch& watch, Saturation& saturation, const pb::Stats& posts,
                      const std::vector<pb::Clock::duration>& offsets, const std::vector<std::string>& ids) {
-  // Poll the server's counters until the decisions add up (bounded: 120 s).
-  const auto limit = pb::Clock::now() + std::chrono::seconds(120);
-  double dlq = 0;
+  const auto limit = pb::Clock::now() + std::chrono::seconds(700);
   while (pb::Clock::now() < limit) {
-    dlq = metric(port, "surplus_dead_lettered_total{reason=\"no_eligible_ngo\"}");
-    if (watch.offered_items() + static_cast<size_t>(std::max(0.0, dlq)) >= a.providers) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));  // polling a condition, bounded
+    if (watch.offered_items() + static_cast<size_t>(dead_lettered(port)) >= a.providers) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));  // polling a condition, bounded
   }
   saturation.stop();
   const auto decided_at = pb::Clock::now();
@@ -229,27 +238,34 @@ void report_matching(const Args& a, int port, pb::OfferWatch& watch, Saturation&
   std::this_thread::sleep_for(std::chrono::milliseconds(a.ack_max_ms + 500));  // the slowest NGO's delay
   watch.stop();
 
-  // Dead-lettered items, from the Geo-DLQ itself, with their server-side post → DLQ time.
+  // Dead-lettered items, from the Geo-DLQ itself (every page), with their server-side post → DLQ time.
   std::unordered_map<std::string, double> dead;
-  pb::run_load(
-      port, 1, {}, 1,
-      [&](size_t) {
-        return pb::Request{"GET", "/v1/dlq", "", a.admin_token};
-      },
-      [&](size_t, int status, const std::string& body) {
-        boost::system::error_code ec;
-        auto v = boost::json::parse(body, ec);
-        if (status != 200 || ec || !v.is_object() || !v.as_object().contains("items")) {
-          std::fprintf(stderr, "GET /v1/dlq answered %d: %s\n", status, body.substr(0, 200).c_str());
-          return;
-        }
-        for (const auto& e : v.at("items").as_array()) {
-          const auto& surplus = e.at("surplus");
-          dead[std::string(surplus.at("id").as_string())] = ms_between(surplus.at("created_at"), e.at("created_at"));
-        }
-      });
+  for (std::string after, next = "first"; !next.empty(); after = next) {
+    next.clear();
+    pb::run_load(
+        port, 1, {}, 1,
+        [&](size_t) {
+          return pb::Request{"GET", "/v1/dlq?limit=1000" + (after == "first" ? "" : "&after=" + after), "",
+                             a.admin_token};
+        },
+        [&](size_t, int status, const std::string& body) {
+          boost::system::error_code ec;
+          auto v = boost::json::parse(body, ec);
+          if (status != 200 || ec || !v.is_object() || !v.as_object().contains("items")) {
+            std::fprintf(stderr, "GET /v1/dlq answered %d: %s\n", status, body.substr(0, 200).c_str());
+            return;
+          }
+          for (const auto& e : v.at("items").as_array()) {
+            const auto& surplus = e.at("surplus");
+            dead[std::string(surplus.at("id").as_string())] = ms_between(surplus.at("created_at"), e.at("created_at"));
+          }
+          if (v.at("next").is_string()) next = std::string(v.at("next").as_string());
+        });
+  }
 
-  pb::Stats offer_latency;
+  // An item first offered later than the quickest NGO could have claimed anything after its post was
+  // offered a slot that a claim freed: it waited in line.
+  pb::Stats offer_latency, waited_latency;
   size_t offered = 0, both = 0, neither = 0;
   const auto& seen = watch.first_seen();
   pb::Clock::time_point first = pb::Clock::time_point::max(), last = pb::Clock::time_point::min();
@@ -258,8 +274,9 @@ void report_matching(const Args& a, int port, pb::OfferWatch& watch, Saturation&
     const bool was_dead = dead.count(ids[i]) > 0;
     if (it != seen.end()) {
       ++offered;
-      offer_latency.ms.push_back(
-          std::chrono::duration<double, std::milli>(it->second - (posts.start + offsets[i])).count());
+      const double ms = std::chrono::duration<double, std::milli>(it->second - (posts.start + offsets[i])).count();
+      offer_latency.ms.push_back(ms);
+      if (ms > a.ack_min_ms) waited_latency.ms.push_back(ms);
       first = std::min(first, it->second);
       last = std::max(last, it->second);
       both += was_dead;
@@ -275,6 +292,11 @@ void report_matching(const Args& a, int port, pb::OfferWatch& watch, Saturation&
   std::printf("  post -> offer seen on SSE, ms from the scheduled post: p50 %.1f  p99 %.1f  p99.9 %.1f  max %.1f\n",
               offer_latency.pct(50), offer_latency.pct(99), offer_latency.pct(99.9),
               offer_latency.ms.empty() ? 0.0 : *std::max_element(offer_latency.ms.begin(), offer_latency.ms.end()));
+  std::printf("  waited in line, then offered: %zu items (server: surplus_waiting_total %.0f); post -> offer ms: p50 %.0f"
+              "  p99 %.0f  max %.0f\n",
+              waited_latency.ms.size(), metric(port, "surplus_waiting_total"), waited_latency.pct(50),
+              waited_latency.pct(99),
+              waited_latency.ms.empty() ? 0.0 : *std::max_element(waited_latency.ms.begin(), waited_latency.ms.end()));
   std::printf("  post -> dead-letter, server clock, ms: p50 %.0f  p99 %.0f  max %.0f\n", dlq_latency.pct(50),
               dlq_latency.pct(99),
               dlq_latency.ms.empty() ? 0.0 : *std::max_element(dlq_latency.ms.begin(), dlq_latency.ms.end()));

@@ -292,11 +292,11 @@ void report_matching(const Args& a, int port, pb::OfferWatch& watch, Saturation&
   std::printf("  post -> offer seen on SSE, ms from the scheduled post: p50 %.1f  p99 %.1f  p99.9 %.1f  max %.1f\n",
               offer_latency.pct(50), offer_latency.pct(99), offer_latency.pct(99.9),
               offer_latency.ms.empty() ? 0.0 : *std::max_element(offer_latency.ms.begin(), offer_latency.ms.end()));
-  std::printf("  waited in line, then offered: %zu items (server: surplus_waiting_total %.0f); post -> offer ms: p50 %.0f"
-              "  p99 %.0f  max %.0f\n",
-              waited_latency.ms.size(), metric(port, "surplus_waiting_total"), waited_latency.pct(50),
-              waited_latency.pct(99),
-              waited_latency.ms.empty() ? 0.0 : *std::max_element(waited_latency.ms.begin(), waited_latency.ms.end()));
+  std::printf(
+      "  waited in line, then offered: %zu items (server: surplus_waiting_total %.0f); post -> offer ms: p50 %.0f"
+      "  p99 %.0f  max %.0f\n",
+      waited_latency.ms.size(), metric(port, "surplus_waiting_total"), waited_latency.pct(50), waited_latency.pct(99),
+      waited_latency.ms.empty() ? 0.0 : *std::max_element(waited_latency.ms.begin(), waited_latency.ms.end()));
   std::printf("  post -> dead-letter, server clock, ms: p50 %.0f  p99 %.0f  max %.0f\n", dlq_latency.pct(50),
               dlq_latency.pct(99),
               dlq_latency.ms.empty() ? 0.0 : *std::max_element(dlq_latency.ms.begin(), dlq_latency.ms.end()));

@@ -1,12 +1,12 @@
 // InMemoryStore: a real Store kept in memory — same unit-of-work semantics as SqliteStore (atomic
 // units, version checks, ordered outbox, barriers) without durability. The city simulator
-// (`pahlawan simulate`) runs the engine on it; the unit tests use it with the controls below. In held mode commits wait in a
-// queue until the test calls release(), which lets tests observe what happens while a write is in
-// flight; fail_next() makes the next unit fail, as a disk error would. It enforces what SqliteStore
-// enforces (unique ids of items, events and parties, unique token hashes per role, one record per
-// idempotency key, a bounded queue) so that it passes the same contract suite
-// (test/contract/store_contract_test.cc). reopened() is a restart: what was committed survives,
-// held units are lost as in a crash. Thread-safe.
+// (`pahlawan simulate`) runs the engine on it; the unit tests use it with the controls below.
+// In held mode commits wait in a queue until the test calls release(), which lets tests observe what
+// happens while a write is in flight; fail_next() makes the next unit fail, as a disk error would.
+// It enforces what SqliteStore enforces (unique ids of items, events and parties, unique token
+// hashes per role, one record per idempotency key, a bounded queue) so that it passes the same
+// contract suite (test/contract/store_contract_test.cc). reopened() is a restart: what was
+// committed survives, held units are lost as in a crash. Thread-safe.
 #pragma once
 
 #include <cstdint>

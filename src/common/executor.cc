@@ -59,6 +59,14 @@ bool SerialExecutor::idle() const {
   return !scheduled_;
 }
 
+void SerialExecutor::discard_pending() {
+  std::deque<Task> dropped;
+  {
+    std::lock_guard lock(mu_);
+    dropped.swap(queue_);
+  }
+}  // destroyed here, outside the lock
+
 void SerialExecutor::drain() {
   // Run a bounded batch, then yield the pool thread so one busy actor cannot starve the others.
   for (int i = 0; i < 64; ++i) {

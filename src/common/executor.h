@@ -46,6 +46,9 @@ class SerialExecutor final : public Executor {
   // Nothing queued and no drain running or scheduled: the executor will not touch itself again until
   // the next post.
   bool idle() const;
+  // Drops the tasks not yet run (at shutdown, once nothing runs them any more): a task may hold a
+  // reference to the executor's owner, and a queue that keeps its owner alive would never be freed.
+  void discard_pending();
 
  private:
   void drain();

@@ -72,6 +72,8 @@ class ShardActor : public std::enable_shared_from_this<ShardActor> {
   uint64_t cell() const { return cell_; }
   // Holds no item and runs nothing. With no other reference to the actor, it may be dropped.
   bool reclaimable() const;
+  // At shutdown: drops the mailbox's tasks that never ran (each holds the actor; see ~ShardRouter).
+  void discard_pending() { mailbox_.discard_pending(); }
   // Takes an item loaded from the store (no write).
   // REQUIRES: start-up, before any command is posted to this actor and before the pool runs it.
   void adopt(Surplus s);

@@ -1,6 +1,7 @@
 #include "engine/shard_router.h"
 
 #include <algorithm>
+#include <vector>
 
 namespace pahlawan {
 
@@ -17,6 +18,15 @@ ShardRouter::ShardRouter(int level, Store& store, HotGeoIndex& index, DeadlineQu
            hot_window,
            cold_available_,
            [this](const std::string& id, uint64_t cell, bool open) { track(id, cell, open); }} {}
+
+ShardRouter::~ShardRouter() {
+  std::vector<std::shared_ptr<ShardActor>> all;
+  {
+    std::lock_guard lock(mu_);
+    for (auto& [cell, actor] : actors_) all.push_back(actor);
+  }
+  for (auto& actor : all) actor->discard_pending();  // outside the lock: a task's captures may do anything
+}
 
 void ShardRouter::enable_matching(Matcher& matcher, NgoLedger& ledger, WaitingLine* line, BatchAssigner* batch) {
   ctx_.matcher = &matcher;

@@ -19,6 +19,9 @@ class ShardRouter {
  public:
   ShardRouter(int level, Store& store, HotGeoIndex& index, DeadlineQueue& expiries, EventFactory& events,
               Executor& pool, const Clock& clock, Millis hot_window = std::chrono::hours(2));
+  // Drops what the mailboxes still hold: the tasks keep their actors alive, so without this an actor
+  // with work left at shutdown would never be freed. REQUIRES: the pool no longer runs anything.
+  ~ShardRouter();
 
   int level() const { return level_; }
   // The actor of a cell. Hold the pointer only for the call: an actor kept alive by a caller cannot be

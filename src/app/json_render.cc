@@ -92,6 +92,16 @@ std::string render_audit(const char* party_kind, const std::string& party_id) {
   return to_text(json::object{{"party", party_kind}, {"party_id", party_id}, {"by", "admin"}});
 }
 
+std::optional<std::pair<std::string, std::string>> parse_audit(const std::string& data_json) {
+  boost::system::error_code ec;
+  const json::value v = json::parse(data_json, ec);
+  if (ec || !v.is_object()) return std::nullopt;
+  const auto* kind = v.as_object().if_contains("party");
+  const auto* id = v.as_object().if_contains("party_id");
+  if (!kind || !id || !kind->is_string() || !id->is_string()) return std::nullopt;
+  return std::make_pair(std::string(kind->get_string()), std::string(id->get_string()));
+}
+
 std::string render_token(const std::string& party_id, const std::string& token) {
   return to_text(json::object{{"id", party_id}, {"token", token}});
 }

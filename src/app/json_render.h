@@ -4,6 +4,7 @@
 
 #include <optional>
 #include <string>
+#include <utility>
 
 #include "domain/event.h"
 #include "domain/party.h"
@@ -18,6 +19,8 @@ std::string render_ngo(const Ngo& n, const std::optional<std::string>& token,
 std::string render_event(const Event& e);
 // The payload of an admin.* audit event: what was done to which party.
 std::string render_audit(const char* party_kind, const std::string& party_id);
+// The party of an audit payload: {kind ("provider" or "ngo"), id}; nullopt if it is not one.
+std::optional<std::pair<std::string, std::string>> parse_audit(const std::string& data_json);
 // The answers of token rotation ({"id", "token"}) and revocation ({"id", "revoked": true}).
 std::string render_token(const std::string& party_id, const std::string& token);
 std::string render_token_revoked(const std::string& party_id);

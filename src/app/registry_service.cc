@@ -95,8 +95,10 @@ void RegistryService::register_ngo(const Principal& caller, RegisterNgoRequest r
   store_.commit(std::move(unit), [this, n, token, secret, cred, reply = std::move(reply)](Status s) mutable {
     if (!s) return reply(s);
     auth_.add(cred);
+    // The directory may have it already: PartySync applies the registration's event too, maybe first.
+    const bool fresh = directory_ && !directory_->find(n.id);
     if (directory_) directory_->add(n);
-    if (ngo_added_) ngo_added_(n.id);
+    if (fresh && ngo_added_) ngo_added_(n.id);
     reply(Registered{render_ngo(n, token, secret)});
   });
 }

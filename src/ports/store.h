@@ -115,6 +115,9 @@ class Store {
   virtual Result<std::vector<Surplus>> find_claimed_since(TimePoint since) = 0;
 
   virtual Result<std::vector<Credential>> load_credentials() = 0;
+  // The current token hash of one provider or NGO (after a rotation, the new one); nullopt: no such
+  // party of that role.
+  virtual Result<std::optional<Credential>> find_credential(Role role, const std::string& id) = 0;
   virtual Result<std::vector<Ngo>> load_ngos() = 0;
   virtual Result<std::optional<Provider>> find_provider(const std::string& id) = 0;
   virtual Result<std::optional<Ngo>> find_ngo(const std::string& id) = 0;

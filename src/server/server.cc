@@ -27,6 +27,7 @@
 #include "app/authenticator.h"
 #include "app/json_event_factory.h"
 #include "app/metrics_subscriber.h"
+#include "app/party_sync.h"
 #include "app/rate_limiter.h"
 #include "app/registry_service.h"
 #include "app/surplus_service.h"
@@ -229,6 +230,16 @@ int run_server(const Config& config) {
   InProcessBus bus;
   MetricsSubscriber metrics_subscriber(metrics);
   bus.subscribe(metrics_subscriber);
+  // A new NGO brings free slots: as many waiting items as it may hold offers go to their actors (with
+  // batch windows, a window opens near it).
+  auto new_ngo_slots = [&line, &batch, slots = config.max_pending_offers](const std::string& ngo_id) {
+    if (batch) return batch->slot_freed(ngo_id);
+    for (int i = 0; i < slots; ++i) line.slot_freed(ngo_id);
+  };
+  // Parties registered, and tokens replaced, through any process reach this one's authenticator and
+  // NGO directory through their admin.* events.
+  PartySync party_sync(store, auth, &ngos, new_ngo_slots);
+  bus.subscribe(party_sync);
   auto journal =
       FileEventJournal::open(config.data_dir + "/events.jsonl",
                              JournalOptions{static_cast<uint64_t>(config.journal_max_mb) << 20, config.journal_keep});
@@ -299,10 +310,7 @@ int run_server(const Config& config) {
 
   RegistryService registry(store, auth, secrets, ids, clock, &ngos);
   registry.allow_private_webhooks(config.webhook_allow_private);
-  // A new NGO brings free slots: as many waiting items as it may hold offers go to their actors.
-  registry.on_ngo_added([&line, slots = config.max_pending_offers](const std::string& ngo_id) {
-    for (int i = 0; i < slots; ++i) line.slot_freed(ngo_id);
-  });
+  registry.on_ngo_added(new_ngo_slots);
   SurplusService surplus(router, store, index, ids, clock, &matcher, &ngos);
   surplus.set_max_post_distance_m(config.max_post_distance_m);
   surplus.set_waiting_line(&line);

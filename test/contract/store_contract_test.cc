@@ -212,6 +212,12 @@ TEST_P(StoreContract, ATokenUpdateReplacesTheCredential) {
   ASSERT_EQ(creds.size(), 1u);
   EXPECT_EQ(creds[0].token_hash, "new");
   EXPECT_EQ(creds[0].principal.id, "p1");
+  // One party's credential, by role and id: what another process reads when it learns of a rotation.
+  auto one = *store().find_credential(Role::kProvider, "p1");
+  ASSERT_TRUE(one);
+  EXPECT_EQ(one->token_hash, "new");
+  EXPECT_FALSE(*store().find_credential(Role::kNgo, "p1"));  // the role is part of the key
+  EXPECT_FALSE(*store().find_credential(Role::kProvider, "nobody"));
 }
 
 TEST_P(StoreContract, IdempotencyRecordsAreKeptPerProviderAndKey) {

@@ -233,6 +233,14 @@ Result<std::vector<Credential>> InMemoryStore::load_credentials() {
   return credentials_;
 }
 
+Result<std::optional<Credential>> InMemoryStore::find_credential(Role role, const std::string& id) {
+  std::lock_guard lock(mu_);
+  for (const auto& c : credentials_) {
+    if (c.principal.role == role && c.principal.id == id) return std::optional<Credential>(c);
+  }
+  return std::optional<Credential>();
+}
+
 Result<std::optional<Provider>> InMemoryStore::find_provider(const std::string& id) {
   std::lock_guard lock(mu_);
   auto it = providers_.find(id);

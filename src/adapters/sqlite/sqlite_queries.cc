@@ -136,6 +136,19 @@ Result<std::vector<Credential>> SqliteStore::load_credentials() {
   return out;
 }
 
+Result<std::optional<Credential>> SqliteStore::find_credential(Role role, const std::string& id) {
+  if (role != Role::kProvider && role != Role::kNgo) return std::optional<Credential>();
+  READER(db);
+  ASSIGN_STMT(st, db,
+              role == Role::kProvider ? "SELECT token_hash FROM providers WHERE id = ?"
+                                      : "SELECT token_hash FROM ngos WHERE id = ?");
+  st.bind(1, id);
+  auto row = st.step();
+  if (!row) return row.status();
+  if (!*row) return std::optional<Credential>();
+  return std::optional<Credential>(Credential{Principal{role, id}, st.text(0)});
+}
+
 Result<std::optional<Provider>> SqliteStore::find_provider(const std::string& id) {
   READER(db);
   ASSIGN_STMT(st, db, "SELECT id, name, lat, lon, created_at FROM providers WHERE id = ?");

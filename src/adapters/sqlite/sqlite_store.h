@@ -53,6 +53,7 @@ class SqliteStore final : public Store {
   Result<std::vector<Surplus>> find_claimed_since(TimePoint since) override;
   Result<std::vector<Ngo>> load_ngos() override;
   Result<std::vector<Credential>> load_credentials() override;
+  Result<std::optional<Credential>> find_credential(Role role, const std::string& id) override;
   Result<std::optional<Provider>> find_provider(const std::string& id) override;
   Result<std::optional<Ngo>> find_ngo(const std::string& id) override;
   Result<std::optional<std::string>> get_meta(const std::string& key) override;

@@ -1,6 +1,7 @@
 #include "engine/waiting_line.h"
 
 #include <algorithm>
+#include <iterator>
 
 #include "domain/geo.h"
 
@@ -100,25 +101,22 @@ void WaitingLine::slot_freed(const std::string& ngo_id) {
 }
 
 std::vector<Surplus> WaitingLine::list(const std::optional<std::string>& region_token, size_t limit) const {
-  std::vector<std::shared_ptr<const Surplus>> all;
+  std::vector<uint64_t> ids;
   {
     std::shared_lock lock(regions_mu_);
     for (const auto& [rid, r] : regions_) {
-      if (region_token && cell_token(rid) != *region_token) continue;
-      std::lock_guard rlock(r->mu);
-      size_t taken = 0;
-      for (const Key& k : r->order) {
-        if (taken++ == limit) break;
-        all.push_back(r->entries.at(std::get<2>(k)).item);
-      }
+      if (!region_token || cell_token(rid) == *region_token) ids.push_back(rid);
     }
   }
-  std::sort(all.begin(), all.end(), [](const auto& a, const auto& b) { return key_of(*a) < key_of(*b); });
+  // Each region's most urgent `limit`, then the most urgent `limit` of those.
+  std::vector<Surplus> all;
+  for (uint64_t rid : ids) {
+    auto part = list_region(rid, limit);
+    all.insert(all.end(), std::make_move_iterator(part.begin()), std::make_move_iterator(part.end()));
+  }
+  std::sort(all.begin(), all.end(), [](const Surplus& a, const Surplus& b) { return key_of(a) < key_of(b); });
   if (all.size() > limit) all.resize(limit);
-  std::vector<Surplus> out;
-  out.reserve(all.size());
-  for (const auto& s : all) out.push_back(*s);
-  return out;
+  return all;
 }
 
 std::vector<Surplus> WaitingLine::list_region(uint64_t region, size_t limit) const {

@@ -69,6 +69,13 @@ Quantiles quantiles(std::vector<double> v) {
   return q;
 }
 
+// The simulated NGOs' ids, in the order they are placed.
+std::string ngo_id(int i) {
+  char id[16];
+  std::snprintf(id, sizeof id, "ngo-%04d", i);
+  return id;
+}
+
 struct PlannedPost {
   TimePoint at;
   Place place;
@@ -155,8 +162,7 @@ class Evening {
   void place_ngos() {
     std::uniform_real_distribution<double> u(0, 1);
     for (int i = 0; i < city_.ngos; ++i) {
-      char id[16];
-      std::snprintf(id, sizeof id, "ngo-%04d", i);
+      const std::string id = ngo_id(i);
       const Place p = around(rng_, city_.lat, city_.lon, city_.ngo_spread_m);
       Ngo n;
       n.id = n.name = id;
@@ -374,9 +380,8 @@ class Evening {
     r.offers_per_item = r.items ? static_cast<double>(offers) / r.items : 0;
     std::vector<double> per_ngo;
     for (int i = 0; i < city_.ngos; ++i) {
-      char id[16];
-      std::snprintf(id, sizeof id, "ngo-%04d", i);
-      per_ngo.push_back(offers_to_.count(id) ? offers_to_[id] : 0);
+      const auto it = offers_to_.find(ngo_id(i));
+      per_ngo.push_back(it == offers_to_.end() ? 0 : it->second);
     }
     r.offers_per_ngo = quantiles(per_ngo);
     r.dlq_reasons = dlq_reasons_;

@@ -24,14 +24,16 @@ namespace {
 
 namespace asio = boost::asio;
 
-// Accepts connections and holds them open without reading or writing a byte.
-class StalledReceiver {
+// A receiver on loopback: kStall accepts connections and holds them open without reading or writing
+// a byte; kAnswer answers every request with 204 (it reads whatever arrives first, unparsed).
+class LoopbackReceiver {
  public:
-  StalledReceiver() : acceptor_(io_, {asio::ip::make_address("127.0.0.1"), 0}) {
+  enum Mode { kStall, kAnswer };
+  explicit LoopbackReceiver(Mode mode) : mode_(mode), acceptor_(io_, {asio::ip::make_address("127.0.0.1"), 0}) {
     accept();
     thread_ = std::thread([this] { io_.run(); });
   }
-  ~StalledReceiver() {
+  ~LoopbackReceiver() {
     io_.stop();
     thread_.join();
   }
@@ -43,10 +45,23 @@ class StalledReceiver {
     acceptor_.async_accept([this](boost::system::error_code ec, asio::ip::tcp::socket s) {
       if (ec) return;
       ++accepted_;
-      held_.push_back(std::move(s));
+      if (mode_ == kStall) {
+        held_.push_back(std::move(s));
+      } else {
+        answer(std::make_shared<asio::ip::tcp::socket>(std::move(s)));
+      }
       accept();
     });
   }
+  static void answer(std::shared_ptr<asio::ip::tcp::socket> socket) {
+    auto buf = std::make_shared<std::array<char, 4096>>();
+    socket->async_read_some(asio::buffer(*buf), [socket, buf](boost::system::error_code ec, size_t) {
+      if (ec) return;
+      static const std::string kAnswer = "HTTP/1.1 204 No Content\r\nContent-Length: 0\r\n\r\n";
+      asio::async_write(*socket, asio::buffer(kAnswer), [socket](boost::system::error_code, size_t) {});
+    });
+  }
+  const Mode mode_;
   asio::io_context io_;
   asio::ip::tcp::acceptor acceptor_;
   std::vector<asio::ip::tcp::socket> held_;  // io thread only
@@ -61,7 +76,7 @@ double failed(MetricsRegistry& m) {
 class WebhookSenderTest : public ::testing::TestWithParam<const char*> {};
 
 TEST_P(WebhookSenderTest, AStalledReceiverTimesOutAndIsCountedFailed) {
-  StalledReceiver receiver;
+  LoopbackReceiver receiver(LoopbackReceiver::kStall);
   testing::FakeClock clock;
   IdGenerator ids(clock);
   JsonEventFactory events(ids, clock);
@@ -107,38 +122,6 @@ TEST_P(WebhookSenderTest, AStalledReceiverTimesOutAndIsCountedFailed) {
 
 INSTANTIATE_TEST_SUITE_P(PlainAndTls, WebhookSenderTest, ::testing::Values("http", "https"));
 
-// Answers every request with 204 (it reads whatever arrives first and does not parse it).
-class AnsweringReceiver {
- public:
-  AnsweringReceiver() : acceptor_(io_, {asio::ip::make_address("127.0.0.1"), 0}) {
-    accept();
-    thread_ = std::thread([this] { io_.run(); });
-  }
-  ~AnsweringReceiver() {
-    io_.stop();
-    thread_.join();
-  }
-  unsigned short port() const { return acceptor_.local_endpoint().port(); }
-
- private:
-  void accept() {
-    acceptor_.async_accept([this](boost::system::error_code ec, asio::ip::tcp::socket s) {
-      if (ec) return;
-      auto socket = std::make_shared<asio::ip::tcp::socket>(std::move(s));
-      auto buf = std::make_shared<std::array<char, 4096>>();
-      socket->async_read_some(asio::buffer(*buf), [socket, buf](boost::system::error_code ec, size_t) {
-        if (ec) return;
-        static const std::string kAnswer = "HTTP/1.1 204 No Content\r\nContent-Length: 0\r\n\r\n";
-        asio::async_write(*socket, asio::buffer(kAnswer), [socket](boost::system::error_code, size_t) {});
-      });
-      accept();
-    });
-  }
-  asio::io_context io_;
-  asio::ip::tcp::acceptor acceptor_;
-  std::thread thread_;
-};
-
 double delivered(MetricsRegistry& m) {
   return m.counter("webhook_deliveries_total", "", "outcome=\"delivered\"").value();
 }
@@ -147,7 +130,7 @@ double delivered(MetricsRegistry& m) {
 // not the delivery worker: with a single worker, another NGO's offer is delivered while that lookup
 // is still hanging.
 TEST(WebhookSenderLookup, AHangingLookupDoesNotHoldTheWorker) {
-  AnsweringReceiver receiver;
+  LoopbackReceiver receiver(LoopbackReceiver::kAnswer);
   std::mutex mu;
   std::condition_variable cv;
   bool release = false;

@@ -8,6 +8,7 @@ packages=(
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libs2-dev libabsl-dev libssl-dev
   libsqlite3-dev liblemon-dev
+  libpq-dev postgresql-15 postgresql-15-postgis-3 postgresql-15-partman postgresql-contrib
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   curl ca-certificates python3
   clang-14 libclang-rt-14-dev

@@ -11,6 +11,9 @@ namespace pahlawan {
 
 inline constexpr int kMinShardLevel = 12;
 inline constexpr int kMaxShardLevel = 15;
+// Regions: the S2 cells at this level group the Geo-DLQ and the waiting lines, and are the key a
+// distributed store partitions by (geo_region_id), so one region's rows sit together.
+inline constexpr int kRegionLevel = 6;
 inline constexpr double kEarthRadiusM = 6371008.8;
 
 bool valid_lat(double lat);

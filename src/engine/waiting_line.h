@@ -28,14 +28,13 @@
 
 #include "common/clock.h"
 #include "common/metrics.h"
+#include "domain/geo.h"
 #include "domain/matching_rules.h"
 #include "domain/surplus.h"
 #include "engine/ngo_ledger.h"
 #include "ports/ngo_directory.h"
 
 namespace pahlawan {
-
-inline constexpr int kRegionLevel = 6;  // the Geo-DLQ's and the waiting line's regions
 
 class WaitingLine {
  public:

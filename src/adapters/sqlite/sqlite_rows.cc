@@ -1,5 +1,7 @@
 #include "adapters/sqlite/sqlite_rows.h"
 
+#include "common/word_list.h"
+
 namespace pahlawan::sqlite_rows {
 const char* const kSurplusColumns =
     "id, provider_id, title, category, quantity_kg, lat, lon, cell, status, version, created_at, expires_at, "
@@ -12,25 +14,6 @@ std::optional<int64_t> opt_ms(const std::optional<TimePoint>& t) {
 
 std::optional<TimePoint> opt_time(const SqliteStmt& s, int col) {
   return s.is_null(col) ? std::nullopt : std::optional<TimePoint>(from_unix_ms(s.int64(col)));
-}
-
-// Comma-joined lists of words (categories, ids): neither ever contains a comma.
-std::string join_list(const std::vector<std::string>& items) {
-  std::string out;
-  for (const auto& c : items) out += (out.empty() ? "" : ",") + c;
-  return out;
-}
-
-std::vector<std::string> split_list(const std::string& s) {
-  std::vector<std::string> out;
-  size_t start = 0;
-  while (start < s.size()) {
-    size_t comma = s.find(',', start);
-    if (comma == std::string::npos) comma = s.size();
-    out.push_back(s.substr(start, comma - start));
-    start = comma + 1;
-  }
-  return out;
 }
 
 Surplus read_surplus(const SqliteStmt& s) {

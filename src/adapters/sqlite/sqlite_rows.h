@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "adapters/sqlite/sqlite_db.h"
+#include "common/word_list.h"
 #include "domain/event.h"
 #include "domain/surplus.h"
 
@@ -18,9 +19,6 @@ extern const char* const kSurplusColumns;
 
 std::optional<int64_t> opt_ms(const std::optional<TimePoint>& t);
 std::optional<TimePoint> opt_time(const SqliteStmt& s, int col);
-// Comma-joined lists of words (categories, ids): neither ever contains a comma.
-std::string join_list(const std::vector<std::string>& items);
-std::vector<std::string> split_list(const std::string& s);
 Surplus read_surplus(const SqliteStmt& s);
 Result<std::vector<Surplus>> read_all_surplus(SqliteStmt& st);
 // Binds every column of kSurplusColumns, from parameter `first` on.

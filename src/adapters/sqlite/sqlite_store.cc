@@ -52,7 +52,7 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(SqliteStoreOptions option
 }
 
 SqliteStore::SqliteStore(SqliteStoreOptions options, std::unique_ptr<SqliteDb> writer, MetricsRegistry* metrics)
-    : options_(std::move(options)), writer_(std::move(writer)) {
+    : options_(std::move(options)), writer_(std::move(writer)), queue_(options_.max_queue, options_.max_batch) {
   if (metrics) {
     batch_size_ = &metrics->histogram("store_commit_batch_units", "Units of work committed per transaction",
                                       {1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096});
@@ -62,10 +62,8 @@ SqliteStore::SqliteStore(SqliteStoreOptions options, std::unique_ptr<SqliteDb> w
   }
   // Replaces SQLite's automatic checkpoint, which would run inside the committer's COMMIT.
   sqlite3_wal_hook(writer_->raw(), &SqliteStore::on_wal_commit, this);
-  committer_ = std::thread([this] {
-    name_this_thread("pp-commit");
-    run_committer();
-  });
+  queue_.start(
+      "pp-commit", [this](std::vector<CommitJob>& batch) { commit_batch(batch); }, rejected_);
   checkpointer_ = std::thread([this] {
     name_this_thread("pp-checkpoint");
     run_checkpointer();
@@ -102,13 +100,12 @@ SqliteStore::~SqliteStore() {
 }
 
 void SqliteStore::flush_and_stop() {
+  queue_.stop();
   {
     std::lock_guard lock(mu_);
     stopping_ = true;
   }
-  cv_.notify_all();
   checkpoint_cv_.notify_all();
-  if (committer_.joinable()) committer_.join();
   if (checkpointer_.joinable()) checkpointer_.join();
 }
 
@@ -117,87 +114,30 @@ void SqliteStore::on_events_committed(UniqueFunction<void()> listener) {
 }
 
 void SqliteStore::commit(UnitOfWork unit, CommitDone done) {
-  {
-    std::unique_lock lock(mu_);
-    if (stopping_) {
-      lock.unlock();
-      done(Status(ErrorCode::kUnavailable, "store is shutting down"));
-      return;
-    }
-    if (queue_.size() >= options_.max_queue) {
-      lock.unlock();
-      if (rejected_) rejected_->inc();
-      done(Status(ErrorCode::kUnavailable, "write queue is full"));
-      return;
-    }
-    queue_.push_back(Job{std::move(unit), std::move(done)});
-  }
-  cv_.notify_one();
+  queue_.submit(std::move(unit), std::move(done));
 }
 
-void SqliteStore::run_committer() {
-  std::vector<Job> batch;
-  for (;;) {
-    {
-      std::unique_lock lock(mu_);
-      cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
-      if (queue_.empty()) return;  // stopping, and everything queued is committed
-      while (!queue_.empty() && batch.size() < options_.max_batch) {
-        batch.push_back(std::move(queue_.front()));
-        queue_.pop_front();
-      }
-    }
-    commit_batch(batch);
-    batch.clear();
-  }
-}
-
-void SqliteStore::commit_batch(std::vector<Job>& batch) {
-  const auto started = std::chrono::steady_clock::now();
-  std::vector<Status> results(batch.size());
-  bool any_writes = false, any_events = false;
-  for (const auto& job : batch) {
-    any_writes |= !job.unit.empty();
-    any_events |= !job.unit.events.empty();
-  }
-  // A planted bug, for showing that the crash tests and the history checker catch it: every caller is
-  // told "committed" before the transaction is even written (replying before the fsync).
-  const bool replied_early = PP_FAULT("store.reply_before_commit");
-  if (replied_early) {
-    for (auto& job : batch) job.done(Status::ok());
-    // The writes still to come take a while, as on a slow disk: long enough for the answers to reach
-    // the clients before a crash can take the writes away (else a fast crash hides the bug).
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  if (any_writes) {
-    // Units almost never fail, so the batch is first applied without a savepoint per unit (three
-    // statements fewer each). Only if one fails is the transaction redone with savepoints, so that
-    // the failing unit alone is rolled back.
-    Status tx = apply_batch(batch, results, false);
-    if (tx.code() == ErrorCode::kConflict) tx = apply_batch(batch, results, true);
-    if (!tx) {
-      for (size_t i = 0; i < batch.size(); ++i) {
-        if (!batch[i].unit.empty()) results[i] = tx;
-      }
-      any_events = false;
-    }
-  }
-  if (commit_seconds_ && any_writes) {
-    commit_seconds_->observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
-  }
-  // Crash here: the batch is durable (fsync'd) but no caller heard of it — the answer a client may or
-  // may not have got.
-  (void)PP_FAULT("store.after_commit_before_reply");
-  if (!replied_early) {
-    for (size_t i = 0; i < batch.size(); ++i) batch[i].done(std::move(results[i]));
-  }
-  if (any_events && listener_) listener_();
+// Units almost never fail, so the batch is first applied without a savepoint per unit (three
+// statements fewer each). Only if one fails is the transaction redone with savepoints, so that the
+// failing unit alone is rolled back.
+void SqliteStore::commit_batch(std::vector<CommitJob>& batch) {
+  answer_group_commit(
+      batch,
+      [this](std::vector<CommitJob>& b, std::vector<Status>& results) {
+        Status tx = apply_batch(b, results, false);
+        if (tx.code() == ErrorCode::kConflict) tx = apply_batch(b, results, true);
+        return tx;
+      },
+      commit_seconds_,
+      [this] {
+        if (listener_) listener_();
+      });
 }
 
 // One transaction over the batch. Without savepoints, the first failing unit aborts it all and its
 // Status is returned (kConflict: worth retrying with savepoints). With savepoints, each unit's result
 // lands in `results` and only BEGIN/COMMIT failures are returned.
-Status SqliteStore::apply_batch(std::vector<Job>& batch, std::vector<Status>& results, bool savepoints) {
+Status SqliteStore::apply_batch(std::vector<CommitJob>& batch, std::vector<Status>& results, bool savepoints) {
   if (Status s = run_cached("BEGIN IMMEDIATE"); !s) return s;
   size_t applied = 0;
   for (size_t i = 0; i < batch.size(); ++i) {

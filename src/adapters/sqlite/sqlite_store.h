@@ -22,6 +22,7 @@
 #include <sqlite3.h>
 
 #include "common/metrics.h"
+#include "ports/group_commit.h"
 #include "ports/store.h"
 
 namespace pahlawan {
@@ -69,32 +70,25 @@ class SqliteStore final : public Store {
   void flush_and_stop();
 
  private:
-  struct Job {
-    UnitOfWork unit;
-    CommitDone done;
-  };
   class ReaderLease;
 
   SqliteStore(SqliteStoreOptions options, std::unique_ptr<SqliteDb> writer, MetricsRegistry* metrics);
-  void run_committer();
   void run_checkpointer();
   static int on_wal_commit(void* self, sqlite3* db, const char* name, int pages);
-  void commit_batch(std::vector<Job>& batch);
+  void commit_batch(std::vector<CommitJob>& batch);
   Status apply(const UnitOfWork& unit);
   Status run_cached(const char* sql);
-  Status apply_batch(std::vector<Job>& batch, std::vector<Status>& results, bool savepoints);
+  Status apply_batch(std::vector<CommitJob>& batch, std::vector<Status>& results, bool savepoints);
   std::unique_ptr<SqliteDb> acquire_reader();
   void release_reader(std::unique_ptr<SqliteDb> db);
 
   SqliteStoreOptions options_;
   std::unique_ptr<SqliteDb> writer_;  // committer thread only
 
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<Job> queue_;  // GUARDED_BY(mu_)
-  bool stopping_ = false;  // GUARDED_BY(mu_)
+  GroupCommitQueue queue_;
   UniqueFunction<void()> listener_;
-  std::thread committer_;
+  std::mutex mu_;
+  bool stopping_ = false;  // GUARDED_BY(mu_): the checkpointer's
   std::condition_variable checkpoint_cv_;
   bool checkpoint_due_ = false;  // GUARDED_BY(mu_)
   std::thread checkpointer_;

@@ -1,0 +1,162 @@
+#include "adapters/postgres/pg_migrations.h"
+
+namespace pahlawan {
+
+namespace {
+
+// 1: the tables. Times are timestamptz (what an operator queries by); the store passes them as Unix
+// milliseconds through pp_ts and reads them back through pp_ms, both exact at millisecond precision.
+// surplus and outbox are partitioned by time (migration 2 hands them to pg_partman); their primary
+// keys therefore include the partition column. Every surplus row carries geo_region_id, the S2 cell
+// at the region level (domain/geo.h): the key a Citus cluster distributes by (docs/postgres.md).
+constexpr const char* kInitialSchema = R"SQL(
+CREATE EXTENSION IF NOT EXISTS postgis;
+
+CREATE FUNCTION pp_ts(ms bigint) RETURNS timestamptz
+  LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT to_timestamp(ms / 1000.0) $$;
+CREATE FUNCTION pp_ms(t timestamptz) RETURNS bigint
+  LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT (extract(epoch FROM t) * 1000)::bigint $$;
+
+-- An optimistic update that found another version fails its whole unit of work with SQLSTATE
+-- PP409 (the store's kConflict), so that a pipelined unit stops there instead of going on.
+CREATE FUNCTION pp_expect_one(n bigint, what text) RETURNS bigint LANGUAGE plpgsql AS $$
+BEGIN
+  IF n <> 1 THEN
+    RAISE EXCEPTION '% changed concurrently', what USING ERRCODE = 'PP409';
+  END IF;
+  RETURN n;
+END $$;
+
+CREATE TABLE providers (
+  id text PRIMARY KEY, name text NOT NULL, lat double precision NOT NULL, lon double precision NOT NULL,
+  created_at timestamptz NOT NULL, token_hash text NOT NULL UNIQUE);
+CREATE TABLE ngos (
+  id text PRIMARY KEY, name text NOT NULL, lat double precision NOT NULL, lon double precision NOT NULL,
+  kind text NOT NULL, categories text NOT NULL, capacity_kg double precision, webhook_url text,
+  webhook_secret text, created_at timestamptz NOT NULL, token_hash text NOT NULL UNIQUE);
+
+CREATE TABLE surplus (
+  id text NOT NULL, provider_id text NOT NULL, title text NOT NULL, category text NOT NULL,
+  quantity_kg double precision NOT NULL, lat double precision NOT NULL, lon double precision NOT NULL,
+  cell bigint NOT NULL, geo_region_id bigint NOT NULL,
+  geog geography(Point, 4326) GENERATED ALWAYS AS (ST_SetSRID(ST_MakePoint(lon, lat), 4326)::geography) STORED,
+  status text NOT NULL, version bigint NOT NULL,
+  created_at timestamptz NOT NULL, expires_at timestamptz NOT NULL,
+  offer_ngo_id text, offer_deadline timestamptz, offer_attempt integer,
+  dead_lettered boolean NOT NULL DEFAULT false,
+  claimed_by text, claimed_at timestamptz, picked_up_at timestamptz,
+  offered_to text NOT NULL DEFAULT '', dlq_reason text, dlq_at timestamptz, waiting_since timestamptz,
+  PRIMARY KEY (id, created_at)
+) PARTITION BY RANGE (created_at);
+CREATE INDEX surplus_id ON surplus (id);
+-- An item id is unique across partitions (a partitioned table's unique index cannot be), and this
+-- table also says which partition holds it: reads by id go to that one alone.
+CREATE TABLE surplus_keys (id text PRIMARY KEY, created_at timestamptz NOT NULL);
+CREATE INDEX surplus_open ON surplus (status) WHERE status IN ('available', 'claimed');
+CREATE INDEX surplus_available_cell ON surplus (cell) WHERE status = 'available';
+CREATE INDEX surplus_available_geog ON surplus USING gist (geog) WHERE status = 'available';
+CREATE INDEX surplus_offer ON surplus (offer_ngo_id) WHERE offer_ngo_id IS NOT NULL;
+CREATE INDEX surplus_dlq_page ON surplus (dlq_at, id) WHERE dead_lettered;
+CREATE INDEX surplus_claimed ON surplus (claimed_at) WHERE claimed_by IS NOT NULL;
+
+CREATE TABLE idempotency (
+  provider_id text NOT NULL, key text NOT NULL, body_hash text NOT NULL, surplus_id text NOT NULL,
+  created_at timestamptz NOT NULL, PRIMARY KEY (provider_id, key));
+CREATE INDEX idempotency_created ON idempotency (created_at);
+
+-- seq is commit order, not insert order: a committing transaction takes its block of numbers from
+-- outbox_counter as its last statement, and the row lock it takes there is held until its commit
+-- ends, so no transaction can commit a smaller seq after a larger one is visible. A relay reading
+-- "seq > cursor" therefore never skips an event that commits late.
+CREATE TABLE outbox (
+  seq bigint NOT NULL, id text NOT NULL, type text NOT NULL, surplus_id text NOT NULL,
+  occurred_at timestamptz NOT NULL, traceparent text NOT NULL, data text NOT NULL, recipient text,
+  PRIMARY KEY (seq, occurred_at)
+) PARTITION BY RANGE (occurred_at);
+CREATE INDEX outbox_seq ON outbox (seq);
+-- Event ids are unique across partitions, and an event's seq is found by its id (SSE's Last-Event-ID).
+CREATE TABLE outbox_keys (id text PRIMARY KEY, seq bigint NOT NULL);
+CREATE INDEX outbox_keys_seq ON outbox_keys (seq);
+CREATE INDEX outbox_recipient_seq ON outbox (recipient, seq) WHERE recipient IS NOT NULL;
+CREATE INDEX outbox_recipient_item ON outbox (recipient, surplus_id, seq) WHERE recipient IS NOT NULL;
+CREATE TABLE outbox_counter (id integer PRIMARY KEY CHECK (id = 1), last bigint NOT NULL);
+INSERT INTO outbox_counter VALUES (1, 0);
+-- Reserves n numbers for this transaction's events; they are current_setting('pp.outbox_base') + 1..n.
+CREATE FUNCTION pp_outbox_reserve(n bigint) RETURNS bigint LANGUAGE sql AS $$
+  UPDATE outbox_counter SET last = last + n WHERE id = 1
+  RETURNING set_config('pp.outbox_base', (last - n)::text, true)::bigint $$;
+
+CREATE TABLE cursors (consumer text PRIMARY KEY, seq bigint NOT NULL);
+CREATE TABLE meta (key text PRIMARY KEY, value text NOT NULL);
+)SQL";
+
+// 2: daily partitions, made ahead of time by pg_partman, and a default partition for rows outside
+// them (an item posted with a clock far off). Retention (30 days) detaches old partitions and
+// keeps them as tables, for archiving; run_maintenance() creates new days and applies it.
+constexpr const char* kTimePartitions = R"SQL(
+CREATE SCHEMA IF NOT EXISTS partman;
+CREATE EXTENSION IF NOT EXISTS pg_partman SCHEMA partman;
+SELECT partman.create_parent('public.surplus', 'created_at', 'native', 'daily', p_premake := 4);
+SELECT partman.create_parent('public.outbox', 'occurred_at', 'native', 'daily', p_premake := 4);
+UPDATE partman.part_config SET retention = '30 days', retention_keep_table = true,
+  infinite_time_partitions = true
+  WHERE parent_table IN ('public.surplus', 'public.outbox');
+)SQL";
+
+}  // namespace
+
+const std::vector<PgMigration>& pg_migrations() {
+  static const std::vector<PgMigration> all = {
+      {1, "initial schema", kInitialSchema},
+      {2, "daily partitions by pg_partman", kTimePartitions},
+  };
+  return all;
+}
+
+namespace {
+// An arbitrary constant: the advisory lock key of migrations.
+constexpr const char* kMigrationLock = "SELECT pg_advisory_lock(7461001)";
+constexpr const char* kMigrationUnlock = "SELECT pg_advisory_unlock(7461001)";
+}  // namespace
+
+Result<int> pg_schema_version(PgConn& conn) {
+  auto present = conn.query("SELECT to_regclass('public.schema_migrations') IS NOT NULL");
+  if (!present) return present.status();
+  if (!present->boolean(0, 0)) return 0;
+  auto v = conn.query("SELECT coalesce(max(version), 0) FROM schema_migrations");
+  if (!v) return v.status();
+  return static_cast<int>(v->int64(0, 0));
+}
+
+Result<std::vector<int>> pg_migrate(PgConn& conn) {
+  if (Status s = conn.exec(kMigrationLock); !s) return s;
+  auto unlock = [&] { (void)conn.exec(kMigrationUnlock); };
+  Status s = conn.exec(
+      "CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, name text NOT NULL, "
+      "applied_at timestamptz NOT NULL DEFAULT now())");
+  auto current = s ? pg_schema_version(conn) : Result<int>(s);
+  if (!current) {
+    unlock();
+    return current.status();
+  }
+  std::vector<int> applied;
+  for (const auto& m : pg_migrations()) {
+    if (m.version <= *current) continue;
+    PgParams p;
+    p.add(m.version).add(m.name);
+    s = conn.exec("BEGIN");
+    if (s) s = conn.exec(m.sql);
+    if (s) s = conn.query("INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", p).status();
+    if (s) s = conn.exec("COMMIT");
+    if (!s) {
+      (void)conn.exec("ROLLBACK");
+      unlock();
+      return Status(s.code(), "migration " + std::to_string(m.version) + " (" + m.name + "): " + s.message());
+    }
+    applied.push_back(m.version);
+  }
+  unlock();
+  return applied;
+}
+
+}  // namespace pahlawan

@@ -1,0 +1,108 @@
+#include "adapters/postgres/pg_statements.h"
+
+namespace pahlawan::pg_statements {
+
+namespace {
+#define SURPLUS_COLUMNS                                                                                      \
+  "id, provider_id, title, category, quantity_kg, lat, lon, cell, status, version, created_at, expires_at, " \
+  "offer_ngo_id, offer_deadline, offer_attempt, dead_lettered, claimed_by, claimed_at, picked_up_at, "       \
+  "offered_to, dlq_reason, dlq_at, waiting_since, geo_region_id"
+#define SURPLUS_VALUES                                                                                \
+  "$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, pp_ts($11), pp_ts($12), $13, pp_ts($14), $15, $16, $17, " \
+  "pp_ts($18), pp_ts($19), $20, $21, pp_ts($22), pp_ts($23), $24"
+#define SURPLUS_SELECT                                                                                  \
+  "id, provider_id, title, category, quantity_kg, lat, lon, cell, status, version, pp_ms(created_at), " \
+  "pp_ms(expires_at), offer_ngo_id, pp_ms(offer_deadline), offer_attempt, dead_lettered, claimed_by, "  \
+  "pp_ms(claimed_at), pp_ms(picked_up_at), offered_to, dlq_reason, pp_ms(dlq_at), pp_ms(waiting_since)"
+#define OUTBOX_SELECT "seq, id, type, surplus_id, pp_ms(occurred_at), traceparent, data, recipient"
+}  // namespace
+
+const std::vector<PgStatement>& writes() {
+  static const std::vector<PgStatement> all = {
+      {"insert_surplus",
+       "WITH k AS (INSERT INTO surplus_keys (id, created_at) VALUES ($1, pp_ts($11))) "
+       "INSERT INTO surplus (" SURPLUS_COLUMNS ") VALUES (" SURPLUS_VALUES ")"},
+      // The partition key (created_at, which never changes) lets the update go to one partition.
+      {"update_surplus", "WITH u AS (UPDATE surplus SET (" SURPLUS_COLUMNS ") = (" SURPLUS_VALUES
+                         ") WHERE id = $1 AND created_at = pp_ts($11) AND version = $25 RETURNING 1) "
+                         "SELECT pp_expect_one((SELECT count(*) FROM u), 'surplus ' || $1::text)"},
+      {"reserve_seq", "SELECT pp_outbox_reserve($1)"},
+      {"insert_event",
+       "WITH k AS (INSERT INTO outbox_keys (id, seq) "
+       "  VALUES ($2, current_setting('pp.outbox_base')::bigint + $1) RETURNING seq) "
+       "INSERT INTO outbox (seq, id, type, surplus_id, occurred_at, traceparent, data, recipient) "
+       "SELECT k.seq, $2, $3, $4, pp_ts($5), $6, $7, $8 FROM k"},
+      {"notify", "SELECT pg_notify('pp_outbox', '')"},
+      {"insert_idempotency",
+       "INSERT INTO idempotency (provider_id, key, body_hash, surplus_id, created_at) "
+       "VALUES ($1, $2, $3, $4, pp_ts($5))"},
+      {"insert_provider",
+       "INSERT INTO providers (id, name, lat, lon, created_at, token_hash) VALUES ($1, $2, $3, $4, pp_ts($5), $6)"},
+      {"insert_ngo",
+       "INSERT INTO ngos (id, name, lat, lon, kind, categories, capacity_kg, webhook_url, webhook_secret, "
+       "created_at, token_hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, pp_ts($10), $11)"},
+      {"provider_token", "UPDATE providers SET token_hash = $2 WHERE id = $1"},
+      {"ngo_token", "UPDATE ngos SET token_hash = $2 WHERE id = $1"},
+      {"upsert_meta",
+       "INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value"},
+      // A cursor only moves forward, whatever order saves arrive in.
+      {"upsert_cursor",
+       "INSERT INTO cursors (consumer, seq) VALUES ($1, $2) "
+       "ON CONFLICT (consumer) DO UPDATE SET seq = greatest(cursors.seq, excluded.seq)"},
+      {"prune_idempotency",
+       "DELETE FROM idempotency WHERE (provider_id, key) IN (SELECT provider_id, key FROM idempotency "
+       "WHERE created_at < pp_ts($1) ORDER BY created_at LIMIT $2)"},
+      // The oldest rows first, and only those every consumer has passed; with no cursor, none.
+      {"prune_outbox",
+       "WITH d AS (DELETE FROM outbox WHERE seq IN (SELECT seq FROM outbox "
+       "  WHERE seq <= (SELECT coalesce(min(seq), 0) FROM cursors) ORDER BY seq LIMIT $2) "
+       "  AND occurred_at < pp_ts($1) RETURNING id) "
+       "DELETE FROM outbox_keys WHERE id IN (SELECT id FROM d)"},
+  };
+  return all;
+}
+
+const std::vector<PgStatement>& reads() {
+  static const std::vector<PgStatement> all = {
+      {"find_surplus",
+       "SELECT " SURPLUS_SELECT
+       " FROM surplus WHERE id = $1 AND created_at = (SELECT created_at FROM surplus_keys WHERE id = $1)"},
+      {"open_surplus", "SELECT " SURPLUS_SELECT " FROM surplus WHERE status IN ('available', 'claimed')"},
+      {"available_in_cells",
+       "SELECT " SURPLUS_SELECT " FROM surplus WHERE status = 'available' AND cell BETWEEN $1 AND $2 "
+       "AND created_at < pp_ts($3) AND expires_at > pp_ts($4) AND ($5::text IS NULL OR category = $5) LIMIT $6"},
+      {"find_idempotency",
+       "SELECT body_hash, surplus_id, pp_ms(created_at) FROM idempotency WHERE provider_id = $1 AND key = $2"},
+      {"offers_for", "SELECT " SURPLUS_SELECT
+                     " FROM surplus WHERE offer_ngo_id = $1 AND status = 'available' ORDER BY offer_deadline"},
+      {"dead_letters", "SELECT " SURPLUS_SELECT " FROM surplus WHERE dead_lettered AND status = 'available' "
+                       "AND ($1::bigint IS NULL OR dlq_at > pp_ts($1) OR (dlq_at = pp_ts($1) AND id > $2)) "
+                       "ORDER BY dlq_at, id LIMIT $3"},
+      {"claimed_since",
+       "SELECT " SURPLUS_SELECT " FROM surplus WHERE claimed_at >= pp_ts($1) AND claimed_by IS NOT NULL"},
+      {"ngos",
+       "SELECT id, name, lat, lon, kind, categories, capacity_kg, webhook_url, pp_ms(created_at), webhook_secret "
+       "FROM ngos WHERE $1::text IS NULL OR id = $1"},
+      {"credentials",
+       "SELECT 'provider', id, token_hash FROM providers UNION ALL SELECT 'ngo', id, token_hash FROM ngos"},
+      {"provider_credential", "SELECT token_hash FROM providers WHERE id = $1"},
+      {"ngo_credential", "SELECT token_hash FROM ngos WHERE id = $1"},
+      {"find_provider", "SELECT id, name, lat, lon, pp_ms(created_at) FROM providers WHERE id = $1"},
+      {"get_meta", "SELECT value FROM meta WHERE key = $1"},
+      {"read_outbox", "SELECT " OUTBOX_SELECT " FROM outbox WHERE seq > $1 ORDER BY seq LIMIT $2"},
+      {"last_seq", "SELECT coalesce(max(seq), 0) FROM outbox"},
+      {"event_seq", "SELECT seq FROM outbox_keys WHERE id = $1"},
+      {"offers_after", "SELECT " OUTBOX_SELECT " FROM outbox WHERE recipient = $1 AND seq > $2 ORDER BY seq LIMIT $3"},
+      // An unknown (or pruned) event id: only what the NGO can still act on, the latest offer of each
+      // item whose pending offer is for it.
+      {"current_offers",
+       "SELECT o.seq, o.id, o.type, o.surplus_id, pp_ms(o.occurred_at), o.traceparent, o.data, o.recipient "
+       "FROM surplus s JOIN outbox o ON o.seq = (SELECT max(seq) FROM outbox "
+       "  WHERE recipient = $1 AND surplus_id = s.id) "
+       "WHERE s.offer_ngo_id = $1 AND s.status = 'available' ORDER BY o.seq LIMIT $2"},
+      {"load_cursor", "SELECT seq FROM cursors WHERE consumer = $1"},
+  };
+  return all;
+}
+
+}  // namespace pahlawan::pg_statements

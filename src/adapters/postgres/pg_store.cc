@@ -1,0 +1,290 @@
+#include "adapters/postgres/pg_store.h"
+
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "adapters/postgres/pg_conn.h"
+#include "adapters/postgres/pg_migrations.h"
+#include "adapters/postgres/pg_rows.h"
+#include "adapters/postgres/pg_statements.h"
+#include "common/fault.h"
+#include "common/thread_name.h"
+#include "common/word_list.h"
+
+namespace pahlawan {
+
+using namespace pg_rows;
+
+Result<std::unique_ptr<PostgresStore>> PostgresStore::open(PostgresStoreOptions options, MetricsRegistry* metrics) {
+  auto admin = PgConn::connect(options.url);
+  if (!admin) return admin.status();
+  if (options.migrate) {
+    auto applied = pg_migrate(**admin);
+    if (!applied) return applied.status();
+  }
+  auto version = pg_schema_version(**admin);
+  if (!version) return version.status();
+  const int want = pg_migrations().back().version;
+  if (*version < want) {
+    return Status(ErrorCode::kUnavailable, "the database schema is at version " + std::to_string(*version) +
+                                               ", this binary needs " + std::to_string(want) +
+                                               ": run `pahlawan migrate` (or start with --migrate)");
+  }
+  // Partitions for the coming days; the listener repeats this hourly (see run_listener).
+  (void)(*admin)->exec("SELECT partman.run_maintenance(p_analyze := false)");
+  auto writer = PgConn::connect(options.url, pg_statements::writes());
+  if (!writer) return writer.status();
+  // Durable before the reply, whatever the server's default.
+  if (Status s = (*writer)->exec("SET synchronous_commit = on"); !s) return s;
+  return std::unique_ptr<PostgresStore>(new PostgresStore(std::move(options), std::move(*writer), metrics));
+}
+
+PostgresStore::PostgresStore(PostgresStoreOptions options, std::unique_ptr<PgConn> writer, MetricsRegistry* metrics)
+    : options_(std::move(options)),
+      writer_(std::move(writer)),
+      queue_(options_.max_queue, options_.max_batch),
+      wake_fd_(::eventfd(0, EFD_CLOEXEC)) {
+  if (metrics) {
+    batch_size_ = &metrics->histogram("store_commit_batch_units", "Units of work committed per transaction",
+                                      {1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096});
+    commit_seconds_ = &metrics->histogram("store_commit_seconds", "Time to apply and commit one group commit",
+                                          {0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1});
+    rejected_ = &metrics->counter("store_commit_rejected_total", "Units refused because the queue was full");
+  }
+  queue_.start(
+      "pp-pg-commit", [this](std::vector<CommitJob>& batch) { commit_batch(batch); }, rejected_);
+  notifier_ = std::thread([this] {
+    name_this_thread("pp-pg-listen");
+    run_listener();
+  });
+}
+
+PostgresStore::~PostgresStore() {
+  flush_and_stop();
+}
+
+void PostgresStore::flush_and_stop() {
+  queue_.stop();
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  stop_cv_.notify_all();
+  const uint64_t one = 1;
+  (void)::write(wake_fd_, &one, sizeof one);  // ends the listener's wait on its socket
+  if (notifier_.joinable()) notifier_.join();
+  if (wake_fd_ >= 0) ::close(wake_fd_);
+  wake_fd_ = -1;
+}
+
+void PostgresStore::on_events_committed(UniqueFunction<void()> listener) {
+  std::lock_guard lock(listener_mu_);
+  listener_ = std::move(listener);
+}
+
+void PostgresStore::wake_listener() {
+  std::lock_guard lock(listener_mu_);
+  if (listener_) listener_();
+}
+
+void PostgresStore::commit(UnitOfWork unit, CommitDone done) {
+  queue_.submit(std::move(unit), std::move(done));
+}
+
+// LISTEN on a connection of its own: a commit in another process wakes this process's relay. The
+// wait times out every poll_interval and wakes it anyway (a notification sent while this connection
+// was down is lost), and once an hour runs pg_partman's maintenance (new partitions, retention).
+void PostgresStore::run_listener() {
+  std::unique_ptr<PgConn> conn;
+  auto last_maintenance = std::chrono::steady_clock::now();
+  for (;;) {
+    {
+      std::unique_lock lock(mu_);
+      if (stopping_) return;
+    }
+    if (!conn || !conn->healthy()) {
+      conn.reset();
+      auto c = PgConn::connect(options_.url);
+      if (c && (*c)->exec("LISTEN pp_outbox")) conn = std::move(*c);
+    }
+    if (conn) {
+      pollfd pfd[2] = {{conn->socket(), POLLIN, 0}, {wake_fd_, POLLIN, 0}};
+      (void)::poll(pfd, 2, static_cast<int>(options_.poll_interval.count()));
+      (void)PQconsumeInput(conn->raw());
+      while (PGnotify* n = PQnotifies(conn->raw())) PQfreemem(n);
+      if (std::chrono::steady_clock::now() - last_maintenance > std::chrono::hours(1)) {
+        (void)conn->exec("SELECT partman.run_maintenance(p_analyze := false)");
+        last_maintenance = std::chrono::steady_clock::now();
+      }
+    } else {
+      std::unique_lock lock(mu_);
+      stop_cv_.wait_for(lock, options_.poll_interval, [&] { return stopping_; });
+    }
+    wake_listener();
+  }
+}
+
+namespace {
+
+// The statements of one unit, in the order the unit lists its changes; events come at the end of
+// the transaction (see event_commands).
+void unit_commands(const UnitOfWork& u, std::vector<PgCommand>& out) {
+  for (const auto& x : u.inserts) out.push_back({"insert_surplus", surplus_params(x)});
+  for (const auto& up : u.updates) {
+    PgParams p = surplus_params(up.after);
+    p.add(up.expected_version);
+    out.push_back({"update_surplus", std::move(p)});
+  }
+  if (const auto& r = u.idempotency) {
+    PgParams p;
+    p.add(r->provider_id).add(r->key).add(r->body_hash).add(r->surplus_id).add(ms(r->created_at));
+    out.push_back({"insert_idempotency", std::move(p)});
+  }
+  if (const auto& pr = u.provider) {
+    PgParams p;
+    p.add(pr->first.id).add(pr->first.name).add(pr->first.lat).add(pr->first.lon).add(ms(pr->first.created_at));
+    p.add(pr->second);
+    out.push_back({"insert_provider", std::move(p)});
+  }
+  if (const auto& t = u.token) {
+    PgParams p;
+    p.add(t->party.id).add(t->token_hash);
+    out.push_back({t->party.role == Role::kProvider ? "provider_token" : "ngo_token", std::move(p)});
+  }
+  if (const auto& n = u.ngo) {
+    PgParams p;
+    p.add(n->ngo.id).add(n->ngo.name).add(n->ngo.lat).add(n->ngo.lon);
+    p.add(std::string(n->ngo.kind == NgoKind::kFoodBank ? "food_bank" : "ngo"));
+    p.add(join_list(n->ngo.categories)).add(n->ngo.capacity_kg).add(n->ngo.webhook_url).add(n->webhook_secret);
+    p.add(ms(n->ngo.created_at)).add(n->token_hash);
+    out.push_back({"insert_ngo", std::move(p)});
+  }
+  for (const auto& [key, value] : u.meta) {
+    PgParams p;
+    p.add(key).add(value);
+    out.push_back({"upsert_meta", std::move(p)});
+  }
+  if (const auto& c = u.cursor) {
+    PgParams p;
+    p.add(c->first).add(c->second);
+    out.push_back({"upsert_cursor", std::move(p)});
+  }
+  if (const auto& pr = u.prune) {
+    PgParams idem;
+    idem.add(ms(pr->idempotency_before)).add(static_cast<int64_t>(pr->max_rows));
+    out.push_back({"prune_idempotency", std::move(idem)});
+    PgParams outbox;
+    outbox.add(ms(pr->outbox_before)).add(static_cast<int64_t>(pr->max_rows));
+    out.push_back({"prune_outbox", std::move(outbox)});
+  }
+}
+
+// The events of the units that are committed, numbered in the order given: one reservation of
+// their seq block (the counter row's lock, held to commit: see pg_store.h), the inserts, a NOTIFY.
+void event_commands(const std::vector<const Event*>& events, std::vector<PgCommand>& out) {
+  if (events.empty()) return;
+  PgParams reserve;
+  reserve.add(static_cast<int64_t>(events.size()));
+  out.push_back({"reserve_seq", std::move(reserve)});
+  int64_t i = 0;
+  for (const Event* e : events) {
+    PgParams p;
+    p.add(++i).add(e->id).add(e->type).add(e->surplus_id).add(ms(e->occurred_at)).add(e->traceparent);
+    p.add(e->data_json).add(e->recipient.empty() ? std::optional<std::string>() : e->recipient);
+    out.push_back({"insert_event", std::move(p)});
+  }
+  out.push_back({"notify", {}});
+}
+
+}  // namespace
+
+void PostgresStore::commit_batch(std::vector<CommitJob>& batch) {
+  answer_group_commit(
+      batch,
+      [this](std::vector<CommitJob>& b, std::vector<Status>& results) {
+        Status tx = writer_->healthy() ? Status::ok() : writer_->reconnect();
+        if (tx) tx = apply_batch(b, results, false);
+        if (tx.code() == ErrorCode::kConflict) tx = apply_batch(b, results, true);
+        return tx;
+      },
+      commit_seconds_, [this] { wake_listener(); });
+}
+
+// One transaction over the batch. Without savepoints the whole batch is one pipeline and the first
+// failing statement aborts it all (kConflict: worth redoing with savepoints). With savepoints each
+// unit is its own pipeline inside SAVEPOINT … RELEASE, so a failing unit is rolled back alone and
+// its result lands in `results`; only failures of the transaction itself are returned.
+Status PostgresStore::apply_batch(std::vector<CommitJob>& batch, std::vector<Status>& results, bool savepoints) {
+  if (Status s = writer_->exec("BEGIN"); !s) return s;
+  std::vector<PgCommand> commands;
+  std::vector<const Event*> events;
+  size_t applied = 0;
+  for (size_t i = 0; i < batch.size(); ++i) {
+    results[i] = Status::ok();
+    const UnitOfWork& unit = batch[i].unit;
+    if (unit.empty()) continue;  // a barrier: nothing to write, answered after the commit
+    if (savepoints) {
+      // Here each unit numbers its own events, so that a duplicate event id fails its unit alone;
+      // the counter's lock is then taken earlier, on a path taken only after a conflict.
+      commands.clear();
+      unit_commands(unit, commands);
+      std::vector<const Event*> own;
+      for (const auto& e : unit.events) own.push_back(&e);
+      event_commands(own, commands);
+      Status s = writer_->exec("SAVEPOINT unit");
+      if (s) s = writer_->pipeline(commands);
+      if (s.code() == ErrorCode::kUnavailable) {
+        (void)writer_->exec("ROLLBACK");
+        return s;
+      }
+      if (!s) (void)writer_->exec("ROLLBACK TO SAVEPOINT unit");
+      (void)writer_->exec("RELEASE SAVEPOINT unit");
+      results[i] = s;
+      applied += s.is_ok();
+      continue;
+    }
+    unit_commands(unit, commands);
+    for (const auto& e : unit.events) events.push_back(&e);
+    ++applied;
+  }
+  if (savepoints) commands.clear();
+  event_commands(events, commands);
+  if (Status s = writer_->pipeline(commands); !s) {
+    (void)writer_->exec("ROLLBACK");
+    return s;  // a conflict is worth the redo with savepoints
+  }
+  // Crash here: nothing of the batch is durable and nothing was acknowledged. Error: the batch fails.
+  if (PP_FAULT("store.before_commit")) {
+    (void)writer_->exec("ROLLBACK");
+    return Status(ErrorCode::kUnavailable, "the store could not commit");
+  }
+  if (Status committed = writer_->exec("COMMIT"); !committed) {
+    (void)writer_->exec("ROLLBACK");
+    return Status(ErrorCode::kUnavailable, committed.message());
+  }
+  if (batch_size_) batch_size_->observe(static_cast<double>(applied));
+  return Status::ok();
+}
+
+std::unique_ptr<PgConn> PostgresStore::acquire_reader() {
+  {
+    std::lock_guard lock(readers_mu_);
+    while (!readers_.empty()) {
+      auto conn = std::move(readers_.back());
+      readers_.pop_back();
+      if (conn->healthy()) return conn;
+    }
+  }
+  auto conn = PgConn::connect(options_.url, pg_statements::reads());
+  return conn ? std::move(*conn) : nullptr;
+}
+
+void PostgresStore::release_reader(std::unique_ptr<PgConn> conn) {
+  std::lock_guard lock(readers_mu_);
+  if (conn->healthy() && static_cast<int>(readers_.size()) < options_.read_connections) {
+    readers_.push_back(std::move(conn));
+  }
+}
+
+}  // namespace pahlawan

@@ -1,0 +1,112 @@
+// PostgresStore: the production Store, on PostgreSQL 15 with PostGIS and pg_partman (see
+// docs/postgres.md for the schema and the Citus layout).
+//
+// Writes: one committer thread owns the write connection. It takes every unit queued since its last
+// commit (up to max_batch) and sends the whole batch as one transaction in libpq's pipeline mode —
+// BEGIN, every statement of every unit, the events, COMMIT — so a burst of N requests costs a few
+// round trips and one WAL flush, not N (synchronous_commit stays on: durable before the reply). A
+// stale version raises inside its statement (SQLSTATE PP409); then, as in SqliteStore, the batch is
+// redone with a savepoint per unit so that only the failing unit is rolled back.
+// Outbox order: the events of a transaction get their seq from one counter row, taken last and held
+// until commit, so seq order is commit order even with several processes writing (the relay's
+// "seq > cursor" never skips a late commit). Every commit with events sends NOTIFY pp_outbox.
+// Reads: a small pool of connections, each read one statement prepared at connect.
+// Events from other processes: a listener connection waits on LISTEN pp_outbox and wakes the
+// on_events_committed listener, and wakes it every poll_interval as well in case a notification was
+// lost with its connection.
+// Connection loss: a batch fails with kUnavailable (its outcome is then unknown to the caller, as with
+// any database) and the next batch reconnects; reads reconnect likewise.
+// Thread-safety: every public method may be called from any thread.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/metrics.h"
+#include "ports/group_commit.h"
+#include "ports/store.h"
+
+namespace pahlawan {
+
+class PgConn;
+struct PgCommand;
+
+struct PostgresStoreOptions {
+  std::string url;  // a libpq connection string or postgres:// URI
+  size_t max_batch = 2048;
+  size_t max_queue = 50000;
+  int read_connections = 4;
+  std::chrono::milliseconds poll_interval{1000};
+  bool migrate = false;  // apply missing migrations at open (else a database behind the binary is refused)
+};
+
+class PostgresStore final : public Store {
+ public:
+  static Result<std::unique_ptr<PostgresStore>> open(PostgresStoreOptions options, MetricsRegistry* metrics);
+  ~PostgresStore() override;  // flushes the queue, then stops the committer and the listener
+
+  void commit(UnitOfWork unit, CommitDone done) override;
+  Result<std::optional<Surplus>> find_surplus(const std::string& id) override;
+  Result<std::vector<Surplus>> load_open_surplus() override;
+  Result<std::vector<Surplus>> find_available_in_cells(const std::vector<CellRange>& ranges, TimePoint created_before,
+                                                       TimePoint now, const std::optional<std::string>& category,
+                                                       int limit) override;
+  Result<std::optional<IdempotencyRecord>> find_idempotency(const std::string& provider_id,
+                                                            const std::string& key) override;
+  Result<std::vector<Surplus>> find_offers_for(const std::string& ngo_id) override;
+  Result<std::vector<Surplus>> find_dead_letters(const std::optional<DlqPosition>& after, int limit) override;
+  Result<std::vector<Surplus>> find_claimed_since(TimePoint since) override;
+  Result<std::vector<Ngo>> load_ngos() override;
+  Result<std::vector<Credential>> load_credentials() override;
+  Result<std::optional<Credential>> find_credential(Role role, const std::string& id) override;
+  Result<std::optional<Provider>> find_provider(const std::string& id) override;
+  Result<std::optional<Ngo>> find_ngo(const std::string& id) override;
+  Result<std::optional<std::string>> get_meta(const std::string& key) override;
+  Result<std::vector<Event>> read_outbox(int64_t after_seq, int limit) override;
+  Result<int64_t> last_outbox_seq() override;
+  Result<std::vector<Event>> read_offers_for(const std::string& ngo_id, const std::string& after_event_id,
+                                             int limit) override;
+  Result<int64_t> load_cursor(const std::string& consumer) override;
+  void on_events_committed(UniqueFunction<void()> listener) override;
+
+  // Stops taking units and waits until everything queued is committed.
+  void flush_and_stop();
+
+ private:
+  class ReaderLease;
+
+  PostgresStore(PostgresStoreOptions options, std::unique_ptr<PgConn> writer, MetricsRegistry* metrics);
+  void run_listener();
+  void commit_batch(std::vector<CommitJob>& batch);
+  Status apply_batch(std::vector<CommitJob>& batch, std::vector<Status>& results, bool savepoints);
+  std::unique_ptr<PgConn> acquire_reader();
+  void release_reader(std::unique_ptr<PgConn> conn);
+  void wake_listener();
+
+  PostgresStoreOptions options_;
+  std::unique_ptr<PgConn> writer_;  // committer thread only
+
+  GroupCommitQueue queue_;
+  std::mutex mu_;
+  bool stopping_ = false;  // GUARDED_BY(mu_): the listener thread's
+  std::condition_variable stop_cv_;
+  std::mutex listener_mu_;
+  UniqueFunction<void()> listener_;  // GUARDED_BY(listener_mu_): called by the committer and the listener thread
+  std::thread notifier_;
+  int wake_fd_ = -1;  // an eventfd: flush_and_stop() ends the listener's poll through it
+
+  std::mutex readers_mu_;
+  std::vector<std::unique_ptr<PgConn>> readers_;  // GUARDED_BY(readers_mu_): idle read connections
+
+  Histogram* batch_size_ = nullptr;
+  Histogram* commit_seconds_ = nullptr;
+  Counter* rejected_ = nullptr;
+};
+
+}  // namespace pahlawan

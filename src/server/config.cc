@@ -29,8 +29,13 @@ Result<double> to_double(const std::string& flag, const std::string& v, double l
 
 }  // namespace
 
+bool is_postgres_url(const std::string& s) {
+  return s.rfind("postgres://", 0) == 0 || s.rfind("postgresql://", 0) == 0;
+}
+
 std::string config_usage() {
   return "usage: pahlawan serve [--listen 127.0.0.1:8080] [--data-dir ./data] [--admin-token T]\n"
+         "                      [--store postgres://user@host:port/db] [--migrate false]\n"
          "                      [--ack-timeout 300] [--shard-level 13] [--match-radius-m 10000]\n"
          "                      [--max-attempts 5] [--max-pending-offers 3] [--routing-url URL] [--threads N]\n"
          "                      [--hot-window 7200] [--rate-limit 100] [--webhook-retry-ms 1000]\n"
@@ -41,7 +46,9 @@ std::string config_usage() {
          "                      [--outbox-retention-h 24] [--journal-max-mb 256] [--journal-keep 4]\n"
          "                      [--webhook-allow-private false] [--max-post-distance-m 50000]\n"
          "                      [--max-wait 600] [--pickup-margin 900] [--match-window 0|500ms|2s]\n"
-         "Each flag may also come from PAHLAWAN_<FLAG> (e.g. PAHLAWAN_DATA_DIR); a flag wins.\n";
+         "       pahlawan migrate --store postgres://user@host:port/db\n"
+         "Each flag may also come from PAHLAWAN_<FLAG> (e.g. PAHLAWAN_DATA_DIR); a flag wins.\n"
+         "Without --store the data lives in SQLite in the data directory; with it, in PostgreSQL.\n";
 }
 
 Result<Config> parse_config(const std::vector<std::string>& args,
@@ -49,6 +56,8 @@ Result<Config> parse_config(const std::vector<std::string>& args,
   static const char* kFlags[][2] = {
       {"--listen", "PAHLAWAN_LISTEN"},
       {"--data-dir", "PAHLAWAN_DATA_DIR"},
+      {"--store", "PAHLAWAN_STORE"},
+      {"--migrate", "PAHLAWAN_MIGRATE"},
       {"--admin-token", "PAHLAWAN_ADMIN_TOKEN"},
       {"--ack-timeout", "PAHLAWAN_ACK_TIMEOUT"},
       {"--shard-level", "PAHLAWAN_SHARD_LEVEL"},
@@ -150,9 +159,17 @@ Result<Config> parse_config(const std::vector<std::string>& args,
         return invalid(flag + " must be a duration such as 0, 500ms or 2s (at most 60s)");
       c.match_window_ms = static_cast<int>(w->count());
     }
-    if (flag == "--webhook-allow-private") {
+    if (flag == "--webhook-allow-private" || flag == "--migrate") {
       if (v != "true" && v != "false" && v != "1" && v != "0") return invalid(flag + " must be true or false");
-      c.webhook_allow_private = v == "true" || v == "1";
+      (flag == "--migrate" ? c.migrate : c.webhook_allow_private) = v == "true" || v == "1";
+    }
+    if (flag == "--store") {
+      if (!v.empty() && !is_postgres_url(v)) {
+        return invalid(
+            "--store must be a PostgreSQL URL (postgres://user@host:port/database); without it the "
+            "embedded SQLite store in --data-dir is used");
+      }
+      c.store_url = v;
     }
     if (auto it = ints.find(flag); it != ints.end()) {
       auto r = to_int(flag, v, it->second.lo, it->second.hi);

@@ -14,6 +14,8 @@ namespace pahlawan {
 struct Config {
   std::string listen = "127.0.0.1:8080";
   std::string data_dir = "./data";
+  std::string store_url;  // empty: the embedded SQLite store in data_dir; postgres://…: PostgreSQL
+  bool migrate = false;   // apply missing PostgreSQL migrations at start
   std::optional<std::string> admin_token;
   int ack_timeout_s = 300;
   int shard_level = 13;
@@ -48,5 +50,7 @@ struct Config {
 Result<Config> parse_config(const std::vector<std::string>& args,
                             const std::function<std::optional<std::string>(const char*)>& env);
 std::string config_usage();
+// A PostgreSQL connection URI (postgres:// or postgresql://).
+bool is_postgres_url(const std::string& s);
 
 }  // namespace pahlawan

@@ -21,6 +21,7 @@
 #include "adapters/http/api_handler.h"
 #include "adapters/http/http_server.h"
 #include "adapters/journal/file_event_journal.h"
+#include "adapters/postgres/pg_store.h"
 #include "adapters/routing/osrm_route_estimator.h"
 #include "adapters/sqlite/sqlite_store.h"
 #include "adapters/webhook/webhook_sender.h"
@@ -119,6 +120,29 @@ Status secure_data_dir(const std::string& dir) {
   return Status::ok();
 }
 
+// The store the configuration names: the embedded SQLite file in the data directory by default,
+// or PostgreSQL. Either is flushed and stopped explicitly at shutdown, before what it calls back.
+struct OpenStore {
+  std::unique_ptr<Store> store;
+  std::function<void()> flush_and_stop;
+};
+
+Result<OpenStore> open_store(const Config& config, MetricsRegistry& metrics) {
+  if (is_postgres_url(config.store_url)) {
+    PostgresStoreOptions o;
+    o.url = config.store_url;
+    o.migrate = config.migrate;
+    auto pg = PostgresStore::open(std::move(o), &metrics);
+    if (!pg) return pg.status();
+    PostgresStore* raw = pg->get();
+    return OpenStore{std::move(*pg), [raw] { raw->flush_and_stop(); }};
+  }
+  auto lite = SqliteStore::open(SqliteStoreOptions{config.data_dir + "/pahlawan.db"}, &metrics);
+  if (!lite) return lite.status();
+  SqliteStore* raw = lite->get();
+  return OpenStore{std::move(*lite), [raw] { raw->flush_and_stop(); }};
+}
+
 }  // namespace
 
 int run_server(const Config& config) {
@@ -136,12 +160,12 @@ int run_server(const Config& config) {
 
   MetricsRegistry metrics;
   SystemClock clock;
-  auto store_r = SqliteStore::open(SqliteStoreOptions{config.data_dir + "/pahlawan.db"}, &metrics);
+  auto store_r = open_store(config, metrics);
   if (!store_r) {
     std::fprintf(stderr, "cannot open store: %s\n", store_r.status().message().c_str());
     return 1;
   }
-  SqliteStore& store = **store_r;
+  Store& store = *store_r->store;
   OpenSslSecrets secrets;
   auto admin_hash = admin_token_hash(config, store, secrets);
   if (!admin_hash) {
@@ -367,7 +391,7 @@ int run_server(const Config& config) {
   relay.stop();
   retention.stop();
   webhooks.stop();
-  store.flush_and_stop();
+  store_r->flush_and_stop();
   std::printf("drained; bye\n");
   std::fflush(stdout);
   return 0;

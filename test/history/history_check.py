@@ -402,6 +402,24 @@ def check(ops, final, journal):
     return v
 
 
+def postgres_database():
+    """A fresh database for the run: its --store arguments, and how to drop it."""
+    server = os.environ.get("PAHLAWAN_TEST_POSTGRES", "")
+    if not server:
+        print("history: --stack postgres needs PAHLAWAN_TEST_POSTGRES (run through scripts/test.sh)", flush=True)
+        sys.exit(2)
+    name = "pp_history_%d" % os.getpid()
+    base = server[:server.rfind("/") + 1]
+    quiet = dict(os.environ, PGOPTIONS="-c client_min_messages=warning")
+    subprocess.run(["psql", "-q", server, "-c", "DROP DATABASE IF EXISTS %s WITH (FORCE)" % name,
+                    "-c", "CREATE DATABASE %s" % name], check=True, stdout=subprocess.DEVNULL, env=quiet)
+
+    def drop():
+        subprocess.run(["psql", "-q", server, "-c", "DROP DATABASE IF EXISTS %s WITH (FORCE)" % name],
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return ["--store", base + name, "--migrate", "true"], drop
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--server", required=True, help="the pahlawan binary")
@@ -412,7 +430,13 @@ def main():
     ap.add_argument("--faults", default="", help="PAHLAWAN_FAULTS for every start (test builds)")
     ap.add_argument("--expect-violation", action="store_true", help="succeed only if a violation is found")
     ap.add_argument("--keep", action="store_true", help="keep the data directory and the history")
+    ap.add_argument("--stack", choices=["embedded", "postgres"], default="embedded",
+                    help="postgres: the server keeps its data in a fresh database on the PostgreSQL server "
+                         "named by PAHLAWAN_TEST_POSTGRES (as scripts/test.sh starts it)")
     args, extra = ap.parse_known_args()
+    store_args, drop_database = [], None
+    if args.stack == "postgres":
+        store_args, drop_database = postgres_database()
 
     # A watchdog, so that a hang (of the server or of the checker) fails the run rather than CI's clock.
     limit = 3 * args.duration + 120
@@ -430,7 +454,8 @@ def main():
                                                                        args.kills, data_dir), flush=True)
     # Short offer deadlines so that re-matches, lapses and DLQ entries happen within the run.
     server = Server(args.server, data_dir, args.faults,
-                    ["--ack-timeout", "2", "--max-pending-offers", "2"] + [a for a in extra if a != "--"])
+                    ["--ack-timeout", "2", "--max-pending-offers", "2"] + store_args +
+                    [a for a in extra if a != "--"])
     rec = Recorder()
     violations = []
     try:
@@ -531,6 +556,8 @@ def main():
         print("history: kept in " + data_dir)
     else:
         shutil.rmtree(data_dir, ignore_errors=True)
+        if drop_database:
+            drop_database()
     found = bool(violations)
     print("history: %s" % ("VIOLATIONS FOUND" if found else "all invariants hold"))
     if args.expect_violation:

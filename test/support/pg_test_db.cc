@@ -16,20 +16,29 @@ constexpr const char* kTemplate = "pp_test_template";
 }
 
 PgTestDb::PgTestDb() {
+  if (!connect_server()) return;
+  static std::atomic<int> counter{0};
+  name_ = "pp_test_" + std::to_string(getpid()) + "_" + std::to_string(counter++);
+  create(false);
+}
+
+PgTestDb::PgTestDb(std::string name, bool drop) : name_(std::move(name)), drop_(drop) {
+  if (connect_server()) create(true);
+}
+
+bool PgTestDb::connect_server() {
   const char* server = std::getenv("PAHLAWAN_TEST_POSTGRES");
   if (!server || !*server) {
     ADD_FAILURE() << "PAHLAWAN_TEST_POSTGRES is not set: run the tests through scripts/test.sh, which starts "
                      "PostgreSQL (or: source scripts/services.sh && start_postgres)";
-    return;
+    return false;
   }
   server_ = server;
-  static std::atomic<int> counter{0};
-  name_ = "pp_test_" + std::to_string(getpid()) + "_" + std::to_string(counter++);
-  create();
+  return true;
 }
 
 PgTestDb::~PgTestDb() {
-  if (url_.empty()) return;
+  if (url_.empty() || !drop_) return;
   auto conn = PgConn::connect(server_);
   if (conn) (void)(*conn)->exec("DROP DATABASE IF EXISTS " + name_ + " WITH (FORCE)");
 }
@@ -38,7 +47,7 @@ std::string PgTestDb::url_of(const std::string& db) const {
   return server_.substr(0, server_.rfind('/') + 1) + db;  // the server URL names the `postgres` database
 }
 
-void PgTestDb::create() {
+void PgTestDb::create(bool reuse) {
   auto conn = PgConn::connect(server_);
   ASSERT_TRUE(conn) << conn.status().message();
   PgConn& c = **conn;
@@ -60,7 +69,10 @@ void PgTestDb::create() {
     auto applied = pg_migrate(**t);
     ASSERT_TRUE(applied) << applied.status().message();
   }
-  Status made = c.exec("CREATE DATABASE " + name_ + " TEMPLATE " + kTemplate);
+  auto present = c.query("SELECT 1 FROM pg_database WHERE datname = '" + name_ + "'");
+  ASSERT_TRUE(present);
+  Status made =
+      reuse && present->rows() > 0 ? Status::ok() : c.exec("CREATE DATABASE " + name_ + " TEMPLATE " + kTemplate);
   ASSERT_TRUE(c.exec("SELECT pg_advisory_unlock(7461002)"));
   ASSERT_TRUE(made) << made.message();
   url_ = url_of(name_);

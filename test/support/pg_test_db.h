@@ -12,6 +12,9 @@ namespace pahlawan::testing {
 class PgTestDb {
  public:
   PgTestDb();
+  // A database of this name: made if missing, reused if present (a server restarted on the same data
+  // directory finds its data); dropped at the end only if `drop` is set.
+  PgTestDb(std::string name, bool drop);
   ~PgTestDb();
   PgTestDb(const PgTestDb&) = delete;
   PgTestDb& operator=(const PgTestDb&) = delete;
@@ -22,8 +25,10 @@ class PgTestDb {
   std::string url_of(const std::string& db) const;
 
  private:
-  void create();
+  bool connect_server();
+  void create(bool reuse);
   std::string server_, name_, url_;
+  bool drop_ = true;
 };
 
 }  // namespace pahlawan::testing

@@ -1,5 +1,9 @@
 #include "server_process.h"
 
+#include <cctype>
+
+#include "pg_test_db.h"
+
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -27,10 +31,18 @@ ServerProcess::ServerProcess(std::string data_dir, std::vector<std::string> extr
     data_dir_ = mkdtemp(tmpl);
     own_dir_ = true;
   }
+  if (const char* stack = std::getenv("PAHLAWAN_TEST_STACK"); stack && std::string(stack) == "postgres") {
+    // The database is named for the data directory: /tmp/pahlawan-e2e-Ab3xYz → pp_e2e_ab3xyz.
+    std::string name = "pp_e2e_" + std::filesystem::path(data_dir_).filename().string();
+    for (auto& ch : name) ch = std::isalnum(static_cast<unsigned char>(ch)) ? std::tolower(ch) : '_';
+    pg_ = std::make_unique<PgTestDb>(name, own_dir_);
+    extra_args_.insert(extra_args_.begin(), {std::string("--store"), pg_->url()});
+  }
 }
 
 ServerProcess::~ServerProcess() {
   if (pid_ > 0) kill();
+  pg_.reset();
   if (own_dir_) std::filesystem::remove_all(data_dir_);
 }
 

@@ -1,14 +1,20 @@
 // ServerProcess: a real `pahlawan serve` child process on an ephemeral port with its own data
 // directory, for end-to-end tests. start() returns once the server printed its URL (it is then
 // listening); stop() sends SIGTERM and returns the exit status; kill() is SIGKILL, for crash tests.
+// With PAHLAWAN_TEST_STACK=postgres in the environment the server keeps its data in PostgreSQL (the
+// server scripts/test.sh starts): one database per data directory, so a restart on the same
+// directory finds the same data, dropped with a directory the object made itself.
 #pragma once
 
 #include <sys/types.h>
 
+#include <memory>
 #include <string>
 #include <vector>
 
 namespace pahlawan::testing {
+
+class PgTestDb;
 
 class ServerProcess {
  public:
@@ -40,6 +46,7 @@ class ServerProcess {
   void spawn(bool with_stderr);
   std::string data_dir_;
   bool own_dir_ = false;
+  std::unique_ptr<PgTestDb> pg_;  // the stack is PostgreSQL
   std::vector<std::string> extra_args_;
   std::string admin_token_ = "test-admin-token-0123456789";
   pid_t pid_ = -1;

@@ -9,7 +9,8 @@
 //       opens that many idle GET /v1/events streams (100 NGOs, many streams each) and reports the
 //       server's memory per stream and its CPU while they idle (heartbeats every 10 s).
 //   common: --server PATH (spawned on a free port with a fresh data dir) or --port N (already running,
-//           then --admin-token T is required).
+//           then --admin-token T is required). --store postgres://… runs the spawned server on
+//           PostgreSQL (migrating the database first).
 //
 // Results go to stdout; docs/benchmarks.md records them.
 #include <fcntl.h>
@@ -42,6 +43,7 @@ namespace {
 
 struct Args {
   std::string mode, server, admin_token = "bench-admin-token-0123456789";
+  std::string store;  // --store for the spawned server (PostgreSQL); empty: the embedded default
   int port = 0;
   size_t providers = 10000, items = 100000;
   int window_ms = 1000, connections = 0, seconds = 10;
@@ -62,8 +64,14 @@ pid_t spawn_server(const Args& a, const std::string& dir, int& port) {
   if (pid == 0) {
     dup2(fds[1], 1);
     close(fds[0]);
-    execl(a.server.c_str(), a.server.c_str(), "serve", "--listen", "127.0.0.1:0", "--data-dir", dir.c_str(),
-          "--admin-token", a.admin_token.c_str(), static_cast<char*>(nullptr));
+    if (a.store.empty()) {
+      execl(a.server.c_str(), a.server.c_str(), "serve", "--listen", "127.0.0.1:0", "--data-dir", dir.c_str(),
+            "--admin-token", a.admin_token.c_str(), static_cast<char*>(nullptr));
+    } else {
+      execl(a.server.c_str(), a.server.c_str(), "serve", "--listen", "127.0.0.1:0", "--data-dir", dir.c_str(),
+            "--admin-token", a.admin_token.c_str(), "--store", a.store.c_str(), "--migrate", "true",
+            static_cast<char*>(nullptr));
+    }
     _exit(127);
   }
   close(fds[1]);
@@ -480,6 +488,8 @@ int main(int argc, char** argv) {
       a.ack_min_ms = std::stoi(v);
     else if (f == "--ack-max-ms")
       a.ack_max_ms = std::stoi(v);
+    else if (f == "--store")
+      a.store = v;
     else {
       std::fprintf(stderr, "unknown flag %s\n", f.c_str());
       return 2;

@@ -3,6 +3,8 @@
 # port, in its own temp directory, so nothing depends on (or disturbs) a service on a default port.
 # Sourced by scripts/test.sh; by hand:
 #   source scripts/services.sh && start_postgres && echo "$PAHLAWAN_TEST_POSTGRES"; ...; stop_services
+# Run as a script, it stops or starts the server of $PP_PG_DIR (which start_postgres exports):
+#   bash scripts/services.sh postgres-stop | postgres-start
 # PostgreSQL's initdb refuses to run as root, so as root the server runs as the `postgres` user.
 
 free_port() {
@@ -23,15 +25,31 @@ start_postgres() {
     cat "$PP_PG_DIR/initdb.log" >&2
     return 1
   }
-  # fsync and synchronous_commit stay on: the tests check durability, not a tuned-down server.
-  as_postgres "$bin/pg_ctl -D '$PP_PG_DIR/data' -l '$PP_PG_DIR/server.log' -w -t 60 start \
-    -o \"-c listen_addresses=127.0.0.1 -c port=$port -c unix_socket_directories='$PP_PG_DIR' \
-        -c max_connections=300 -c shared_buffers=256MB\"" >/dev/null || {
+  # In the server's own configuration, so that a restart (postgres_start) keeps them. fsync and
+  # synchronous_commit stay on: the tests check durability, not a tuned-down server.
+  cat >>"$PP_PG_DIR/data/postgresql.conf" <<CONF
+listen_addresses = '127.0.0.1'
+port = $port
+unix_socket_directories = '$PP_PG_DIR'
+max_connections = 300
+shared_buffers = 256MB
+CONF
+  export PP_PG_DIR
+  postgres_start || return 1
+  export PAHLAWAN_TEST_POSTGRES="postgresql://postgres@127.0.0.1:$port/postgres"
+  echo "postgres: $PAHLAWAN_TEST_POSTGRES (data in $PP_PG_DIR)" >&2
+}
+
+# Stop and start the server of PP_PG_DIR, keeping its data: how the outage test takes it away.
+postgres_stop() {
+  as_postgres "/usr/lib/postgresql/15/bin/pg_ctl -D '$PP_PG_DIR/data' -m fast -w stop" >/dev/null
+}
+postgres_start() {
+  as_postgres "/usr/lib/postgresql/15/bin/pg_ctl -D '$PP_PG_DIR/data' -l '$PP_PG_DIR/server.log' -w -t 60 start" \
+    >/dev/null || {
     cat "$PP_PG_DIR/server.log" >&2
     return 1
   }
-  export PAHLAWAN_TEST_POSTGRES="postgresql://postgres@127.0.0.1:$port/postgres"
-  echo "postgres: $PAHLAWAN_TEST_POSTGRES (data in $PP_PG_DIR)" >&2
 }
 
 stop_postgres() {
@@ -44,3 +62,14 @@ stop_postgres() {
 stop_services() {
   stop_postgres
 }
+
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+  case "${1:-}" in
+    postgres-stop) postgres_stop ;;
+    postgres-start) postgres_start ;;
+    *)
+      echo "usage: bash scripts/services.sh postgres-stop|postgres-start (PP_PG_DIR set)" >&2
+      exit 2
+      ;;
+  esac
+fi

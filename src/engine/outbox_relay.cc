@@ -55,7 +55,8 @@ Result<size_t> OutboxRelay::run_once() {
   if (!events) return events.status();
   if (events->empty()) return size_t{0};
   for (const auto& e : *events) bus_.publish(e);
-  bus_.flush();
+  // A bus that could not confirm the batch: the position stays, and the batch goes again later.
+  if (Status flushed = bus_.flush(); !flushed) return flushed;
   // Crash here: the subscribers have the events, the cursor does not say so; after a restart they are
   // delivered again and each subscriber must absorb the replay.
   (void)PP_FAULT("relay.after_publish_before_cursor");

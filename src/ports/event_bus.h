@@ -3,10 +3,14 @@
 // Contract: publish() hands one event to every subscriber, in outbox order, and returns when each has
 // taken it. Delivery is at-least-once (after a crash the relay resumes from its last saved cursor), so
 // subscribers must be idempotent by event id. Called from the relay thread only.
+// flush() ends a batch; a bus that forwards events elsewhere (a broker) returns an error when it
+// cannot confirm every event of the batch was taken, and the relay then publishes the batch again
+// later (the bus de-duplicates by event id, or its consumers do).
 #pragma once
 
 #include <string>
 
+#include "common/status.h"
 #include "domain/event.h"
 
 namespace pahlawan {
@@ -25,7 +29,7 @@ class EventBus {
   virtual void subscribe(EventSubscriber& subscriber) = 0;
   virtual void publish(const Event& event) = 0;
   // Called after each batch, before the relay records how far it got.
-  virtual void flush() = 0;
+  virtual Status flush() = 0;
 };
 
 }  // namespace pahlawan

@@ -35,7 +35,7 @@ bool is_postgres_url(const std::string& s) {
 
 std::string config_usage() {
   return "usage: pahlawan serve [--listen 127.0.0.1:8080] [--data-dir ./data] [--admin-token T]\n"
-         "                      [--store postgres://user@host:port/db] [--migrate false]\n"
+         "                      [--store postgres://user@host:port/db] [--migrate false] [--bus nats://host:port]\n"
          "                      [--ack-timeout 300] [--shard-level 13] [--match-radius-m 10000]\n"
          "                      [--max-attempts 5] [--max-pending-offers 3] [--routing-url URL] [--threads N]\n"
          "                      [--hot-window 7200] [--rate-limit 100] [--webhook-retry-ms 1000]\n"
@@ -58,6 +58,7 @@ Result<Config> parse_config(const std::vector<std::string>& args,
       {"--data-dir", "PAHLAWAN_DATA_DIR"},
       {"--store", "PAHLAWAN_STORE"},
       {"--migrate", "PAHLAWAN_MIGRATE"},
+      {"--bus", "PAHLAWAN_BUS"},
       {"--admin-token", "PAHLAWAN_ADMIN_TOKEN"},
       {"--ack-timeout", "PAHLAWAN_ACK_TIMEOUT"},
       {"--shard-level", "PAHLAWAN_SHARD_LEVEL"},
@@ -162,6 +163,10 @@ Result<Config> parse_config(const std::vector<std::string>& args,
     if (flag == "--webhook-allow-private" || flag == "--migrate") {
       if (v != "true" && v != "false" && v != "1" && v != "0") return invalid(flag + " must be true or false");
       (flag == "--migrate" ? c.migrate : c.webhook_allow_private) = v == "true" || v == "1";
+    }
+    if (flag == "--bus") {
+      if (!v.empty() && v.rfind("nats://", 0) != 0) return invalid("--bus must be a NATS URL (nats://host:port)");
+      c.bus_url = v;
     }
     if (flag == "--store") {
       if (!v.empty() && !is_postgres_url(v)) {

@@ -16,6 +16,7 @@ struct Config {
   std::string data_dir = "./data";
   std::string store_url;  // empty: the embedded SQLite store in data_dir; postgres://…: PostgreSQL
   bool migrate = false;   // apply missing PostgreSQL migrations at start
+  std::string bus_url;    // nats://…: committed events also go to NATS JetStream; empty: in-process only
   std::optional<std::string> admin_token;
   int ack_timeout_s = 300;
   int shard_level = 13;

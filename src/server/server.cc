@@ -21,6 +21,7 @@
 #include "adapters/http/api_handler.h"
 #include "adapters/http/http_server.h"
 #include "adapters/journal/file_event_journal.h"
+#include "adapters/nats/jetstream_bus.h"
 #include "adapters/postgres/pg_store.h"
 #include "adapters/routing/osrm_route_estimator.h"
 #include "adapters/sqlite/sqlite_store.h"
@@ -291,11 +292,32 @@ int run_server(const Config& config) {
     std::fprintf(stderr, "cannot start webhook delivery: %s\n", s.message().c_str());
     return 1;
   }
+  // With --bus, a second relay with its own cursor ("nats") hands the same events to JetStream: a
+  // NATS outage then holds back only that relay, never matching, streams or webhooks in this process.
+  std::unique_ptr<JetStreamBus> jetstream;
+  std::unique_ptr<OutboxRelay> nats_relay;
+  if (!config.bus_url.empty()) {
+    JetStreamOptions jo;
+    jo.url = config.bus_url;
+    auto js = JetStreamBus::connect(jo, &metrics);
+    if (!js) {
+      std::fprintf(stderr, "%s\n", js.status().message().c_str());
+      return 1;
+    }
+    jetstream = std::move(*js);
+    nats_relay = std::make_unique<OutboxRelay>(store, *jetstream, "nats");
+  }
   OutboxRelay relay(store, bus);
-  store.on_events_committed([&relay] { relay.notify(); });
-  if (Status s = relay.start(); !s) {
-    std::fprintf(stderr, "cannot start the outbox relay: %s\n", s.message().c_str());
-    return 1;
+  store.on_events_committed([&relay, &nats_relay] {
+    relay.notify();
+    if (nats_relay) nats_relay->notify();
+  });
+  for (OutboxRelay* r : {&relay, nats_relay.get()}) {
+    if (!r) continue;
+    if (Status s = r->start(); !s) {
+      std::fprintf(stderr, "cannot start the outbox relay: %s\n", s.message().c_str());
+      return 1;
+    }
   }
   RetentionOptions retention_options;
   retention_options.idempotency = std::chrono::hours(config.idempotency_retention_h);
@@ -389,6 +411,7 @@ int run_server(const Config& config) {
   // Answers the route requests still out (to actors that no longer run) before anything they use goes.
   if (osrm) osrm->stop();
   relay.stop();
+  if (nats_relay) nats_relay->stop();
   retention.stop();
   webhooks.stop();
   store_r->flush_and_stop();

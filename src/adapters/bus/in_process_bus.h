@@ -14,8 +14,9 @@ class InProcessBus final : public EventBus {
   void publish(const Event& event) override {
     for (auto* s : subscribers_) s->on_event(event);
   }
-  void flush() override {
+  Status flush() override {
     for (auto* s : subscribers_) s->flush();
+    return Status::ok();
   }
 
  private:

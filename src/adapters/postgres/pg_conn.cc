@@ -1,5 +1,7 @@
 #include "adapters/postgres/pg_conn.h"
 
+#include <poll.h>
+
 #include <charconv>
 #include <cstdlib>
 #include <cstring>
@@ -65,6 +67,18 @@ PgConn::~PgConn() {
 }
 
 bool PgConn::healthy() const {
+  return PQstatus(conn_) == CONNECTION_OK;
+}
+
+bool PgConn::check_alive() {
+  // A server ending the connection sends a FATAL message, then closes: one read takes the message,
+  // the next finds the end of the stream. Read while the socket has something, a few times at most.
+  for (int i = 0; i < 4 && PQstatus(conn_) == CONNECTION_OK; ++i) {
+    pollfd pfd{PQsocket(conn_), POLLIN, 0};
+    if (::poll(&pfd, 1, 0) <= 0) break;
+    if (PQconsumeInput(conn_) == 0) return false;
+    while (PGnotify* n = PQnotifies(conn_)) PQfreemem(n);
+  }
   return PQstatus(conn_) == CONNECTION_OK;
 }
 

@@ -92,6 +92,9 @@ class PgConn {
 
   // True while the connection is usable; reconnect() tries once to restore it.
   bool healthy() const;
+  // Reads whatever the server sent meanwhile (without waiting): a connection the server closed (a
+  // restart, an administrator's kill) is then known to be broken before it is used, not by failing.
+  bool check_alive();
   Status reconnect();
   int socket() const { return PQsocket(conn_); }
   PGconn* raw() { return conn_; }

@@ -45,6 +45,7 @@ PostgresStore::PostgresStore(PostgresStoreOptions options, std::unique_ptr<PgCon
       writer_(std::move(writer)),
       queue_(options_.max_queue, options_.max_batch),
       wake_fd_(::eventfd(0, EFD_CLOEXEC)) {
+  writer_pid_ = PQbackendPID(writer_->raw());
   if (metrics) {
     batch_size_ = &metrics->histogram("store_commit_batch_units", "Units of work committed per transaction",
                                       {1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096});
@@ -92,27 +93,38 @@ void PostgresStore::commit(UnitOfWork unit, CommitDone done) {
   queue_.submit(std::move(unit), std::move(done));
 }
 
-// LISTEN on a connection of its own: a commit in another process wakes this process's relay. The
-// wait times out every poll_interval and wakes it anyway (a notification sent while this connection
-// was down is lost), and once an hour runs pg_partman's maintenance (new partitions, retention).
+// LISTEN on a connection of its own: a commit in another process wakes this process's relay. This
+// process's own commits are not woken for again (the committer did that already, without a round
+// trip): their notifications carry the writer's backend pid. A notification sent while this
+// connection was down is lost, so after each reconnect the relay is woken once to look for itself.
+// Once an hour the connection also runs pg_partman's maintenance (new partitions, retention).
 void PostgresStore::run_listener() {
   std::unique_ptr<PgConn> conn;
+  bool connected_before = false;
   auto last_maintenance = std::chrono::steady_clock::now();
   for (;;) {
     {
       std::unique_lock lock(mu_);
       if (stopping_) return;
     }
+    bool wake = false;
     if (!conn || !conn->healthy()) {
       conn.reset();
       auto c = PgConn::connect(options_.url);
-      if (c && (*c)->exec("LISTEN pp_outbox")) conn = std::move(*c);
+      if (c && (*c)->exec("LISTEN pp_outbox")) {
+        conn = std::move(*c);
+        wake = connected_before;  // it may have missed notifications while it was away
+        connected_before = true;
+      }
     }
     if (conn) {
       pollfd pfd[2] = {{conn->socket(), POLLIN, 0}, {wake_fd_, POLLIN, 0}};
       (void)::poll(pfd, 2, static_cast<int>(options_.poll_interval.count()));
       (void)PQconsumeInput(conn->raw());
-      while (PGnotify* n = PQnotifies(conn->raw())) PQfreemem(n);
+      while (PGnotify* n = PQnotifies(conn->raw())) {
+        wake |= n->be_pid != writer_pid_.load();
+        PQfreemem(n);
+      }
       if (std::chrono::steady_clock::now() - last_maintenance > std::chrono::hours(1)) {
         (void)conn->exec("SELECT partman.run_maintenance(p_analyze := false)");
         last_maintenance = std::chrono::steady_clock::now();
@@ -121,7 +133,7 @@ void PostgresStore::run_listener() {
       std::unique_lock lock(mu_);
       stop_cv_.wait_for(lock, options_.poll_interval, [&] { return stopping_; });
     }
-    wake_listener();
+    if (wake) wake_listener();
   }
 }
 
@@ -203,7 +215,9 @@ void PostgresStore::commit_batch(std::vector<CommitJob>& batch) {
   answer_group_commit(
       batch,
       [this](std::vector<CommitJob>& b, std::vector<Status>& results) {
-        Status tx = writer_->healthy() ? Status::ok() : writer_->reconnect();
+        // A connection the server dropped while idle is replaced before the batch, not failed by it.
+        Status tx = writer_->check_alive() ? Status::ok() : writer_->reconnect();
+        writer_pid_ = PQbackendPID(writer_->raw());
         if (tx) tx = apply_batch(b, results, false);
         if (tx.code() == ErrorCode::kConflict) tx = apply_batch(b, results, true);
         return tx;
@@ -273,7 +287,7 @@ std::unique_ptr<PgConn> PostgresStore::acquire_reader() {
     while (!readers_.empty()) {
       auto conn = std::move(readers_.back());
       readers_.pop_back();
-      if (conn->healthy()) return conn;
+      if (conn->check_alive()) return conn;
     }
   }
   auto conn = PgConn::connect(options_.url, pg_statements::reads());

@@ -12,13 +12,14 @@
 // "seq > cursor" never skips a late commit). Every commit with events sends NOTIFY pp_outbox.
 // Reads: a small pool of connections, each read one statement prepared at connect.
 // Events from other processes: a listener connection waits on LISTEN pp_outbox and wakes the
-// on_events_committed listener, and wakes it every poll_interval as well in case a notification was
-// lost with its connection.
+// on_events_committed listener for commits of other processes (this process's own commits wake it
+// from the committer), and once after each reconnect, in case a notification was lost meanwhile.
 // Connection loss: a batch fails with kUnavailable (its outcome is then unknown to the caller, as with
 // any database) and the next batch reconnects; reads reconnect likewise.
 // Thread-safety: every public method may be called from any thread.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -42,7 +43,7 @@ struct PostgresStoreOptions {
   size_t max_batch = 2048;
   size_t max_queue = 50000;
   int read_connections = 4;
-  std::chrono::milliseconds poll_interval{1000};
+  std::chrono::milliseconds poll_interval{1000};  // how often the listener retries its connection
   bool migrate = false;  // apply missing migrations at open (else a database behind the binary is refused)
 };
 
@@ -99,7 +100,8 @@ class PostgresStore final : public Store {
   std::mutex listener_mu_;
   UniqueFunction<void()> listener_;  // GUARDED_BY(listener_mu_): called by the committer and the listener thread
   std::thread notifier_;
-  int wake_fd_ = -1;  // an eventfd: flush_and_stop() ends the listener's poll through it
+  int wake_fd_ = -1;                // an eventfd: flush_and_stop() ends the listener's poll through it
+  std::atomic<int> writer_pid_{0};  // the write connection's backend: its own NOTIFYs wake nothing
 
   std::mutex readers_mu_;
   std::vector<std::unique_ptr<PgConn>> readers_;  // GUARDED_BY(readers_mu_): idle read connections

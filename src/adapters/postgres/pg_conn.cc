@@ -47,7 +47,11 @@ Status pg_status(const char* sqlstate, const std::string& message) {
 }
 
 Result<std::unique_ptr<PgConn>> PgConn::connect(const std::string& url, std::vector<PgStatement> statements) {
-  PGconn* c = PQconnectdb(url.c_str());
+  // A database host that does not answer (not one that refuses) must not hold a thread for the TCP
+  // timeout: 5 s unless the URL sets connect_timeout (its settings override those listed before it).
+  const char* keys[] = {"connect_timeout", "dbname", nullptr};
+  const char* values[] = {"5", url.c_str(), nullptr};
+  PGconn* c = PQconnectdbParams(keys, values, 1);
   if (PQstatus(c) != CONNECTION_OK) {
     std::string why = PQerrorMessage(c);
     PQfinish(c);

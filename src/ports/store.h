@@ -5,8 +5,9 @@
 // - commit(UnitOfWork) applies every mutation of the unit and appends its events to the outbox
 //   atomically, or applies none of it. `done` is called exactly once, after the outcome is durable
 //   (fsync'd), on a store-owned thread: it must be quick and must not block (post elsewhere).
-// - Units are applied in submission order. An empty unit is a barrier: its `done` runs only after
-//   every unit submitted before it has been decided.
+// - Units that touch the same item are applied in submission order (a store may commit units of
+//   different items concurrently: PostgresStore does, on several connections). An empty unit is a
+//   barrier: its `done` runs only after every unit submitted before it has been decided.
 // - An update carries the version it expects; a stale one fails the unit with kConflict (optimistic
 //   locking: it keeps several replicas on one database correct).
 // - A store may refuse a unit when its queue is full (kUnavailable): callers never wait behind an

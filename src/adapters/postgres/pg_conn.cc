@@ -46,7 +46,8 @@ Status pg_status(const char* sqlstate, const std::string& message) {
   return {ErrorCode::kInternal, message};
 }
 
-Result<std::unique_ptr<PgConn>> PgConn::connect(const std::string& url, std::vector<PgStatement> statements) {
+Result<std::unique_ptr<PgConn>> PgConn::connect(const std::string& url, std::vector<PgStatement> statements,
+                                                std::string setup) {
   // A database host that does not answer (not one that refuses) must not hold a thread for the TCP
   // timeout: 5 s unless the URL sets connect_timeout (its settings override those listed before it).
   const char* keys[] = {"connect_timeout", "dbname", nullptr};
@@ -58,7 +59,7 @@ Result<std::unique_ptr<PgConn>> PgConn::connect(const std::string& url, std::vec
     while (!why.empty() && why.back() == '\n') why.pop_back();
     return Status(ErrorCode::kUnavailable, "cannot connect to PostgreSQL: " + why);
   }
-  std::unique_ptr<PgConn> conn(new PgConn(c, std::move(statements)));
+  std::unique_ptr<PgConn> conn(new PgConn(c, std::move(statements), std::move(setup)));
   // Quiet: NOTICEs (e.g. "relation already exists, skipping") are not errors worth a log line each.
   PQsetNoticeProcessor(
       c, [](void*, const char*) {}, nullptr);
@@ -93,6 +94,9 @@ Status PgConn::reconnect() {
 }
 
 Status PgConn::prepare_all() {
+  if (!setup_.empty()) {
+    if (Status s = exec(setup_); !s) return s;
+  }
   for (const auto& st : statements_) {
     PgResult r(PQprepare(conn_, st.name, st.sql, 0, nullptr));
     if (Status s = status_of(r.raw()); !s) {

@@ -73,8 +73,10 @@ struct PgCommand {
 
 class PgConn {
  public:
-  // `statements` are prepared at connect (and again after a reconnect).
-  static Result<std::unique_ptr<PgConn>> connect(const std::string& url, std::vector<PgStatement> statements = {});
+  // `statements` are prepared at connect (and again after a reconnect), after `setup` (session
+  // settings, e.g. "SET synchronous_commit = on") has run.
+  static Result<std::unique_ptr<PgConn>> connect(const std::string& url, std::vector<PgStatement> statements = {},
+                                                 std::string setup = "");
   ~PgConn();
   PgConn(const PgConn&) = delete;
   PgConn& operator=(const PgConn&) = delete;
@@ -100,12 +102,14 @@ class PgConn {
   PGconn* raw() { return conn_; }
 
  private:
-  PgConn(PGconn* conn, std::vector<PgStatement> statements) : conn_(conn), statements_(std::move(statements)) {}
+  PgConn(PGconn* conn, std::vector<PgStatement> statements, std::string setup)
+      : conn_(conn), statements_(std::move(statements)), setup_(std::move(setup)) {}
   Status prepare_all();
   Status status_of(PGresult* r) const;
 
   PGconn* conn_;
   std::vector<PgStatement> statements_;
+  std::string setup_;
 };
 
 // The store's error for a failed statement: a unique or check violation, or our own 'PP409' (a

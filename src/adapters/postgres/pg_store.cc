@@ -33,19 +33,19 @@ Result<std::unique_ptr<PostgresStore>> PostgresStore::open(PostgresStoreOptions 
   }
   // Partitions for the coming days; the listener repeats this hourly (see run_listener).
   (void)(*admin)->exec("SELECT partman.run_maintenance(p_analyze := false)");
-  auto writer = PgConn::connect(options.url, pg_statements::writes());
-  if (!writer) return writer.status();
-  // Durable before the reply, whatever the server's default.
-  if (Status s = (*writer)->exec("SET synchronous_commit = on"); !s) return s;
-  return std::unique_ptr<PostgresStore>(new PostgresStore(std::move(options), std::move(*writer), metrics));
+  std::vector<std::unique_ptr<PgConn>> writers;
+  for (int i = 0; i < std::max(1, options.lanes); ++i) {
+    // Durable before the reply, whatever the server's default (and again after a reconnect).
+    auto writer = PgConn::connect(options.url, pg_statements::writes(), "SET synchronous_commit = on");
+    if (!writer) return writer.status();
+    writers.push_back(std::move(*writer));
+  }
+  return std::unique_ptr<PostgresStore>(new PostgresStore(std::move(options), std::move(writers), metrics));
 }
 
-PostgresStore::PostgresStore(PostgresStoreOptions options, std::unique_ptr<PgConn> writer, MetricsRegistry* metrics)
-    : options_(std::move(options)),
-      writer_(std::move(writer)),
-      queue_(options_.max_queue, options_.max_batch),
-      wake_fd_(::eventfd(0, EFD_CLOEXEC)) {
-  writer_pid_ = PQbackendPID(writer_->raw());
+PostgresStore::PostgresStore(PostgresStoreOptions options, std::vector<std::unique_ptr<PgConn>> writers,
+                             MetricsRegistry* metrics)
+    : options_(std::move(options)), wake_fd_(::eventfd(0, EFD_CLOEXEC)) {
   if (metrics) {
     batch_size_ = &metrics->histogram("store_commit_batch_units", "Units of work committed per transaction",
                                       {1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096});
@@ -53,8 +53,18 @@ PostgresStore::PostgresStore(PostgresStoreOptions options, std::unique_ptr<PgCon
                                           {0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1});
     rejected_ = &metrics->counter("store_commit_rejected_total", "Units refused because the queue was full");
   }
-  queue_.start(
-      "pp-pg-commit", [this](std::vector<CommitJob>& batch) { commit_batch(batch); }, rejected_);
+  for (auto& writer : writers) {
+    auto lane = std::make_unique<Lane>();
+    lane->pid = PQbackendPID(writer->raw());
+    lane->writer = std::move(writer);
+    lane->queue = std::make_unique<GroupCommitQueue>(options_.max_queue, options_.max_batch);
+    lanes_.push_back(std::move(lane));
+  }
+  for (auto& lane : lanes_) {
+    Lane* l = lane.get();
+    l->queue->start(
+        "pp-pg-commit", [this, l](std::vector<CommitJob>& batch) { commit_batch(*l, batch); }, rejected_);
+  }
   notifier_ = std::thread([this] {
     name_this_thread("pp-pg-listen");
     run_listener();
@@ -66,7 +76,7 @@ PostgresStore::~PostgresStore() {
 }
 
 void PostgresStore::flush_and_stop() {
-  queue_.stop();
+  for (auto& lane : lanes_) lane->queue->stop();
   {
     std::lock_guard lock(mu_);
     stopping_ = true;
@@ -89,8 +99,49 @@ void PostgresStore::wake_listener() {
   if (listener_) listener_();
 }
 
+// The lane of a unit's item: cell ids at one level share their low bits, so they are mixed first.
+size_t PostgresStore::lane_of(const UnitOfWork& unit) const {
+  uint64_t cell = 0;
+  if (!unit.inserts.empty()) {
+    cell = unit.inserts.front().cell;
+  } else if (!unit.updates.empty()) {
+    cell = unit.updates.front().after.cell;
+  }
+  return cell == 0 ? 0 : static_cast<size_t>((cell * 0x9E3779B97F4A7C15ull) >> 33) % lanes_.size();
+}
+
+bool PostgresStore::is_own_backend(int pid) const {
+  for (const auto& lane : lanes_) {
+    if (lane->pid.load() == pid) return true;
+  }
+  return false;
+}
+
 void PostgresStore::commit(UnitOfWork unit, CommitDone done) {
-  queue_.submit(std::move(unit), std::move(done));
+  if (!unit.empty() || lanes_.size() == 1) {
+    lanes_[lane_of(unit)]->queue->submit(std::move(unit), std::move(done));
+    return;
+  }
+  // A barrier: answered once it has passed every lane, with the first failure if any (a lane full
+  // or stopping).
+  struct Countdown {
+    std::mutex mu;
+    size_t left;
+    Status result = Status::ok();
+    CommitDone done;
+  };
+  auto countdown = std::make_shared<Countdown>();
+  countdown->left = lanes_.size();
+  countdown->done = std::move(done);
+  for (auto& lane : lanes_) {
+    lane->queue->submit(UnitOfWork{}, [countdown](Status s) {
+      std::unique_lock lock(countdown->mu);
+      if (!s && countdown->result) countdown->result = s;
+      if (--countdown->left > 0) return;
+      lock.unlock();
+      countdown->done(std::move(countdown->result));
+    });
+  }
 }
 
 // LISTEN on a connection of its own: a commit in another process wakes this process's relay. This
@@ -122,7 +173,7 @@ void PostgresStore::run_listener() {
       (void)::poll(pfd, 2, static_cast<int>(options_.poll_interval.count()));
       (void)PQconsumeInput(conn->raw());
       while (PGnotify* n = PQnotifies(conn->raw())) {
-        wake |= n->be_pid != writer_pid_.load();
+        wake |= !is_own_backend(n->be_pid);
         PQfreemem(n);
       }
       if (std::chrono::steady_clock::now() - last_maintenance > std::chrono::hours(1)) {
@@ -211,15 +262,16 @@ void event_commands(const std::vector<const Event*>& events, std::vector<PgComma
 
 }  // namespace
 
-void PostgresStore::commit_batch(std::vector<CommitJob>& batch) {
+void PostgresStore::commit_batch(Lane& lane, std::vector<CommitJob>& batch) {
   answer_group_commit(
       batch,
-      [this](std::vector<CommitJob>& b, std::vector<Status>& results) {
+      [this, &lane](std::vector<CommitJob>& b, std::vector<Status>& results) {
+        PgConn& writer = *lane.writer;
         // A connection the server dropped while idle is replaced before the batch, not failed by it.
-        Status tx = writer_->check_alive() ? Status::ok() : writer_->reconnect();
-        writer_pid_ = PQbackendPID(writer_->raw());
-        if (tx) tx = apply_batch(b, results, false);
-        if (tx.code() == ErrorCode::kConflict) tx = apply_batch(b, results, true);
+        Status tx = writer.check_alive() ? Status::ok() : writer.reconnect();
+        lane.pid = PQbackendPID(writer.raw());
+        if (tx) tx = apply_batch(writer, b, results, false);
+        if (tx.code() == ErrorCode::kConflict) tx = apply_batch(writer, b, results, true);
         return tx;
       },
       commit_seconds_, [this] { wake_listener(); });
@@ -229,8 +281,9 @@ void PostgresStore::commit_batch(std::vector<CommitJob>& batch) {
 // failing statement aborts it all (kConflict: worth redoing with savepoints). With savepoints each
 // unit is its own pipeline inside SAVEPOINT … RELEASE, so a failing unit is rolled back alone and
 // its result lands in `results`; only failures of the transaction itself are returned.
-Status PostgresStore::apply_batch(std::vector<CommitJob>& batch, std::vector<Status>& results, bool savepoints) {
-  if (Status s = writer_->exec("BEGIN"); !s) return s;
+Status PostgresStore::apply_batch(PgConn& writer, std::vector<CommitJob>& batch, std::vector<Status>& results,
+                                  bool savepoints) {
+  if (Status s = writer.exec("BEGIN"); !s) return s;
   std::vector<PgCommand> commands;
   std::vector<const Event*> events;
   size_t applied = 0;
@@ -246,14 +299,14 @@ Status PostgresStore::apply_batch(std::vector<CommitJob>& batch, std::vector<Sta
       std::vector<const Event*> own;
       for (const auto& e : unit.events) own.push_back(&e);
       event_commands(own, commands);
-      Status s = writer_->exec("SAVEPOINT unit");
-      if (s) s = writer_->pipeline(commands);
+      Status s = writer.exec("SAVEPOINT unit");
+      if (s) s = writer.pipeline(commands);
       if (s.code() == ErrorCode::kUnavailable) {
-        (void)writer_->exec("ROLLBACK");
+        (void)writer.exec("ROLLBACK");
         return s;
       }
-      if (!s) (void)writer_->exec("ROLLBACK TO SAVEPOINT unit");
-      (void)writer_->exec("RELEASE SAVEPOINT unit");
+      if (!s) (void)writer.exec("ROLLBACK TO SAVEPOINT unit");
+      (void)writer.exec("RELEASE SAVEPOINT unit");
       results[i] = s;
       applied += s.is_ok();
       continue;
@@ -264,17 +317,17 @@ Status PostgresStore::apply_batch(std::vector<CommitJob>& batch, std::vector<Sta
   }
   if (savepoints) commands.clear();
   event_commands(events, commands);
-  if (Status s = writer_->pipeline(commands); !s) {
-    (void)writer_->exec("ROLLBACK");
+  if (Status s = writer.pipeline(commands); !s) {
+    (void)writer.exec("ROLLBACK");
     return s;  // a conflict is worth the redo with savepoints
   }
   // Crash here: nothing of the batch is durable and nothing was acknowledged. Error: the batch fails.
   if (PP_FAULT("store.before_commit")) {
-    (void)writer_->exec("ROLLBACK");
+    (void)writer.exec("ROLLBACK");
     return Status(ErrorCode::kUnavailable, "the store could not commit");
   }
-  if (Status committed = writer_->exec("COMMIT"); !committed) {
-    (void)writer_->exec("ROLLBACK");
+  if (Status committed = writer.exec("COMMIT"); !committed) {
+    (void)writer.exec("ROLLBACK");
     return Status(ErrorCode::kUnavailable, committed.message());
   }
   if (batch_size_) batch_size_->observe(static_cast<double>(applied));

@@ -1,12 +1,15 @@
 // PostgresStore: the production Store, on PostgreSQL 15 with PostGIS and pg_partman (see
 // docs/postgres.md for the schema and the Citus layout).
 //
-// Writes: one committer thread owns the write connection. It takes every unit queued since its last
-// commit (up to max_batch) and sends the whole batch as one transaction in libpq's pipeline mode —
-// BEGIN, every statement of every unit, the events, COMMIT — so a burst of N requests costs a few
-// round trips and one WAL flush, not N (synchronous_commit stays on: durable before the reply). A
-// stale version raises inside its statement (SQLSTATE PP409); then, as in SqliteStore, the batch is
-// redone with a savepoint per unit so that only the failing unit is rolled back.
+// Writes: `lanes` committer threads, each owning one write connection. A unit goes to the lane of its
+// item's cell (units without an item to lane 0), so one item's — one shard actor's — writes stay in
+// order while different cells commit in parallel on the server. A lane takes every unit queued since
+// its last commit (up to max_batch) and sends the whole batch as one transaction in libpq's pipeline
+// mode — BEGIN, every statement of every unit, the events, COMMIT — so a burst of N requests costs a
+// few round trips and one WAL flush per lane, not N (synchronous_commit stays on: durable before the
+// reply). A stale version raises inside its statement (SQLSTATE PP409); then, as in SqliteStore, the
+// batch is redone with a savepoint per unit so that only the failing unit is rolled back. A barrier
+// (an empty unit) is queued on every lane and answered once every lane has passed it.
 // Outbox order: the events of a transaction get their seq from one counter row, taken last and held
 // until commit, so seq order is commit order even with several processes writing (the relay's
 // "seq > cursor" never skips a late commit). Every commit with events sends NOTIFY pp_outbox.
@@ -41,7 +44,8 @@ struct PgCommand;
 struct PostgresStoreOptions {
   std::string url;  // a libpq connection string or postgres:// URI
   size_t max_batch = 2048;
-  size_t max_queue = 50000;
+  size_t max_queue = 50000;  // per lane
+  int lanes = 2;             // write connections committing in parallel
   int read_connections = 4;
   std::chrono::milliseconds poll_interval{1000};  // how often the listener retries its connection
   bool migrate = false;  // apply missing migrations at open (else a database behind the binary is refused)
@@ -82,26 +86,32 @@ class PostgresStore final : public Store {
  private:
   class ReaderLease;
 
-  PostgresStore(PostgresStoreOptions options, std::unique_ptr<PgConn> writer, MetricsRegistry* metrics);
+  // One committer: its connection, its queue and thread, and its connection's backend pid.
+  struct Lane {
+    std::unique_ptr<PgConn> writer;  // its committer thread only
+    std::unique_ptr<GroupCommitQueue> queue;
+    std::atomic<int> pid{0};
+  };
+
+  PostgresStore(PostgresStoreOptions options, std::vector<std::unique_ptr<PgConn>> writers, MetricsRegistry* metrics);
   void run_listener();
-  void commit_batch(std::vector<CommitJob>& batch);
-  Status apply_batch(std::vector<CommitJob>& batch, std::vector<Status>& results, bool savepoints);
+  size_t lane_of(const UnitOfWork& unit) const;
+  bool is_own_backend(int pid) const;
+  void commit_batch(Lane& lane, std::vector<CommitJob>& batch);
+  Status apply_batch(PgConn& writer, std::vector<CommitJob>& batch, std::vector<Status>& results, bool savepoints);
   std::unique_ptr<PgConn> acquire_reader();
   void release_reader(std::unique_ptr<PgConn> conn);
   void wake_listener();
 
   PostgresStoreOptions options_;
-  std::unique_ptr<PgConn> writer_;  // committer thread only
-
-  GroupCommitQueue queue_;
+  std::vector<std::unique_ptr<Lane>> lanes_;
   std::mutex mu_;
   bool stopping_ = false;  // GUARDED_BY(mu_): the listener thread's
   std::condition_variable stop_cv_;
   std::mutex listener_mu_;
   UniqueFunction<void()> listener_;  // GUARDED_BY(listener_mu_): called by the committer and the listener thread
   std::thread notifier_;
-  int wake_fd_ = -1;                // an eventfd: flush_and_stop() ends the listener's poll through it
-  std::atomic<int> writer_pid_{0};  // the write connection's backend: its own NOTIFYs wake nothing
+  int wake_fd_ = -1;  // an eventfd: flush_and_stop() ends the listener's poll through it
 
   std::mutex readers_mu_;
   std::vector<std::unique_ptr<PgConn>> readers_;  // GUARDED_BY(readers_mu_): idle read connections

@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 
 namespace pahlawan {
 
@@ -18,6 +19,11 @@ inline int64_t to_unix_ms(TimePoint t) {
 }
 inline TimePoint from_unix_ms(int64_t ms) {
   return TimePoint(Millis(ms));
+}
+
+// An optional time as Unix milliseconds, as the stores bind nullable time columns.
+inline std::optional<int64_t> opt_unix_ms(const std::optional<TimePoint>& t) {
+  return t ? std::optional<int64_t>(to_unix_ms(*t)) : std::nullopt;
 }
 
 class Clock {

@@ -65,7 +65,7 @@ Result<std::vector<Surplus>> PostgresStore::find_available_in_cells(const std::v
     if (static_cast<int>(out.size()) >= limit) break;
     PgParams p;
     p.add(static_cast<int64_t>(range.first)).add(static_cast<int64_t>(range.last));
-    p.add(ms(created_before)).add(ms(now)).add(category).add(limit - static_cast<int>(out.size()));
+    p.add(to_unix_ms(created_before)).add(to_unix_ms(now)).add(category).add(limit - static_cast<int>(out.size()));
     auto r = lease.run("available_in_cells", p);
     if (!r) return r.status();
     for (auto& s : read_all_surplus(*r)) out.push_back(std::move(s));
@@ -88,7 +88,7 @@ Result<std::vector<Surplus>> PostgresStore::find_offers_for(const std::string& n
 
 Result<std::vector<Surplus>> PostgresStore::find_dead_letters(const std::optional<DlqPosition>& after, int limit) {
   PgParams p;
-  p.add(after ? std::optional<int64_t>(ms(after->at)) : std::nullopt);
+  p.add(after ? std::optional<int64_t>(to_unix_ms(after->at)) : std::nullopt);
   p.add(after ? after->id : std::string()).add(limit);
   READ(r, "dead_letters", p);
   return read_all_surplus(*r);
@@ -96,7 +96,7 @@ Result<std::vector<Surplus>> PostgresStore::find_dead_letters(const std::optiona
 
 Result<std::vector<Surplus>> PostgresStore::find_claimed_since(TimePoint since) {
   PgParams p;
-  p.add(ms(since));
+  p.add(to_unix_ms(since));
   READ(r, "claimed_since", p);
   return read_all_surplus(*r);
 }

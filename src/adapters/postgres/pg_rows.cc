@@ -71,14 +71,14 @@ PgParams surplus_params(const Surplus& x) {
   p.add(x.id).add(x.provider_id).add(x.title).add(x.category).add(x.quantity_kg).add(x.lat).add(x.lon);
   // Cell ids are kept as signed 64-bit: a cell range lies within one cube face, so it keeps its order.
   p.add(static_cast<int64_t>(x.cell)).add(std::string(status_name(x.status))).add(x.version);
-  p.add(ms(x.created_at)).add(ms(x.expires_at));
+  p.add(to_unix_ms(x.created_at)).add(to_unix_ms(x.expires_at));
   if (x.offer) {
-    p.add(x.offer->ngo_id).add(ms(x.offer->deadline)).add(x.offer->attempt);
+    p.add(x.offer->ngo_id).add(to_unix_ms(x.offer->deadline)).add(x.offer->attempt);
   } else {
     p.add_null().add_null().add_null();
   }
-  p.add(x.dead_lettered).add(x.claimed_by).add(opt_ms(x.claimed_at)).add(opt_ms(x.picked_up_at));
-  p.add(join_list(x.offered_to)).add(x.dlq_reason).add(opt_ms(x.dlq_at)).add(opt_ms(x.waiting_since));
+  p.add(x.dead_lettered).add(x.claimed_by).add(opt_unix_ms(x.claimed_at)).add(opt_unix_ms(x.picked_up_at));
+  p.add(join_list(x.offered_to)).add(x.dlq_reason).add(opt_unix_ms(x.dlq_at)).add(opt_unix_ms(x.waiting_since));
   p.add(static_cast<int64_t>(cell_id_at(x.lat, x.lon, kRegionLevel)));
   return p;
 }

@@ -19,11 +19,4 @@ std::vector<Event> read_all_events(const PgResult& r);
 // Parameters $1..$24 of the insert and update statements: every column, then geo_region_id.
 PgParams surplus_params(const Surplus& x);
 
-inline int64_t ms(TimePoint t) {
-  return to_unix_ms(t);
-}
-inline std::optional<int64_t> opt_ms(const std::optional<TimePoint>& t) {
-  return t ? std::optional<int64_t>(to_unix_ms(*t)) : std::nullopt;
-}
-
 }  // namespace pahlawan::pg_rows

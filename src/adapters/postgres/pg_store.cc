@@ -201,12 +201,12 @@ void unit_commands(const UnitOfWork& u, std::vector<PgCommand>& out) {
   }
   if (const auto& r = u.idempotency) {
     PgParams p;
-    p.add(r->provider_id).add(r->key).add(r->body_hash).add(r->surplus_id).add(ms(r->created_at));
+    p.add(r->provider_id).add(r->key).add(r->body_hash).add(r->surplus_id).add(to_unix_ms(r->created_at));
     out.push_back({"insert_idempotency", std::move(p)});
   }
   if (const auto& pr = u.provider) {
     PgParams p;
-    p.add(pr->first.id).add(pr->first.name).add(pr->first.lat).add(pr->first.lon).add(ms(pr->first.created_at));
+    p.add(pr->first.id).add(pr->first.name).add(pr->first.lat).add(pr->first.lon).add(to_unix_ms(pr->first.created_at));
     p.add(pr->second);
     out.push_back({"insert_provider", std::move(p)});
   }
@@ -220,7 +220,7 @@ void unit_commands(const UnitOfWork& u, std::vector<PgCommand>& out) {
     p.add(n->ngo.id).add(n->ngo.name).add(n->ngo.lat).add(n->ngo.lon);
     p.add(std::string(n->ngo.kind == NgoKind::kFoodBank ? "food_bank" : "ngo"));
     p.add(join_list(n->ngo.categories)).add(n->ngo.capacity_kg).add(n->ngo.webhook_url).add(n->webhook_secret);
-    p.add(ms(n->ngo.created_at)).add(n->token_hash);
+    p.add(to_unix_ms(n->ngo.created_at)).add(n->token_hash);
     out.push_back({"insert_ngo", std::move(p)});
   }
   for (const auto& [key, value] : u.meta) {
@@ -235,10 +235,10 @@ void unit_commands(const UnitOfWork& u, std::vector<PgCommand>& out) {
   }
   if (const auto& pr = u.prune) {
     PgParams idem;
-    idem.add(ms(pr->idempotency_before)).add(static_cast<int64_t>(pr->max_rows));
+    idem.add(to_unix_ms(pr->idempotency_before)).add(static_cast<int64_t>(pr->max_rows));
     out.push_back({"prune_idempotency", std::move(idem)});
     PgParams outbox;
-    outbox.add(ms(pr->outbox_before)).add(static_cast<int64_t>(pr->max_rows));
+    outbox.add(to_unix_ms(pr->outbox_before)).add(static_cast<int64_t>(pr->max_rows));
     out.push_back({"prune_outbox", std::move(outbox)});
   }
 }
@@ -253,7 +253,7 @@ void event_commands(const std::vector<const Event*>& events, std::vector<PgComma
   int64_t i = 0;
   for (const Event* e : events) {
     PgParams p;
-    p.add(++i).add(e->id).add(e->type).add(e->surplus_id).add(ms(e->occurred_at)).add(e->traceparent);
+    p.add(++i).add(e->id).add(e->type).add(e->surplus_id).add(to_unix_ms(e->occurred_at)).add(e->traceparent);
     p.add(e->data_json).add(e->recipient.empty() ? std::optional<std::string>() : e->recipient);
     out.push_back({"insert_event", std::move(p)});
   }

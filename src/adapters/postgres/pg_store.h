@@ -25,7 +25,6 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
-#include <deque>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -39,7 +38,6 @@
 namespace pahlawan {
 
 class PgConn;
-struct PgCommand;
 
 struct PostgresStoreOptions {
   std::string url;  // a libpq connection string or postgres:// URI

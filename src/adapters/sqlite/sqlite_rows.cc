@@ -8,10 +8,6 @@ const char* const kSurplusColumns =
     "offer_ngo_id, offer_deadline, offer_attempt, dead_lettered, claimed_by, claimed_at, picked_up_at, "
     "offered_to, dlq_reason, dlq_at, waiting_since";
 
-std::optional<int64_t> opt_ms(const std::optional<TimePoint>& t) {
-  return t ? std::optional<int64_t>(to_unix_ms(*t)) : std::nullopt;
-}
-
 std::optional<TimePoint> opt_time(const SqliteStmt& s, int col) {
   return s.is_null(col) ? std::nullopt : std::optional<TimePoint>(from_unix_ms(s.int64(col)));
 }
@@ -75,12 +71,12 @@ void bind_surplus(SqliteStmt& st, const Surplus& x, int first) {
   st.bind(i + 14, x.offer ? std::optional<int64_t>(x.offer->attempt) : std::nullopt);
   st.bind(i + 15, static_cast<int64_t>(x.dead_lettered ? 1 : 0));
   st.bind(i + 16, x.claimed_by);
-  st.bind(i + 17, opt_ms(x.claimed_at));
-  st.bind(i + 18, opt_ms(x.picked_up_at));
+  st.bind(i + 17, opt_unix_ms(x.claimed_at));
+  st.bind(i + 18, opt_unix_ms(x.picked_up_at));
   st.bind(i + 19, join_list(x.offered_to));
   st.bind(i + 20, x.dlq_reason);
-  st.bind(i + 21, opt_ms(x.dlq_at));
-  st.bind(i + 22, opt_ms(x.waiting_since));
+  st.bind(i + 21, opt_unix_ms(x.dlq_at));
+  st.bind(i + 22, opt_unix_ms(x.waiting_since));
 }
 
 // One outbox row, selected as: seq, id, type, surplus_id, occurred_at, traceparent, data, recipient.

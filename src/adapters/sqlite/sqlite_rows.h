@@ -17,7 +17,6 @@ namespace pahlawan::sqlite_rows {
 // The surplus table's columns, in the order read_surplus reads and bind_surplus binds them.
 extern const char* const kSurplusColumns;
 
-std::optional<int64_t> opt_ms(const std::optional<TimePoint>& t);
 std::optional<TimePoint> opt_time(const SqliteStmt& s, int col);
 Surplus read_surplus(const SqliteStmt& s);
 Result<std::vector<Surplus>> read_all_surplus(SqliteStmt& st);

@@ -2,6 +2,7 @@
 
 #include "app/json_render.h"
 #include "domain/event.h"
+#include "domain/geo.h"
 
 namespace pahlawan {
 
@@ -14,6 +15,7 @@ Event JsonEventFactory::make(const char* type, const Surplus& after, const std::
   e.traceparent = traceparent;
   e.data_json = payload(after);
   if (e.type == event_type::kOffered && after.offer) e.recipient = after.offer->ngo_id;
+  e.region = cell_token(cell_id_at(after.lat, after.lon, kRegionLevel));
   return e;
 }
 

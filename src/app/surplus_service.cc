@@ -14,10 +14,6 @@ namespace {
 
 constexpr double kMaxBrowseRadiusM = 50000;
 constexpr int kMaxBrowseLimit = 500;
-// Cold (older than the hot window) items read per browse, at most. They are few by nature — food
-// rarely stays unclaimed for hours — and come by an index on their cell, so this bounds a crowded
-// area only.
-constexpr int kMaxColdCandidates = 10000;
 
 Status forbidden(const char* why) {
   return {ErrorCode::kForbidden, why};
@@ -182,8 +178,9 @@ Result<std::vector<NearbyHit>> SurplusService::browse(const Principal& caller, c
   auto hits = index_.nearby(NearbyQuery{req.lat, req.lon, req.radius_m, req.limit, req.category, now});
   if (router_.cold_available() == 0) return hits;
   // Some available items are older than the hot window: the store has them.
-  auto cold = store_.find_available_in_cells(covering_ranges(req.lat, req.lon, req.radius_m, router_.level()),
-                                             now - router_.hot_window(), now, req.category, kMaxColdCandidates);
+  const Store::BrowseArea area{req.lat, req.lon, req.radius_m,
+                               covering_ranges(req.lat, req.lon, req.radius_m, router_.level())};
+  auto cold = store_.find_available_near(area, now - router_.hot_window(), now, req.category, req.limit);
   if (!cold) return cold.status();
   std::unordered_set<std::string> seen;
   for (const auto& h : hits) seen.insert(h.item->surplus.id);

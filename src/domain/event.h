@@ -37,6 +37,9 @@ struct Event {
   // The NGO a surplus.offered event is for (empty for other types): a field of its own, so that
   // routing an offer to its streams and webhook never parses the payload, and the store can index it.
   std::string recipient;
+  // The token of the item's S2 region (kRegionLevel; empty for admin events): the bus puts it in
+  // the subject, so a consumer can follow one region without reading every payload.
+  std::string region;
 };
 
 }  // namespace pahlawan

@@ -50,4 +50,8 @@ struct Surplus {
   bool is_open() const { return status == SurplusStatus::kAvailable || status == SurplusStatus::kClaimed; }
 };
 
+// Keeps the items within radius_m of (lat, lon), nearest first (ties by id), at most `limit`: the
+// order a browse answers in, for stores whose index finds candidates by cell, not by distance.
+void keep_nearest(std::vector<Surplus>& items, double lat, double lon, double radius_m, int limit);
+
 }  // namespace pahlawan

@@ -92,14 +92,18 @@ class Store {
   virtual Result<std::optional<Surplus>> find_surplus(const std::string& id) = 0;
   // Every item still available or claimed, for rebuilding shard actors and the hot index at start.
   virtual Result<std::vector<Surplus>> load_open_surplus() = 0;
-  // Available items whose cell (at the shard level) lies in one of `ranges`, created before
-  // `created_before`, not expired at `now`, at most `limit` in all, read by an index on the cell (so
-  // items elsewhere cost nothing): how browsing reaches items older than the hot index keeps. The
-  // caller orders them by distance.
-  virtual Result<std::vector<Surplus>> find_available_in_cells(const std::vector<CellRange>& ranges,
-                                                               TimePoint created_before, TimePoint now,
-                                                               const std::optional<std::string>& category,
-                                                               int limit) = 0;
+  // How browsing reaches items older than the hot index keeps: the available items within the
+  // area's radius of its centre, created before `created_before`, not expired at `now`, nearest
+  // first, at most `limit`, read by a spatial index (items elsewhere cost nothing). The area comes
+  // twice: as a cap, and as the ranges of shard-level cell ids that cover it, for a store whose
+  // index is on the item's cell.
+  struct BrowseArea {
+    double lat = 0, lon = 0, radius_m = 0;
+    std::vector<CellRange> cells;
+  };
+  virtual Result<std::vector<Surplus>> find_available_near(const BrowseArea& area, TimePoint created_before,
+                                                           TimePoint now, const std::optional<std::string>& category,
+                                                           int limit) = 0;
   virtual Result<std::optional<IdempotencyRecord>> find_idempotency(const std::string& provider_id,
                                                                     const std::string& key) = 0;
 

@@ -340,26 +340,36 @@ TEST_P(StoreContract, OffersAndDeadLettersAreFoundByIndex) {
   EXPECT_EQ(store().load_open_surplus()->size(), 8u);
 }
 
-TEST_P(StoreContract, AvailableItemsAreFoundByCellRange) {
+TEST_P(StoreContract, AvailableItemsAreFoundNearestFirstWithinTheRadius) {
+  // Items due north of the centre, 50 m + 100 m × i away, inserted farthest first.
+  const double lat0 = -6.2, lon0 = 106.8;
   UnitOfWork u;
-  for (int i = 0; i < 6; ++i) {
+  for (int i = 7; i >= 0; --i) {
     Surplus s = sample("s" + std::to_string(i));
-    s.cell = 1000 + static_cast<uint64_t>(i) * 10;
+    s.lat = lat0 + (50.0 + 100.0 * i) / 111195.0;
+    s.lon = lon0;
+    s.cell = cell_id_at(s.lat, s.lon, 13);
+    if (i == 2) s.category = "prepared_meal";
     if (i == 4) s.status = SurplusStatus::kClaimed;
     if (i == 5) s.expires_at = kNow;  // expired by `now`
     u.inserts.push_back(s);
   }
   ASSERT_TRUE(commit(std::move(u)));
-  auto in = *store().find_available_in_cells({{1000, 1015}, {1030, 1060}}, kNow + std::chrono::seconds(1), kNow,
-                                             std::nullopt, 10);
-  std::set<std::string> ids;
-  for (const auto& s : in) ids.insert(s.id);
-  EXPECT_EQ(ids, (std::set<std::string>{"s0", "s1", "s3"}));
-  EXPECT_TRUE(store().find_available_in_cells({{1000, 1060}}, kNow, kNow, std::nullopt, 10)->empty())
-      << "created_before is exclusive";
-  EXPECT_EQ(
-      store().find_available_in_cells({{1000, 1060}}, kNow + std::chrono::seconds(1), kNow, std::nullopt, 2)->size(),
-      2u);
+  auto near = [&](double radius_m, int limit, TimePoint created_before = kNow + std::chrono::seconds(1),
+                  std::optional<std::string> category = std::nullopt) {
+    const Store::BrowseArea area{lat0, lon0, radius_m, covering_ranges(lat0, lon0, radius_m, 13)};
+    auto r = store().find_available_near(area, created_before, kNow, category, limit);
+    EXPECT_TRUE(r) << r.status().message();
+    std::vector<std::string> ids;
+    for (const auto& s : *r) ids.push_back(s.id);
+    return ids;
+  };
+  EXPECT_EQ(near(700, 10), (std::vector<std::string>{"s0", "s1", "s2", "s3", "s6"}))
+      << "nearest first; claimed, expired and farther than the radius (s7, 750 m) left out";
+  EXPECT_EQ(near(700, 2), (std::vector<std::string>{"s0", "s1"})) << "the nearest `limit`";
+  EXPECT_EQ(near(100, 10), (std::vector<std::string>{"s0"}));
+  EXPECT_EQ(near(700, 10, kNow + std::chrono::seconds(1), "prepared_meal"), (std::vector<std::string>{"s2"}));
+  EXPECT_TRUE(near(700, 10, kNow).empty()) << "created_before is exclusive";
 }
 
 TEST_P(StoreContract, ReadsSeeOnlyCommittedData) {

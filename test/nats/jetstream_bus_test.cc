@@ -23,6 +23,7 @@ Event event(const std::string& id, const std::string& type = "surplus.posted") {
   e.occurred_at = from_unix_ms(1'795'000'000'000);
   e.traceparent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
   e.data_json = "{}";
+  if (type.rfind("surplus.", 0) == 0) e.region = "3e4";  // an S2 token at the region level
   return e;
 }
 
@@ -44,21 +45,23 @@ TEST(JetStreamBus, EachEventReachesTheStreamOnceWithItsIdAndTraceContext) {
   ASSERT_TRUE(bus);
   for (const char* id : {"e1", "e2"}) bus->publish(event(id));
   bus->publish(event("e3", "surplus.offered"));
+  bus->publish(event("e4", "admin.ngo_registered"));
   ASSERT_TRUE(bus->flush());
   // The relay's replay after a crash between publish and cursor: the same events again.
   for (const char* id : {"e1", "e2"}) bus->publish(event(id));
   ASSERT_TRUE(bus->flush());
 
   auto messages = nats.read_stream("PAHLAWAN");
-  ASSERT_EQ(messages.size(), 3u);
+  ASSERT_EQ(messages.size(), 4u);
   EXPECT_EQ(messages[0].headers["Nats-Msg-Id"], "e1");
   EXPECT_EQ(messages[1].headers["Nats-Msg-Id"], "e2");
   EXPECT_EQ(messages[2].headers["Nats-Msg-Id"], "e3");
-  EXPECT_EQ(messages[2].subject, "pp.surplus.offered");
+  EXPECT_EQ(messages[2].subject, "pp.surplus.offered.3e4");
+  EXPECT_EQ(messages[3].subject, "pp.admin.ngo_registered.global") << "no region: the global subject";
   EXPECT_EQ(messages[0].headers["traceparent"], event("e1").traceparent);
   EXPECT_NE(messages[0].data.find("\"id\":\"e1\""), std::string::npos) << messages[0].data;
   EXPECT_EQ(metrics.counter("bus_duplicates_total", "").value(), 2);
-  EXPECT_EQ(metrics.counter("bus_published_total", "").value(), 5);
+  EXPECT_EQ(metrics.counter("bus_published_total", "").value(), 6);
 }
 
 TEST(JetStreamBus, AnOutageHoldsTheRelayBackAndTheOutboxDrainsWhenNatsReturns) {

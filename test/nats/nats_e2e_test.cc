@@ -6,6 +6,7 @@
 
 #include <boost/json.hpp>
 
+#include "domain/geo.h"
 #include "http_client.h"
 #include "nats_server_process.h"
 #include "server_process.h"
@@ -37,6 +38,7 @@ TEST(NatsE2E, EventsReachJetStreamAndAnOutageLosesNone) {
   auto p = c.call("POST", "/v1/providers", server.admin_token(), R"({"name":"Warung","lat":-6.2,"lon":106.8})");
   ASSERT_EQ(p.status, 201) << p.body;
   const std::string token(p.json().at("token").as_string());
+  const std::string region = cell_token(cell_id_at(-6.2, 106.8, kRegionLevel));
   const std::string body = R"({"title":"Nasi","category":"prepared_meal","quantity_kg":5,"ttl_seconds":3600})";
   auto posted = c.call("POST", "/v1/surplus", token, body, {{"traceparent", kTrace}});
   ASSERT_EQ(posted.status, 201) << posted.body;
@@ -45,8 +47,9 @@ TEST(NatsE2E, EventsReachJetStreamAndAnOutageLosesNone) {
   ASSERT_GE(first.size(), 2u);
   bool found = false;
   for (auto& m : first) {
-    if (m.subject != "pp.surplus.posted") continue;
+    if (m.subject.rfind("pp.surplus.posted.", 0) != 0) continue;
     found = true;
+    EXPECT_EQ(m.subject, "pp.surplus.posted." + region) << "the item's S2 region is the last token";
     EXPECT_EQ(m.headers["traceparent"].substr(0, 36), std::string(kTrace).substr(0, 36)) << "same trace id";
     EXPECT_FALSE(m.headers["Nats-Msg-Id"].empty());
   }
@@ -63,7 +66,7 @@ TEST(NatsE2E, EventsReachJetStreamAndAnOutageLosesNone) {
   size_t posts = 0;
   for (auto& m : all) {
     EXPECT_TRUE(ids.insert(m.headers["Nats-Msg-Id"]).second) << "twice: " << m.headers["Nats-Msg-Id"];
-    posts += m.subject == "pp.surplus.posted";
+    posts += m.subject == "pp.surplus.posted." + region;
   }
   EXPECT_EQ(posts, 4u);
   EXPECT_EQ(server.stop(), 0) << server.output();

@@ -38,15 +38,14 @@ class OutboxOrder : public ::testing::Test {
 
   // The statements a commit of one event ends with (see PostgresStore::apply_batch).
   static std::vector<PgCommand> event(const std::string& id) {
-    PgParams reserve;
-    reserve.add(int64_t{1});
-    PgParams e;
-    e.add(int64_t{1}).add(id).add("surplus.posted").add("item-" + id).add(int64_t{1'795'000'000'000});
-    e.add("").add("{}").add_null();
+    Event e;
+    e.id = id;
+    e.type = "surplus.posted";
+    e.surplus_id = "item-" + id;
+    e.occurred_at = from_unix_ms(1'795'000'000'000);
+    e.data_json = "{}";
     std::vector<PgCommand> out;
-    out.push_back({"reserve_seq", std::move(reserve)});
-    out.push_back({"insert_event", std::move(e)});
-    out.push_back({"notify", {}});
+    pg_statements::event_commands({&e}, out);
     return out;
   }
 

@@ -264,7 +264,8 @@ TEST(SqliteStore, FindsAvailableItemsByCellRange) {
   at("semarang", -7.2, 110.4);
   at("lima", -12.05, -77.04);  // a cell id above INT64_MAX
   auto near = [&](double lat, double lon) {
-    auto r = store->find_available_in_cells(covering_ranges(lat, lon, 5000, 13), kNow, kNow, std::nullopt, 100);
+    auto r = store->find_available_near({lat, lon, 5000, covering_ranges(lat, lon, 5000, 13)}, kNow, kNow, std::nullopt,
+                                        100);
     EXPECT_TRUE(r);
     std::set<std::string> ids;
     for (const auto& s : *r) ids.insert(s.id);

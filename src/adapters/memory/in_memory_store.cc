@@ -162,21 +162,18 @@ Result<std::vector<Surplus>> InMemoryStore::load_open_surplus() {
   return out;
 }
 
-Result<std::vector<Surplus>> InMemoryStore::find_available_in_cells(const std::vector<CellRange>& ranges,
-                                                                    TimePoint created_before, TimePoint now,
-                                                                    const std::optional<std::string>& category,
-                                                                    int limit) {
+Result<std::vector<Surplus>> InMemoryStore::find_available_near(const BrowseArea& area, TimePoint created_before,
+                                                                TimePoint now,
+                                                                const std::optional<std::string>& category, int limit) {
   std::lock_guard lock(mu_);
   std::vector<Surplus> out;
-  for (const auto& r : ranges) {
-    for (const auto& [id, s] : surplus_) {
-      if (s.status == SurplusStatus::kAvailable && s.cell >= r.first && s.cell <= r.last &&
-          s.created_at < created_before && s.expires_at > now && (!category || s.category == *category) &&
-          static_cast<int>(out.size()) < limit) {
-        out.push_back(s);
-      }
+  for (const auto& [id, s] : surplus_) {
+    if (s.status == SurplusStatus::kAvailable && s.created_at < created_before && s.expires_at > now &&
+        (!category || s.category == *category)) {
+      out.push_back(s);
     }
   }
+  keep_nearest(out, area.lat, area.lon, area.radius_m, limit);
   return out;
 }
 

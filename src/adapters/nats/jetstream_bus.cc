@@ -97,7 +97,9 @@ void JetStreamBus::publish(const Event& event) {
     batch_failed_ = true;
     return;
   }
-  const std::string subject = "pp." + event.type;
+  // pp.<type>.<region>: a consumer can follow one region (pp.*.*.<region>) or one type. Admin
+  // events, and events stored before they carried a region, have none and go to "global".
+  const std::string subject = "pp." + event.type + "." + (event.region.empty() ? "global" : event.region);
   const std::string body = render_event(event);
   natsMsg* msg = nullptr;
   natsStatus s = natsMsg_Create(&msg, subject.c_str(), nullptr, body.data(), static_cast<int>(body.size()));

@@ -103,12 +103,19 @@ UPDATE partman.part_config SET retention = '30 days', retention_keep_table = tru
   WHERE parent_table IN ('public.surplus', 'public.outbox');
 )SQL";
 
+// The item's S2 region on each event, for the bus subject (pp.<type>.<region>). Events written
+// before it have none.
+constexpr const char* kEventRegion = R"SQL(
+ALTER TABLE outbox ADD COLUMN region text;
+)SQL";
+
 }  // namespace
 
 const std::vector<PgMigration>& pg_migrations() {
   static const std::vector<PgMigration> all = {
       {1, "initial schema", kInitialSchema},
       {2, "daily partitions by pg_partman", kTimePartitions},
+      {3, "region on outbox events", kEventRegion},
   };
   return all;
 }

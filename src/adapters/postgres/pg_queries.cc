@@ -54,23 +54,24 @@ Result<std::vector<Surplus>> PostgresStore::load_open_surplus() {
   return read_all_surplus(*r);
 }
 
-Result<std::vector<Surplus>> PostgresStore::find_available_in_cells(const std::vector<CellRange>& ranges,
-                                                                    TimePoint created_before, TimePoint now,
-                                                                    const std::optional<std::string>& category,
-                                                                    int limit) {
+Result<std::vector<Surplus>> PostgresStore::find_available_near(const BrowseArea& area, TimePoint created_before,
+                                                                TimePoint now,
+                                                                const std::optional<std::string>& category, int limit) {
   (void)PP_FAULT("store.read_offers");  // a slow read: tests check it holds no I/O thread
-  ReaderLease lease(*this);
-  std::vector<Surplus> out;
-  for (const auto& range : ranges) {
-    if (static_cast<int>(out.size()) >= limit) break;
-    PgParams p;
-    p.add(static_cast<int64_t>(range.first)).add(static_cast<int64_t>(range.last));
-    p.add(to_unix_ms(created_before)).add(to_unix_ms(now)).add(category).add(limit - static_cast<int>(out.size()));
-    auto r = lease.run("available_in_cells", p);
-    if (!r) return r.status();
-    for (auto& s : read_all_surplus(*r)) out.push_back(std::move(s));
+  // PostGIS orders by distance from the GiST index (<->, stopping at the limit) and ST_DWithin
+  // bounds the radius; the regions covering the area let a distributed store (Citus, by
+  // geo_region_id) send the query only to the shards that hold them.
+  std::string regions = "{";
+  for (uint64_t r : covering_cells(area.lat, area.lon, area.radius_m, kRegionLevel)) {
+    if (regions.size() > 1) regions += ',';
+    regions += std::to_string(static_cast<int64_t>(r));
   }
-  return out;
+  regions += '}';
+  PgParams p;
+  p.add(area.lat).add(area.lon).add(area.radius_m).add(to_unix_ms(created_before)).add(to_unix_ms(now));
+  p.add(category).add(limit).add(regions);
+  READ(r, "available_near", p);
+  return read_all_surplus(*r);
 }
 
 Result<std::optional<IdempotencyRecord>> PostgresStore::find_idempotency(const std::string& provider_id,

@@ -56,6 +56,7 @@ Event outbox_event(const PgResult& r, int i) {
   e.traceparent = r.text(i, 5);
   e.data_json = r.text(i, 6);
   e.recipient = r.opt_text(i, 7).value_or("");
+  e.region = r.opt_text(i, 8).value_or("");
   return e;
 }
 

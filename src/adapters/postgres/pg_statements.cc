@@ -1,5 +1,7 @@
 #include "adapters/postgres/pg_statements.h"
 
+#include "common/clock.h"
+
 namespace pahlawan::pg_statements {
 
 namespace {
@@ -14,7 +16,7 @@ namespace {
   "id, provider_id, title, category, quantity_kg, lat, lon, cell, status, version, pp_ms(created_at), " \
   "pp_ms(expires_at), offer_ngo_id, pp_ms(offer_deadline), offer_attempt, dead_lettered, claimed_by, "  \
   "pp_ms(claimed_at), pp_ms(picked_up_at), offered_to, dlq_reason, pp_ms(dlq_at), pp_ms(waiting_since)"
-#define OUTBOX_SELECT "seq, id, type, surplus_id, pp_ms(occurred_at), traceparent, data, recipient"
+#define OUTBOX_SELECT "seq, id, type, surplus_id, pp_ms(occurred_at), traceparent, data, recipient, region"
 }  // namespace
 
 const std::vector<PgStatement>& writes() {
@@ -30,8 +32,8 @@ const std::vector<PgStatement>& writes() {
       {"insert_event",
        "WITH k AS (INSERT INTO outbox_keys (id, seq) "
        "  VALUES ($2, current_setting('pp.outbox_base')::bigint + $1) RETURNING seq) "
-       "INSERT INTO outbox (seq, id, type, surplus_id, occurred_at, traceparent, data, recipient) "
-       "SELECT k.seq, $2, $3, $4, pp_ts($5), $6, $7, $8 FROM k"},
+       "INSERT INTO outbox (seq, id, type, surplus_id, occurred_at, traceparent, data, recipient, region) "
+       "SELECT k.seq, $2, $3, $4, pp_ts($5), $6, $7, $8, $9 FROM k"},
       {"notify", "SELECT pg_notify('pp_outbox', '')"},
       {"insert_idempotency",
        "INSERT INTO idempotency (provider_id, key, body_hash, surplus_id, created_at) "
@@ -68,9 +70,14 @@ const std::vector<PgStatement>& reads() {
        "SELECT " SURPLUS_SELECT
        " FROM surplus WHERE id = $1 AND created_at = (SELECT created_at FROM surplus_keys WHERE id = $1)"},
       {"open_surplus", "SELECT " SURPLUS_SELECT " FROM surplus WHERE status IN ('available', 'claimed')"},
-      {"available_in_cells",
-       "SELECT " SURPLUS_SELECT " FROM surplus WHERE status = 'available' AND cell BETWEEN $1 AND $2 "
-       "AND created_at < pp_ts($3) AND expires_at > pp_ts($4) AND ($5::text IS NULL OR category = $5) LIMIT $6"},
+      // The index-ordered form: a literal-valued "within 5 km, nearest 50" got a parallel plan that
+      // read the whole radius (~5 q/s on 1 M rows); <-> with LIMIT walks the GiST index nearest-first.
+      {"available_near",
+       "SELECT " SURPLUS_SELECT " FROM surplus WHERE status = 'available' "
+       "AND geo_region_id = ANY($8::bigint[]) "
+       "AND ST_DWithin(geog, ST_SetSRID(ST_MakePoint($2, $1), 4326)::geography, $3) "
+       "AND created_at < pp_ts($4) AND expires_at > pp_ts($5) AND ($6::text IS NULL OR category = $6) "
+       "ORDER BY geog <-> ST_SetSRID(ST_MakePoint($2, $1), 4326)::geography LIMIT $7"},
       {"find_idempotency",
        "SELECT body_hash, surplus_id, pp_ms(created_at) FROM idempotency WHERE provider_id = $1 AND key = $2"},
       {"offers_for", "SELECT " SURPLUS_SELECT
@@ -96,13 +103,29 @@ const std::vector<PgStatement>& reads() {
       // An unknown (or pruned) event id: only what the NGO can still act on, the latest offer of each
       // item whose pending offer is for it.
       {"current_offers",
-       "SELECT o.seq, o.id, o.type, o.surplus_id, pp_ms(o.occurred_at), o.traceparent, o.data, o.recipient "
+       "SELECT o.seq, o.id, o.type, o.surplus_id, pp_ms(o.occurred_at), o.traceparent, o.data, o.recipient, o.region "
        "FROM surplus s JOIN outbox o ON o.seq = (SELECT max(seq) FROM outbox "
        "  WHERE recipient = $1 AND surplus_id = s.id) "
        "WHERE s.offer_ngo_id = $1 AND s.status = 'available' ORDER BY o.seq LIMIT $2"},
       {"load_cursor", "SELECT seq FROM cursors WHERE consumer = $1"},
   };
   return all;
+}
+
+void event_commands(const std::vector<const Event*>& events, std::vector<PgCommand>& out) {
+  if (events.empty()) return;
+  PgParams reserve;
+  reserve.add(static_cast<int64_t>(events.size()));
+  out.push_back({"reserve_seq", std::move(reserve)});
+  int64_t i = 0;
+  for (const Event* e : events) {
+    PgParams p;
+    p.add(++i).add(e->id).add(e->type).add(e->surplus_id).add(to_unix_ms(e->occurred_at)).add(e->traceparent);
+    p.add(e->data_json).add(e->recipient.empty() ? std::optional<std::string>() : e->recipient);
+    p.add(e->region.empty() ? std::optional<std::string>() : e->region);
+    out.push_back({"insert_event", std::move(p)});
+  }
+  out.push_back({"notify", {}});
 }
 
 }  // namespace pahlawan::pg_statements

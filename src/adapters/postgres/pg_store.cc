@@ -191,7 +191,7 @@ void PostgresStore::run_listener() {
 namespace {
 
 // The statements of one unit, in the order the unit lists its changes; events come at the end of
-// the transaction (see event_commands).
+// the transaction (see pg_statements::event_commands).
 void unit_commands(const UnitOfWork& u, std::vector<PgCommand>& out) {
   for (const auto& x : u.inserts) out.push_back({"insert_surplus", surplus_params(x)});
   for (const auto& up : u.updates) {
@@ -243,23 +243,6 @@ void unit_commands(const UnitOfWork& u, std::vector<PgCommand>& out) {
   }
 }
 
-// The events of the units that are committed, numbered in the order given: one reservation of
-// their seq block (the counter row's lock, held to commit: see pg_store.h), the inserts, a NOTIFY.
-void event_commands(const std::vector<const Event*>& events, std::vector<PgCommand>& out) {
-  if (events.empty()) return;
-  PgParams reserve;
-  reserve.add(static_cast<int64_t>(events.size()));
-  out.push_back({"reserve_seq", std::move(reserve)});
-  int64_t i = 0;
-  for (const Event* e : events) {
-    PgParams p;
-    p.add(++i).add(e->id).add(e->type).add(e->surplus_id).add(to_unix_ms(e->occurred_at)).add(e->traceparent);
-    p.add(e->data_json).add(e->recipient.empty() ? std::optional<std::string>() : e->recipient);
-    out.push_back({"insert_event", std::move(p)});
-  }
-  out.push_back({"notify", {}});
-}
-
 }  // namespace
 
 void PostgresStore::commit_batch(Lane& lane, std::vector<CommitJob>& batch) {
@@ -298,7 +281,7 @@ Status PostgresStore::apply_batch(PgConn& writer, std::vector<CommitJob>& batch,
       unit_commands(unit, commands);
       std::vector<const Event*> own;
       for (const auto& e : unit.events) own.push_back(&e);
-      event_commands(own, commands);
+      pg_statements::event_commands(own, commands);
       Status s = writer.exec("SAVEPOINT unit");
       if (s) s = writer.pipeline(commands);
       if (s.code() == ErrorCode::kUnavailable) {
@@ -316,7 +299,7 @@ Status PostgresStore::apply_batch(PgConn& writer, std::vector<CommitJob>& batch,
     ++applied;
   }
   if (savepoints) commands.clear();
-  event_commands(events, commands);
+  pg_statements::event_commands(events, commands);
   if (Status s = writer.pipeline(commands); !s) {
     (void)writer.exec("ROLLBACK");
     return s;  // a conflict is worth the redo with savepoints

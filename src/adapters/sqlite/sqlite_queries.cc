@@ -33,27 +33,34 @@ Result<std::vector<Surplus>> SqliteStore::load_open_surplus() {
   return read_all_surplus(st);
 }
 
-Result<std::vector<Surplus>> SqliteStore::find_available_in_cells(const std::vector<CellRange>& ranges,
-                                                                  TimePoint created_before, TimePoint now,
-                                                                  const std::optional<std::string>& category,
-                                                                  int limit) {
+namespace {
+// The most candidates a browse reads from the cells before ordering them by distance.
+constexpr int kMaxCellCandidates = 10000;
+}  // namespace
+
+Result<std::vector<Surplus>> SqliteStore::find_available_near(const BrowseArea& area, TimePoint created_before,
+                                                              TimePoint now, const std::optional<std::string>& category,
+                                                              int limit) {
   (void)PP_FAULT("store.read_offers");  // a slow read: tests check it holds no I/O thread
   READER(db);
-  // Cell ids are stored as signed 64-bit; a range lies within one cube face, so it keeps its order.
+  // The index is on the cell: every candidate in the covering ranges is read (up to a bound), then
+  // ordered by distance here. Cell ids are stored as signed 64-bit; a range lies within one cube
+  // face, so it keeps its order.
   static const std::string sql = std::string("SELECT ") + kSurplusColumns +
                                  " FROM surplus WHERE status = 'available' AND cell BETWEEN ?1 AND ?2 "
                                  "AND created_at < ?3 AND expires_at > ?4 AND (?5 IS NULL OR category = ?5) LIMIT ?6";
   std::vector<Surplus> out;
-  for (const auto& r : ranges) {
-    if (static_cast<int>(out.size()) >= limit) break;
+  for (const auto& r : area.cells) {
+    if (static_cast<int>(out.size()) >= kMaxCellCandidates) break;
     ASSIGN_STMT(st, db, sql.c_str());
     st.bind(1, static_cast<int64_t>(r.first)).bind(2, static_cast<int64_t>(r.last));
     st.bind(3, to_unix_ms(created_before)).bind(4, to_unix_ms(now)).bind(5, category);
-    st.bind(6, static_cast<int64_t>(limit - static_cast<int>(out.size())));
+    st.bind(6, static_cast<int64_t>(kMaxCellCandidates - static_cast<int>(out.size())));
     auto part = read_all_surplus(st);
     if (!part) return part.status();
     for (auto& s : *part) out.push_back(std::move(s));
   }
+  keep_nearest(out, area.lat, area.lon, area.radius_m, limit);
   return out;
 }
 
@@ -196,7 +203,7 @@ Result<std::optional<std::string>> SqliteStore::get_meta(const std::string& key)
 Result<std::vector<Event>> SqliteStore::read_outbox(int64_t after_seq, int limit) {
   READER(db);
   ASSIGN_STMT(st, db,
-              "SELECT seq, id, type, surplus_id, occurred_at, traceparent, data, recipient FROM outbox "
+              "SELECT seq, id, type, surplus_id, occurred_at, traceparent, data, recipient, region FROM outbox "
               "WHERE seq > ? ORDER BY seq LIMIT ?");
   st.bind(1, after_seq).bind(2, static_cast<int64_t>(limit));
   std::vector<Event> out;
@@ -232,7 +239,7 @@ Result<std::vector<Event>> SqliteStore::read_offers_for(const std::string& ngo_i
   };
   if (after) {  // a known event: the NGO's offers after it, by index
     ASSIGN_STMT(st, db,
-                "SELECT seq, id, type, surplus_id, occurred_at, traceparent, data, recipient FROM outbox "
+                "SELECT seq, id, type, surplus_id, occurred_at, traceparent, data, recipient, region FROM outbox "
                 "WHERE recipient = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3");
     st.bind(1, ngo_id).bind(2, *after).bind(3, static_cast<int64_t>(limit));
     RETURN_IF_ERROR(collect(st));
@@ -241,7 +248,7 @@ Result<std::vector<Event>> SqliteStore::read_offers_for(const std::string& ngo_i
   // Unknown (or pruned) id: not history, only what the NGO can still act on — the latest offer of
   // each item whose pending offer is for it.
   ASSIGN_STMT(st, db,
-              "SELECT o.seq, o.id, o.type, o.surplus_id, o.occurred_at, o.traceparent, o.data, o.recipient "
+              "SELECT o.seq, o.id, o.type, o.surplus_id, o.occurred_at, o.traceparent, o.data, o.recipient, o.region "
               "FROM surplus s JOIN outbox o ON o.seq = (SELECT max(seq) FROM outbox "
               "  WHERE recipient = ?1 AND surplus_id = s.id) "
               "WHERE s.offer_ngo_id = ?1 AND s.status = 'available' ORDER BY o.seq LIMIT ?2");

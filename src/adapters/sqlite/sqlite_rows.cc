@@ -79,7 +79,7 @@ void bind_surplus(SqliteStmt& st, const Surplus& x, int first) {
   st.bind(i + 22, opt_unix_ms(x.waiting_since));
 }
 
-// One outbox row, selected as: seq, id, type, surplus_id, occurred_at, traceparent, data, recipient.
+// One outbox row, selected as: seq, id, type, surplus_id, occurred_at, traceparent, data, recipient, region.
 Event outbox_event(const SqliteStmt& st) {
   Event e;
   e.seq = st.int64(0);
@@ -90,6 +90,7 @@ Event outbox_event(const SqliteStmt& st) {
   e.traceparent = st.text(5);
   e.data_json = st.text(6);
   e.recipient = st.text(7);
+  e.region = st.text(8);
   return e;
 }
 

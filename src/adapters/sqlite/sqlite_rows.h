@@ -22,7 +22,7 @@ Surplus read_surplus(const SqliteStmt& s);
 Result<std::vector<Surplus>> read_all_surplus(SqliteStmt& st);
 // Binds every column of kSurplusColumns, from parameter `first` on.
 void bind_surplus(SqliteStmt& st, const Surplus& x, int first);
-// One outbox row, selected as: seq, id, type, surplus_id, occurred_at, traceparent, data, recipient.
+// One outbox row, selected as: seq, id, type, surplus_id, occurred_at, traceparent, data, recipient, region.
 Event outbox_event(const SqliteStmt& st);
 Result<bool> has_column(SqliteDb& db, const std::string& table, const std::string& column);
 

@@ -38,6 +38,7 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(SqliteStoreOptions option
            Column{"surplus", "waiting_since", "ALTER TABLE surplus ADD COLUMN waiting_since INTEGER", nullptr},
            Column{"outbox", "recipient", "ALTER TABLE outbox ADD COLUMN recipient TEXT",
                   "UPDATE outbox SET recipient = json_extract(data, '$.offer.ngo_id') WHERE type = 'surplus.offered'"},
+           Column{"outbox", "region", "ALTER TABLE outbox ADD COLUMN region TEXT", nullptr},
        }) {
     auto present = has_column(db, c.table, c.name);
     if (!present) return present.status();
@@ -203,11 +204,12 @@ Status SqliteStore::apply(const UnitOfWork& u) {
   }
   for (const auto& e : u.events) {
     ASSIGN_STMT(st, db,
-                "INSERT INTO outbox (id, type, surplus_id, occurred_at, traceparent, data, recipient) "
-                "VALUES (?,?,?,?,?,?,?)");
+                "INSERT INTO outbox (id, type, surplus_id, occurred_at, traceparent, data, recipient, region) "
+                "VALUES (?,?,?,?,?,?,?,?)");
     st.bind(1, e.id).bind(2, e.type).bind(3, e.surplus_id).bind(4, to_unix_ms(e.occurred_at));
     st.bind(5, e.traceparent).bind(6, e.data_json);
     st.bind(7, e.recipient.empty() ? std::optional<std::string>() : std::optional<std::string>(e.recipient));
+    st.bind(8, e.region.empty() ? std::optional<std::string>() : std::optional<std::string>(e.region));
     RETURN_IF_ERROR(st.run());
   }
   if (const auto& r = u.idempotency) {

@@ -43,9 +43,8 @@ class SqliteStore final : public Store {
   void commit(UnitOfWork unit, CommitDone done) override;
   Result<std::optional<Surplus>> find_surplus(const std::string& id) override;
   Result<std::vector<Surplus>> load_open_surplus() override;
-  Result<std::vector<Surplus>> find_available_in_cells(const std::vector<CellRange>& ranges, TimePoint created_before,
-                                                       TimePoint now, const std::optional<std::string>& category,
-                                                       int limit) override;
+  Result<std::vector<Surplus>> find_available_near(const BrowseArea& area, TimePoint created_before, TimePoint now,
+                                                   const std::optional<std::string>& category, int limit) override;
   Result<std::optional<IdempotencyRecord>> find_idempotency(const std::string& provider_id,
                                                             const std::string& key) override;
   Result<std::vector<Surplus>> find_offers_for(const std::string& ngo_id) override;

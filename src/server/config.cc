@@ -35,7 +35,8 @@ bool is_postgres_url(const std::string& s) {
 
 std::string config_usage() {
   return "usage: pahlawan serve [--listen 127.0.0.1:8080] [--data-dir ./data] [--admin-token T]\n"
-         "                      [--store postgres://user@host:port/db] [--migrate false] [--bus nats://host:port]\n"
+         "                      [--store postgres://user@host:port/db] [--migrate false] [--archive-dir DIR]\n"
+         "                      [--bus nats://host:port]\n"
          "                      [--ack-timeout 300] [--shard-level 13] [--match-radius-m 10000]\n"
          "                      [--max-attempts 5] [--max-pending-offers 3] [--routing-url URL] [--threads N]\n"
          "                      [--hot-window 7200] [--rate-limit 100] [--webhook-retry-ms 1000]\n"
@@ -47,6 +48,9 @@ std::string config_usage() {
          "                      [--webhook-allow-private false] [--max-post-distance-m 50000]\n"
          "                      [--max-wait 600] [--pickup-margin 900] [--match-window 0|500ms|2s]\n"
          "       pahlawan migrate --store postgres://user@host:port/db\n"
+         "       pahlawan archive --store postgres://user@host:port/db --archive-dir DIR  (archive detached "
+         "partitions)\n"
+         "       pahlawan archive --store postgres://user@host:port/db --restore TABLE    (load one back)\n"
          "Each flag may also come from PAHLAWAN_<FLAG> (e.g. PAHLAWAN_DATA_DIR); a flag wins.\n"
          "Without --store the data lives in SQLite in the data directory; with it, in PostgreSQL.\n";
 }
@@ -59,6 +63,7 @@ Result<Config> parse_config(const std::vector<std::string>& args,
       {"--store", "PAHLAWAN_STORE"},
       {"--migrate", "PAHLAWAN_MIGRATE"},
       {"--bus", "PAHLAWAN_BUS"},
+      {"--archive-dir", "PAHLAWAN_ARCHIVE_DIR"},
       {"--admin-token", "PAHLAWAN_ADMIN_TOKEN"},
       {"--ack-timeout", "PAHLAWAN_ACK_TIMEOUT"},
       {"--shard-level", "PAHLAWAN_SHARD_LEVEL"},
@@ -163,6 +168,11 @@ Result<Config> parse_config(const std::vector<std::string>& args,
     if (flag == "--webhook-allow-private" || flag == "--migrate") {
       if (v != "true" && v != "false" && v != "1" && v != "0") return invalid(flag + " must be true or false");
       (flag == "--migrate" ? c.migrate : c.webhook_allow_private) = v == "true" || v == "1";
+    }
+    if (flag == "--archive-dir") {
+      if (!v.empty() && v.front() != '/')
+        return invalid("--archive-dir must be an absolute path on the database server");
+      c.archive_dir = v;
     }
     if (flag == "--bus") {
       if (!v.empty() && v.rfind("nats://", 0) != 0) return invalid("--bus must be a NATS URL (nats://host:port)");

@@ -14,9 +14,10 @@ namespace pahlawan {
 struct Config {
   std::string listen = "127.0.0.1:8080";
   std::string data_dir = "./data";
-  std::string store_url;  // empty: the embedded SQLite store in data_dir; postgres://…: PostgreSQL
-  bool migrate = false;   // apply missing PostgreSQL migrations at start
-  std::string bus_url;    // nats://…: committed events also go to NATS JetStream; empty: in-process only
+  std::string store_url;    // empty: the embedded SQLite store in data_dir; postgres://…: PostgreSQL
+  bool migrate = false;     // apply missing PostgreSQL migrations at start
+  std::string archive_dir;  // PostgreSQL: where partitions past retention are archived (on the DB server)
+  std::string bus_url;      // nats://…: committed events also go to NATS JetStream; empty: in-process only
   std::optional<std::string> admin_token;
   int ack_timeout_s = 300;
   int shard_level = 13;

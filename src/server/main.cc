@@ -6,7 +6,7 @@
 
 #include "common/fault.h"
 #include "server/config.h"
-#include "server/migrate_cli.h"
+#include "server/db_cli.h"
 #include "server/server.h"
 #include "sim/sim_cli.h"
 
@@ -23,6 +23,7 @@ int main(int argc, char** argv) {
   }
   if (args[0] == "simulate") return pahlawan::sim::simulate_main({args.begin() + 1, args.end()});
   if (args[0] == "migrate") return pahlawan::migrate_main({args.begin() + 1, args.end()});
+  if (args[0] == "archive") return pahlawan::archive_main({args.begin() + 1, args.end()});
   if (args[0] != "serve") {
     std::fprintf(stderr, "unknown command '%s'\n\n%s", args[0].c_str(), pahlawan::config_usage().c_str());
     return 2;

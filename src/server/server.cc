@@ -133,6 +133,7 @@ Result<OpenStore> open_store(const Config& config, MetricsRegistry& metrics) {
     PostgresStoreOptions o;
     o.url = config.store_url;
     o.migrate = config.migrate;
+    o.archive_dir = config.archive_dir;
     auto pg = PostgresStore::open(std::move(o), &metrics);
     if (!pg) return pg.status();
     PostgresStore* raw = pg->get();

@@ -109,6 +109,96 @@ constexpr const char* kEventRegion = R"SQL(
 ALTER TABLE outbox ADD COLUMN region text;
 )SQL";
 
+// Old partitions to cheap storage. Retention moves a partition past it into pp_detached;
+// pp_archive_partition writes one to a compressed CSV file in an archive directory (the stand-in
+// for object storage), replaces it by a file_fdw foreign table in pp_archive that reads the file,
+// and drops it; pp_restore_partition loads one back into pp_restored. Both run on the database
+// server (COPY … PROGRAM: a superuser or pg_execute_server_program), so the directory is a path on
+// the server, and the data never travels through a client. A file is written under a temporary
+// name, synced and renamed, and read back through its foreign table before the table it came
+// from is dropped.
+constexpr const char* kArchive = R"SQL(
+CREATE EXTENSION IF NOT EXISTS file_fdw;
+CREATE SERVER pp_archive_files FOREIGN DATA WRAPPER file_fdw;
+CREATE SCHEMA pp_detached;
+CREATE SCHEMA pp_archive;
+CREATE SCHEMA pp_restored;
+CREATE TABLE pp_archive.files (
+  table_name text PRIMARY KEY, parent text NOT NULL, file text NOT NULL, row_count bigint NOT NULL,
+  archived_at timestamptz NOT NULL DEFAULT now());
+UPDATE partman.part_config SET retention_schema = 'pp_detached'
+  WHERE parent_table IN ('public.surplus', 'public.outbox');
+
+-- The columns of a table that a CSV file carries: all but generated ones (geog is derived again).
+CREATE FUNCTION pp_archive_columns(p_table regclass, p_with_types boolean) RETURNS text
+LANGUAGE sql STABLE AS $$
+  SELECT string_agg(quote_ident(attname) ||
+                    CASE WHEN p_with_types THEN ' ' || format_type(atttypid, atttypmod) ELSE '' END,
+                    ', ' ORDER BY attnum)
+  FROM pg_attribute
+  WHERE attrelid = p_table AND attnum > 0 AND NOT attisdropped AND attgenerated = ''
+$$;
+
+CREATE FUNCTION pp_archive_partition(p_table text, p_dir text) RETURNS bigint
+LANGUAGE plpgsql AS $$
+DECLARE
+  parent text := substring(p_table from '^(surplus|outbox)_p');
+  file text := rtrim(p_dir, '/') || '/' || p_table || '.csv.gz';
+  source regclass;
+  n bigint;
+  m bigint;
+BEGIN
+  IF parent IS NULL OR p_table !~ '^[a-z0-9_]+$' THEN
+    RAISE EXCEPTION 'not a detached partition of surplus or outbox: %', p_table;
+  END IF;
+  -- The path goes into a shell command: only plain characters.
+  IF p_dir !~ '^/[A-Za-z0-9/_.-]+$' THEN
+    RAISE EXCEPTION 'the archive directory must be an absolute path of letters, digits and / _ . -: %', p_dir;
+  END IF;
+  source := format('pp_detached.%I', p_table)::regclass;
+  EXECUTE format('SELECT count(*) FROM %s', source) INTO n;
+  EXECUTE format('COPY (SELECT %s FROM %s) TO PROGRAM %L (FORMAT csv, HEADER)',
+                 pp_archive_columns(source, false), source,
+                 format('mkdir -p %s && gzip > %s.tmp && sync %s.tmp && mv %s.tmp %s && sync %s',
+                        rtrim(p_dir, '/'), file, file, file, file, rtrim(p_dir, '/')));
+  EXECUTE format('CREATE FOREIGN TABLE pp_archive.%I (%s) SERVER pp_archive_files '
+                 'OPTIONS (program %L, format ''csv'', header ''true'')',
+                 p_table, pp_archive_columns(source, true), 'gzip -dc ' || file);
+  EXECUTE format('SELECT count(*) FROM pp_archive.%I', p_table) INTO m;
+  IF m <> n THEN
+    RAISE EXCEPTION 'the archive of % reads back % rows, not %', p_table, m, n;
+  END IF;
+  -- Their ids leave the live key tables with them.
+  EXECUTE format('DELETE FROM %I k USING %s d WHERE k.id = d.id', parent || '_keys', source);
+  EXECUTE format('DROP TABLE %s', source);
+  INSERT INTO pp_archive.files (table_name, parent, file, row_count) VALUES (p_table, parent, file, n);
+  RETURN n;
+END $$;
+
+CREATE FUNCTION pp_restore_partition(p_table text) RETURNS bigint
+LANGUAGE plpgsql AS $$
+DECLARE
+  f pp_archive.files;
+  n bigint;
+BEGIN
+  SELECT * INTO f FROM pp_archive.files WHERE table_name = p_table;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'no archived partition %', p_table;
+  END IF;
+  EXECUTE format('CREATE TABLE pp_restored.%I (LIKE public.%I INCLUDING DEFAULTS INCLUDING GENERATED)',
+                 p_table, f.parent);
+  EXECUTE format('COPY pp_restored.%I (%s) FROM PROGRAM %L (FORMAT csv, HEADER)', p_table,
+                 pp_archive_columns(format('pp_archive.%I', p_table)::regclass, false), 'gzip -dc ' || f.file);
+  EXECUTE format('SELECT count(*) FROM pp_restored.%I', p_table) INTO n;
+  IF n <> f.row_count THEN
+    RAISE EXCEPTION 'restored % rows of %, the archive recorded %', n, p_table, f.row_count;
+  END IF;
+  EXECUTE format('DROP FOREIGN TABLE pp_archive.%I', p_table);
+  DELETE FROM pp_archive.files WHERE table_name = p_table;
+  RETURN n;
+END $$;
+)SQL";
+
 }  // namespace
 
 const std::vector<PgMigration>& pg_migrations() {
@@ -116,6 +206,7 @@ const std::vector<PgMigration>& pg_migrations() {
       {1, "initial schema", kInitialSchema},
       {2, "daily partitions by pg_partman", kTimePartitions},
       {3, "region on outbox events", kEventRegion},
+      {4, "archive of detached partitions (file_fdw)", kArchive},
   };
   return all;
 }

@@ -4,6 +4,9 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <cstdio>
+
+#include "adapters/postgres/pg_archive.h"
 #include "adapters/postgres/pg_conn.h"
 #include "adapters/postgres/pg_migrations.h"
 #include "adapters/postgres/pg_rows.h"
@@ -15,6 +18,23 @@
 namespace pahlawan {
 
 using namespace pg_rows;
+
+namespace {
+
+// pg_partman's maintenance (partitions for the coming days; retention detaches old ones), then the
+// archiving of what retention detached. A failure is retried at the next run, an hour later.
+void maintain(PgConn& conn, const std::string& archive_dir) {
+  (void)conn.exec("SELECT partman.run_maintenance(p_analyze := false)");
+  if (archive_dir.empty()) return;
+  auto archived = pg_archive_detached(conn, archive_dir);
+  if (!archived) std::fprintf(stderr, "archiving old partitions: %s\n", archived.status().message().c_str());
+  for (const auto& a : archived ? *archived : std::vector<ArchivedPartition>{}) {
+    std::fprintf(stderr, "archived partition %s (%lld rows) to %s\n", a.table.c_str(), static_cast<long long>(a.rows),
+                 archive_dir.c_str());
+  }
+}
+
+}  // namespace
 
 Result<std::unique_ptr<PostgresStore>> PostgresStore::open(PostgresStoreOptions options, MetricsRegistry* metrics) {
   auto admin = PgConn::connect(options.url);
@@ -32,7 +52,7 @@ Result<std::unique_ptr<PostgresStore>> PostgresStore::open(PostgresStoreOptions 
                                                ": run `pahlawan migrate` (or start with --migrate)");
   }
   // Partitions for the coming days; the listener repeats this hourly (see run_listener).
-  (void)(*admin)->exec("SELECT partman.run_maintenance(p_analyze := false)");
+  maintain(**admin, options.archive_dir);
   std::vector<std::unique_ptr<PgConn>> writers;
   for (int i = 0; i < std::max(1, options.lanes); ++i) {
     // Durable before the reply, whatever the server's default (and again after a reconnect).
@@ -177,7 +197,7 @@ void PostgresStore::run_listener() {
         PQfreemem(n);
       }
       if (std::chrono::steady_clock::now() - last_maintenance > std::chrono::hours(1)) {
-        (void)conn->exec("SELECT partman.run_maintenance(p_analyze := false)");
+        maintain(*conn, options_.archive_dir);
         last_maintenance = std::chrono::steady_clock::now();
       }
     } else {

@@ -47,6 +47,9 @@ struct PostgresStoreOptions {
   int read_connections = 4;
   std::chrono::milliseconds poll_interval{1000};  // how often the listener retries its connection
   bool migrate = false;  // apply missing migrations at open (else a database behind the binary is refused)
+  // Where partitions past retention are archived (a path on the database server; see pg_archive.h);
+  // empty: they stay detached in pp_detached until `pahlawan archive`.
+  std::string archive_dir;
 };
 
 class PostgresStore final : public Store {

@@ -23,6 +23,24 @@ Status forbidden(const char* why) {
 
 void SurplusService::post(const Principal& caller, PostSurplusRequest req, std::string traceparent, PostReply reply) {
   if (caller.role != Role::kProvider) return reply(forbidden("only providers post surplus"));
+  if (reads_ && post_reads_store(caller, req)) {
+    return reads_->post(
+        [this, caller, req = std::move(req), traceparent = std::move(traceparent), reply = std::move(reply)]() mutable {
+          post_here(caller, std::move(req), std::move(traceparent), std::move(reply));
+        });
+  }
+  post_here(caller, std::move(req), std::move(traceparent), std::move(reply));
+}
+
+bool SurplusService::post_reads_store(const Principal& caller, const PostSurplusRequest& req) {
+  if (req.idempotency_key) return true;
+  if (req.lat && max_post_distance_m_ <= 0) return false;
+  std::shared_lock lock(providers_mu_);
+  return !provider_at_.count(caller.id);
+}
+
+void SurplusService::post_here(const Principal& caller, PostSurplusRequest req, std::string traceparent,
+                               PostReply reply) {
   if (!req.idempotency_key) return insert(caller, std::move(req), std::move(traceparent), std::move(reply));
 
   if (req.idempotency_key->empty() || req.idempotency_key->size() > 255) {
@@ -196,17 +214,26 @@ Result<std::vector<NearbyHit>> SurplusService::browse(const Principal& caller, c
   return hits;
 }
 
-Result<std::shared_ptr<ShardActor>> SurplusService::actor_of(const std::string& id) {
-  auto cell = router_.locate(id);
-  if (!cell) return cell.status();
-  if (!*cell) return Status(ErrorCode::kNotFound, "no such surplus");
-  return router_.actor_for_cell(**cell);
+void SurplusService::with_actor(std::string id, WithActor then) {
+  if (auto cell = router_.known_cell(id)) return then(router_.actor_for_cell(*cell));
+  auto read = [this, id = std::move(id), then = std::move(then)]() mutable {
+    auto found = store_.find_surplus(id);
+    if (!found) return then(found.status());
+    if (!*found) return then(Status(ErrorCode::kNotFound, "no such surplus"));
+    auto actor = router_.actor_for_cell((*found)->cell);
+    actor->prime(std::move(**found));
+    then(std::move(actor));
+  };
+  if (reads_) return reads_->post(std::move(read));
+  read();
 }
 
 void SurplusService::route(std::string id, std::string traceparent, Decide decide, SurplusReply reply) {
-  auto actor = actor_of(id);
-  if (!actor) return reply(actor.status());
-  (*actor)->mutate(std::move(id), std::move(traceparent), std::move(decide), std::move(reply));
+  with_actor(id, [id, traceparent = std::move(traceparent), decide = std::move(decide),
+                  reply = std::move(reply)](Result<std::shared_ptr<ShardActor>> actor) mutable {
+    if (!actor) return reply(actor.status());
+    (*actor)->mutate(std::move(id), std::move(traceparent), std::move(decide), std::move(reply));
+  });
 }
 
 void SurplusService::claim(const Principal& caller, std::string id, std::optional<int64_t> if_match,
@@ -340,9 +367,11 @@ void SurplusService::retry(const Principal& caller, std::string id, Relaxation r
   if (relax.radius_m) policy.radius_m = *relax.radius_m;
   policy.include_food_banks = relax.include_food_banks;
   policy.ignore_categories = relax.ignore_categories;
-  auto actor = actor_of(id);
-  if (!actor) return reply(actor.status());
-  (*actor)->retry_dead_letter(std::move(id), std::move(traceparent), policy, std::move(reply));
+  with_actor(id, [id, traceparent = std::move(traceparent), policy,
+                  reply = std::move(reply)](Result<std::shared_ptr<ShardActor>> actor) mutable {
+    if (!actor) return reply(actor.status());
+    (*actor)->retry_dead_letter(std::move(id), std::move(traceparent), policy, std::move(reply));
+  });
 }
 
 void SurplusService::assign(const Principal& caller, std::string id, const std::string& ngo_id, std::string traceparent,

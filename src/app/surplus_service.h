@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "common/clock.h"
+#include "common/executor.h"
 #include "common/ids.h"
 #include "domain/party.h"
 #include "engine/shard_router.h"
@@ -54,6 +55,13 @@ class SurplusService {
   void set_max_post_distance_m(double m) { max_post_distance_m_ = m; }
   // The line GET /v1/waiting lists (none: the list is empty). Set once, before serving.
   void set_waiting_line(const WaitingLine* line) { line_ = line; }
+  // Where the use cases that must read the store (a keyed post, a command on an item not open in
+  // memory) do that read, so an I/O thread never waits on it; null: on the caller's thread. Set once,
+  // before serving.
+  void set_read_executor(Executor* reads) { reads_ = reads; }
+  // Whether browse will read the store (some available items are older than the hot window): the
+  // HTTP layer then calls it where blocking is harmless.
+  bool browse_reads_store() const { return router_.cold_available() > 0; }
   // matcher/directory may be null: matching is off, and decline/DLQ operations answer 503.
   SurplusService(ShardRouter& router, Store& store, HotGeoIndex& index, IdGenerator& ids, const Clock& clock,
                  Matcher* matcher = nullptr, NgoDirectory* directory = nullptr)
@@ -113,9 +121,17 @@ class SurplusService {
   };
   void insert(const Principal& caller, PostSurplusRequest req, std::string traceparent, PostReply reply);
   void finish_keyed(const std::string& slot, Result<Surplus> result, bool created);
-  // The shard actor that owns item `id`; NotFound if there is no such item.
-  Result<std::shared_ptr<ShardActor>> actor_of(const std::string& id);
+  // Calls `then` with the shard actor that owns item `id` (NotFound if there is no such item). An
+  // item open in this process is found in memory, at once; any other is read from the store on the
+  // read executor, and the actor is primed with it, so neither this thread nor the actor's turn waits
+  // on the store.
+  using WithActor = UniqueFunction<void(Result<std::shared_ptr<ShardActor>>)>;
+  void with_actor(std::string id, WithActor then);
   void route(std::string id, std::string traceparent, Decide decide, SurplusReply reply);
+  // Whether a post will read the store (an Idempotency-Key, or a provider whose place is not known yet).
+  bool post_reads_store(const Principal& caller, const PostSurplusRequest& req);
+  void post_here(const Principal& caller, PostSurplusRequest req, std::string traceparent, PostReply reply);
+  Executor* reads_ = nullptr;
 
   ShardRouter& router_;
   Store& store_;

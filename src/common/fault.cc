@@ -18,7 +18,8 @@ struct Armed {
   Arming arming;
   long hits = 0;
   long fired = 0;
-  long resumed = 0;  // pauses let go so far
+  long resumed = 0;   // pauses let go so far
+  long delaying = 0;  // threads in this point's delay now
 };
 
 std::mutex mu;
@@ -125,6 +126,13 @@ long hits(std::string_view point) {
   return it == table().end() ? 0 : it->second.hits;
 }
 
+std::vector<PointState> armed_points() {
+  std::lock_guard lock(mu);
+  std::vector<PointState> out;
+  for (const auto& [name, armed] : table()) out.push_back({name, armed.hits, armed.delaying});
+  return out;
+}
+
 bool wait_hits(std::string_view point, long n, int timeout_ms) {
   std::unique_lock lock(mu);
   return hit_cv.wait_for(lock, std::chrono::milliseconds(timeout_ms), [&] {
@@ -163,7 +171,16 @@ bool hit(const char* point) {
     case Action::kCrash:
       ::kill(::getpid(), SIGKILL);
       for (;;) ::pause();  // SIGKILL is delivered before kill() returns to a single-threaded caller; not always to ours
-    case Action::kDelay: std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms)); return false;
+    case Action::kDelay: {
+      auto count = [point](long by) {
+        std::lock_guard lock(mu);
+        if (auto it = table().find(std::string_view(point)); it != table().end()) it->second.delaying += by;
+      };
+      count(1);
+      std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
+      count(-1);
+      return false;
+    }
     case Action::kError: return true;
     case Action::kPause: return false;
   }

@@ -21,6 +21,7 @@
 
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "common/status.h"
@@ -54,6 +55,15 @@ bool hit(const char* point);
 long hits(std::string_view point);
 // Waits until `point` was reached `n` times since it was armed; false if that took over `timeout_ms`.
 bool wait_hits(std::string_view point, long n, int timeout_ms);
+// Every armed point: how often it was reached, and how many threads are in its delay right now —
+// what a test of a running server reads from /metrics (fault_point_hits, fault_point_delaying) to
+// know a request has reached a point, or that a delay is running on a thread that is free to be
+// watched (with one I/O thread, a delay seen from /metrics is not on the I/O thread).
+struct PointState {
+  std::string point;
+  long hits = 0, delaying = 0;
+};
+std::vector<PointState> armed_points();
 
 }  // namespace pahlawan::fault
 

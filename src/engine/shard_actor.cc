@@ -92,6 +92,14 @@ void ShardActor::mutate(std::string id, std::string traceparent, Decide decide, 
         reply = std::move(reply)]() mutable { do_mutate(id, traceparent, decide, std::move(reply)); });
 }
 
+void ShardActor::prime(Surplus loaded) {
+  turn([this, loaded = std::move(loaded)]() mutable {
+    if (loaded.cell != cell_) return;
+    const std::string id = loaded.id;
+    items_.try_emplace(id, std::move(loaded));
+  });
+}
+
 Result<Surplus*> ShardActor::find_item(const std::string& id) {
   auto it = items_.find(id);
   if (it == items_.end()) {

@@ -81,6 +81,11 @@ class ShardActor : public std::enable_shared_from_this<ShardActor> {
   void insert(Surplus s, std::string traceparent, std::optional<IdempotencyRecord> idempotency, SurplusReply reply);
   // Decides and durably applies a change to an item of this cell.
   void mutate(std::string id, std::string traceparent, Decide decide, SurplusReply reply);
+  // Hands the actor an item the caller read from the store (one it does not keep in memory: a
+  // finished item, or one another process posted), for the command the caller posts next: that
+  // command's turn then reads nothing. Used only if the actor has no copy of its own (a stale one
+  // fails its version check at commit); a finished one is forgotten after that command, as usual.
+  void prime(Surplus loaded);
   // Moves an available item older than the hot window out of the hot index (it stays claimable).
   void cool(std::string id);
   // Offers an available item without a pending offer to the best eligible NGO, or dead-letters it.

@@ -91,12 +91,15 @@ void ShardRouter::track(const std::string& id, uint64_t cell, bool open) {
   }
 }
 
+std::optional<uint64_t> ShardRouter::known_cell(const std::string& id) {
+  std::lock_guard lock(mu_);
+  auto it = cell_of_.find(id);
+  if (it != cell_of_.end()) return it->second;
+  return std::nullopt;
+}
+
 Result<std::optional<uint64_t>> ShardRouter::locate(const std::string& id) {
-  {
-    std::lock_guard lock(mu_);
-    auto it = cell_of_.find(id);
-    if (it != cell_of_.end()) return std::optional<uint64_t>(it->second);
-  }
+  if (auto cell = known_cell(id)) return cell;
   auto found = store_.find_surplus(id);
   if (!found) return found.status();
   if (!*found) return std::optional<uint64_t>();

@@ -36,6 +36,8 @@ class ShardRouter {
   }
   // The cell of an item: from memory for open items, else from the store. nullopt: no such item.
   Result<std::optional<uint64_t>> locate(const std::string& id);
+  // The cell of an open item, from memory only (nullopt: not open here; the store may know it).
+  std::optional<uint64_t> known_cell(const std::string& id);
   // Turns matching on; with a line, items whose NGOs are all busy wait in it, and each slot the
   // ledger frees hands the most urgent one it fits back to its actor. REQUIRES: before
   // load_open_items() and before serving.

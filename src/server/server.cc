@@ -1,5 +1,6 @@
 #include "server/server.h"
 
+#include "common/fault.h"
 #include "common/thread_name.h"
 #include "server/saturation_meter.h"
 
@@ -349,6 +350,14 @@ int run_server(const Config& config) {
         .set(static_cast<double>(router.actor_count()));
     metrics.gauge("expiry_queue_depth", "Deadlines waiting in the expiry queue (expiries, offer deadlines, cooling)")
         .set(static_cast<double>(expiries.size()));
+    // Test builds: the armed fault points (tests watch them; see fault::armed_points).
+    for (const auto& f : fault::armed_points()) {
+      const std::string label = "point=\"" + f.point + "\"";
+      metrics.gauge("fault_point_hits", "Test builds: times an armed fault point was reached", label)
+          .set(static_cast<double>(f.hits));
+      metrics.gauge("fault_point_delaying", "Test builds: threads in an armed fault point's delay now", label)
+          .set(static_cast<double>(f.delaying));
+    }
     metrics
         .gauge("matching_engine_saturation_ratio",
                "Share of the worker threads' time spent running shard actors since the previous scrape")
@@ -358,7 +367,12 @@ int run_server(const Config& config) {
   RegistryService registry(store, auth, secrets, ids, clock, &ngos);
   registry.allow_private_webhooks(config.webhook_allow_private);
   registry.on_ngo_added(new_ngo_slots);
+  // Store reads a request may wait on (listings, single items, the event replay, keyed posts,
+  // commands on items not open in memory) run here, so a slow read never holds an I/O thread and with
+  // it every connection that thread serves. Four: a PostgreSQL read is a round trip, mostly waiting.
+  ThreadPool reads(4);
   SurplusService surplus(router, store, index, ids, clock, &matcher, &ngos);
+  surplus.set_read_executor(&reads);
   surplus.set_max_post_distance_m(config.max_post_distance_m);
   surplus.set_waiting_line(&line);
   std::atomic<bool> ready{false};
@@ -366,9 +380,6 @@ int run_server(const Config& config) {
   std::mt19937_64 seed_rng((static_cast<uint64_t>(rd()) << 32) ^ rd());
   std::mutex rng_mu;
   RateLimiter limiter(clock, config.rate_limit, 2 * config.rate_limit);
-  // Store reads a request may wait on (listings, the event replay) run here, so a slow read never
-  // holds an I/O thread and with it every connection that thread serves.
-  ThreadPool reads(2);
   ApiHandler handler(ApiHandlerDeps{auth, limiter, registry, surplus, metrics, sse_hub, secrets, reads, ready, [&] {
                                       std::lock_guard lock(rng_mu);
                                       return seed_rng();

@@ -149,19 +149,22 @@ void ApiHandler::handle(ApiRequest req, Respond respond) {
   switch (route) {
     case Route::kProviders: return register_provider(p, req, std::move(respond));
     case Route::kNgos: return register_ngo(p, req, std::move(respond));
-    case Route::kNgo: {
-      auto ngo = d_.registry.get_ngo(p, seg[2]);
-      return respond(ngo ? ok_json(render_ngo(*ngo, std::nullopt, std::nullopt)) : error_response(ngo.status()));
-    }
+    // Reads of the store run on the read pool, never on this I/O thread (a network round trip on
+    // PostgreSQL, and a hostile client can ask for ids that exist nowhere).
+    case Route::kNgo:
+      return d_.reads.post([this, p, id = std::string(seg[2]), respond = std::move(respond)]() mutable {
+        auto ngo = d_.registry.get_ngo(p, id);
+        respond(ngo ? ok_json(render_ngo(*ngo, std::nullopt, std::nullopt)) : error_response(ngo.status()));
+      });
     case Route::kSurplusList:
       if (m == "POST") return post_surplus(p, req, tp, std::move(respond));
       return browse(p, query, std::move(respond));
     case Route::kSurplus:
       if (m == "DELETE") return d_.surplus.cancel(p, seg[2], tp, surplus_reply(std::move(respond)));
-      {
-        auto s = d_.surplus.get(p, seg[2]);
-        return respond(s ? ok_json(render_surplus(*s)) : error_response(s.status()));
-      }
+      return d_.reads.post([this, p, id = std::string(seg[2]), respond = std::move(respond)]() mutable {
+        auto s = d_.surplus.get(p, id);
+        respond(s ? ok_json(render_surplus(*s)) : error_response(s.status()));
+      });
     case Route::kClaim: {
       auto if_match = parse_if_match(req.if_match);
       if (!if_match) return respond(error_response(if_match.status()));
@@ -202,10 +205,14 @@ void ApiHandler::handle(ApiRequest req, Respond respond) {
     case Route::kNgoToken: {
       // POST: a new token (rotation), shown once, hence like a registration answer never cached;
       // DELETE: no working token any more (revocation).
+      // It reads the party first: on the read pool.
       const bool revoke = m == "DELETE";
-      return d_.registry.replace_token(
-          p, route == Route::kProviderToken ? Role::kProvider : Role::kNgo, seg[2], revoke,
-          [respond = std::move(respond)](Result<Registered> r) mutable { respond(registered(r, 200)); });
+      const Role role = route == Route::kProviderToken ? Role::kProvider : Role::kNgo;
+      return d_.reads.post([this, p, role, id = std::string(seg[2]), revoke, respond = std::move(respond)]() mutable {
+        d_.registry.replace_token(p, role, id, revoke, [respond = std::move(respond)](Result<Registered> r) mutable {
+          respond(registered(r, 200));
+        });
+      });
     }
     case Route::kDlqRetry: return dlq_retry(p, req, seg[2], tp, std::move(respond));
     case Route::kDlqAssign: return dlq_assign(p, req, seg[2], tp, std::move(respond));
@@ -256,7 +263,15 @@ void ApiHandler::post_surplus(const Principal& p, ApiRequest& req, const std::st
 void ApiHandler::browse(const Principal& p, const QueryParams& query, Respond respond) {
   auto b = parse_browse_query(query);
   if (!b) return respond(error_response(b.status()));
-  auto hits = d_.surplus.browse(p, *b);
+  // From memory on this thread, unless some available items are older than the hot window: then
+  // the store is asked too, on the read pool.
+  if (!d_.surplus.browse_reads_store()) return browse_now(p, *b, std::move(respond));
+  d_.reads.post(
+      [this, p, b = std::move(*b), respond = std::move(respond)]() mutable { browse_now(p, b, std::move(respond)); });
+}
+
+void ApiHandler::browse_now(const Principal& p, const BrowseRequest& b, Respond respond) {
+  auto hits = d_.surplus.browse(p, b);
   if (!hits) return respond(error_response(hits.status()));
   // Items carry their rendered JSON; each gets "distance_m" spliced in before its closing brace.
   std::string body = R"({"items":[)";

@@ -41,6 +41,7 @@ class ApiHandler {
  private:
   void post_surplus(const Principal& p, ApiRequest& req, const std::string& tp, Respond respond);
   void browse(const Principal& p, const std::vector<std::pair<std::string, std::string>>& query, Respond respond);
+  void browse_now(const Principal& p, const BrowseRequest& b, Respond respond);
   void register_provider(const Principal& p, ApiRequest& req, Respond respond);
   void register_ngo(const Principal& p, ApiRequest& req, Respond respond);
   void open_events(const Principal& p, const ApiRequest& req, Respond respond);

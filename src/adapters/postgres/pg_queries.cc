@@ -44,6 +44,7 @@ PgParams params_of(std::initializer_list<std::string> values) {
   if (!var) return var.status()
 
 Result<std::optional<Surplus>> PostgresStore::find_surplus(const std::string& id) {
+  (void)PP_FAULT("store.point_read");  // a slow read: tests check it holds no I/O thread
   READ(r, "find_surplus", params_of({id}));
   if (r->rows() == 0) return std::optional<Surplus>();
   return std::optional<Surplus>(read_surplus(*r, 0));
@@ -76,6 +77,7 @@ Result<std::vector<Surplus>> PostgresStore::find_available_near(const BrowseArea
 
 Result<std::optional<IdempotencyRecord>> PostgresStore::find_idempotency(const std::string& provider_id,
                                                                          const std::string& key) {
+  (void)PP_FAULT("store.point_read");
   READ(r, "find_idempotency", params_of({provider_id, key}));
   if (r->rows() == 0) return std::optional<IdempotencyRecord>();
   return std::optional<IdempotencyRecord>(
@@ -129,6 +131,7 @@ Result<std::vector<Ngo>> PostgresStore::load_ngos() {
 }
 
 Result<std::optional<Ngo>> PostgresStore::find_ngo(const std::string& id) {
+  (void)PP_FAULT("store.point_read");  // a slow read: tests check it holds no I/O thread
   READ(r, "ngos", params_of({id}));
   if (r->rows() == 0) return std::optional<Ngo>();
   return std::optional<Ngo>(read_ngo(*r, 0));
@@ -152,6 +155,7 @@ Result<std::optional<Credential>> PostgresStore::find_credential(Role role, cons
 }
 
 Result<std::optional<Provider>> PostgresStore::find_provider(const std::string& id) {
+  (void)PP_FAULT("store.point_read");  // a slow read: tests check it holds no I/O thread
   READ(r, "find_provider", params_of({id}));
   if (r->rows() == 0) return std::optional<Provider>();
   return std::optional<Provider>(

@@ -15,6 +15,7 @@ using namespace sqlite_rows;
   auto& var = *var##_lease.get()
 
 Result<std::optional<Surplus>> SqliteStore::find_surplus(const std::string& id) {
+  (void)PP_FAULT("store.point_read");  // a slow read: tests check it holds no I/O thread
   READER(db);
   static const std::string sql = std::string("SELECT ") + kSurplusColumns + " FROM surplus WHERE id = ?";
   ASSIGN_STMT(st, db, sql.c_str());
@@ -66,6 +67,7 @@ Result<std::vector<Surplus>> SqliteStore::find_available_near(const BrowseArea& 
 
 Result<std::optional<IdempotencyRecord>> SqliteStore::find_idempotency(const std::string& provider_id,
                                                                        const std::string& key) {
+  (void)PP_FAULT("store.point_read");
   READER(db);
   ASSIGN_STMT(st, db, "SELECT body_hash, surplus_id, created_at FROM idempotency WHERE provider_id = ? AND key = ?");
   st.bind(1, provider_id).bind(2, key);
@@ -157,6 +159,7 @@ Result<std::optional<Credential>> SqliteStore::find_credential(Role role, const 
 }
 
 Result<std::optional<Provider>> SqliteStore::find_provider(const std::string& id) {
+  (void)PP_FAULT("store.point_read");  // a slow read: tests check it holds no I/O thread
   READER(db);
   ASSIGN_STMT(st, db, "SELECT id, name, lat, lon, created_at FROM providers WHERE id = ?");
   st.bind(1, id);
@@ -167,6 +170,7 @@ Result<std::optional<Provider>> SqliteStore::find_provider(const std::string& id
 }
 
 Result<std::optional<Ngo>> SqliteStore::find_ngo(const std::string& id) {
+  (void)PP_FAULT("store.point_read");  // a slow read: tests check it holds no I/O thread
   READER(db);
   ASSIGN_STMT(
       st, db,

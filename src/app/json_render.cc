@@ -125,4 +125,29 @@ std::string render_event(const Event& e) {
   return out;
 }
 
+std::optional<Event> parse_rendered_event(std::string_view text) {
+  boost::system::error_code ec;
+  const json::value v = json::parse(text, ec);
+  if (ec || !v.is_object()) return std::nullopt;
+  const json::object& o = v.as_object();
+  Event e;
+  for (auto [key, field] : {std::pair{"id", &e.id}, std::pair{"type", &e.type}, std::pair{"surplus_id", &e.surplus_id},
+                            std::pair{"traceparent", &e.traceparent}}) {
+    const auto* f = o.if_contains(key);
+    if (!f || !f->is_string()) return std::nullopt;
+    *field = std::string(f->get_string());
+  }
+  const auto* at = o.if_contains("occurred_at");
+  const auto when = at && at->is_string() ? parse_rfc3339(at->get_string()) : std::nullopt;
+  const auto* data = o.if_contains("data");
+  if (!when || !data || !data->is_object() || e.id.empty()) return std::nullopt;
+  e.occurred_at = *when;
+  // The payload exactly as rendered (render_event splices it in last): a quote can appear in the
+  // earlier fields only escaped, so the first `,"data":` is the payload's.
+  const auto at_data = text.find(",\"data\":");
+  if (at_data == std::string_view::npos || text.back() != '}') return std::nullopt;
+  e.data_json = std::string(text.substr(at_data + 8, text.size() - at_data - 9));
+  return e;
+}
+
 }  // namespace pahlawan

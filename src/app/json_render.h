@@ -4,6 +4,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 
 #include "domain/event.h"
@@ -17,6 +18,9 @@ std::string render_provider(const Provider& p, const std::optional<std::string>&
 std::string render_ngo(const Ngo& n, const std::optional<std::string>& token,
                        const std::optional<std::string>& webhook_secret);
 std::string render_event(const Event& e);
+// An event back from render_event's JSON (as a bus carries it): id, type, surplus_id, occurred_at,
+// traceparent and data; nullopt if the text is not one. seq, recipient and region travel beside it.
+std::optional<Event> parse_rendered_event(std::string_view text);
 // The payload of an admin.* audit event: what was done to which party.
 std::string render_audit(const char* party_kind, const std::string& party_id);
 // The party of an audit payload: {kind ("provider" or "ngo"), id}; nullopt if it is not one.

@@ -23,6 +23,7 @@
 #include "adapters/http/http_server.h"
 #include "adapters/journal/file_event_journal.h"
 #include "adapters/nats/jetstream_bus.h"
+#include "adapters/nats/jetstream_consumer.h"
 #include "adapters/postgres/pg_store.h"
 #include "adapters/routing/osrm_route_estimator.h"
 #include "adapters/sqlite/sqlite_store.h"
@@ -255,8 +256,11 @@ int run_server(const Config& config) {
   ExpiryScheduler expiry(expiries, router, clock);
 
   InProcessBus bus;
+  // With --bus, the effects that must happen once per cluster (matching a posted item, counting the
+  // food rescued) come from JetStream durable consumers instead (below); the rest stays in process.
+  const bool via_jetstream = !config.bus_url.empty();
   MetricsSubscriber metrics_subscriber(metrics);
-  bus.subscribe(metrics_subscriber);
+  if (!via_jetstream) bus.subscribe(metrics_subscriber);
   // A new NGO brings free slots: as many waiting items as it may hold offers go to their actors (with
   // batch windows, a window opens near it).
   auto new_ngo_slots = [&line, &batch, slots = config.max_pending_offers](const std::string& ngo_id) {
@@ -276,7 +280,7 @@ int run_server(const Config& config) {
   }
   bus.subscribe(**journal);
   MatchTrigger match_trigger(router);
-  bus.subscribe(match_trigger);
+  if (!via_jetstream) bus.subscribe(match_trigger);
   SseHub sse_hub(static_cast<size_t>(config.max_streams_per_ngo));
   bus.subscribe(sse_hub);
   WebhookOptions webhook_options;
@@ -295,7 +299,8 @@ int run_server(const Config& config) {
     return 1;
   }
   // With --bus, a second relay with its own cursor ("nats") hands the same events to JetStream: a
-  // NATS outage then holds back only that relay, never matching, streams or webhooks in this process.
+  // NATS outage then holds back that relay and what the consumers drive (matching new posts, the
+  // rescue metrics) until it returns; posts, claims, streams and webhooks go on.
   std::unique_ptr<JetStreamBus> jetstream;
   std::unique_ptr<OutboxRelay> nats_relay;
   if (!config.bus_url.empty()) {
@@ -319,6 +324,29 @@ int run_server(const Config& config) {
     if (Status s = r->start(); !s) {
       std::fprintf(stderr, "cannot start the outbox relay: %s\n", s.message().c_str());
       return 1;
+    }
+  }
+  // Durable pull consumers: "matcher" takes the posted events, "metrics" every surplus event. Each
+  // acknowledges a batch once its subscriber has taken it, and applies an event id once.
+  std::vector<std::unique_ptr<JetStreamConsumer>> consumers;
+  if (via_jetstream) {
+    struct Wanted {
+      const char* durable;
+      const char* filter;
+      EventSubscriber* subscriber;
+    };
+    for (const Wanted& w : {Wanted{"matcher", "pp.surplus.posted.>", &match_trigger},
+                            Wanted{"metrics", "pp.surplus.>", &metrics_subscriber}}) {
+      JetStreamConsumerOptions co;
+      co.link.url = config.bus_url;
+      co.durable = w.durable;
+      co.filter = w.filter;
+      auto c = JetStreamConsumer::start(co, {w.subscriber}, &metrics);
+      if (!c) {
+        std::fprintf(stderr, "%s\n", c.status().message().c_str());
+        return 1;
+      }
+      consumers.push_back(std::move(*c));
     }
   }
   RetentionOptions retention_options;
@@ -424,6 +452,7 @@ int run_server(const Config& config) {
   if (osrm) osrm->stop();
   relay.stop();
   if (nats_relay) nats_relay->stop();
+  consumers.clear();
   retention.stop();
   webhooks.stop();
   store_r->flush_and_stop();

@@ -1,6 +1,7 @@
 // A server started with --bus: a post's events reach JetStream with their ids and the request's trace
 // context; while NATS is down posts still succeed, and their events arrive, once each, when it returns.
 #include <chrono>
+#include <functional>
 #include <set>
 #include <thread>
 
@@ -69,6 +70,75 @@ TEST(NatsE2E, EventsReachJetStreamAndAnOutageLosesNone) {
     posts += m.subject == "pp.surplus.posted." + region;
   }
   EXPECT_EQ(posts, 4u);
+  EXPECT_EQ(server.stop(), 0) << server.output();
+}
+
+// The value of one sample in /metrics ("name{labels}" exactly as rendered), or -1.
+double metric(HttpClient& c, const std::string& sample) {
+  const std::string body = c.request("GET", "/metrics").body;
+  const auto at = body.find("\n" + sample + " ");
+  return at == std::string::npos ? -1 : std::stod(body.substr(at + sample.size() + 2));
+}
+
+// Polls `check` (it reads the server's state) until it holds, for at most 30 s.
+bool eventually(const std::function<bool()>& check) {
+  for (int i = 0; i < 600; ++i) {
+    if (check()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));  // a bounded poll, not a sync
+  }
+  return false;
+}
+
+// With --bus, matching a posted item and counting rescued food ride JetStream durable consumers.
+// While NATS is down posts and claims succeed (a new item waits for its offer); when it returns the
+// waiting item is offered and every claim is counted, each once.
+TEST(NatsE2E, MatchingAndRescueMetricsRideJetStreamAndAnOutageAppliesNothingTwice) {
+  NatsServerProcess nats;  // the server starts while NATS is still down
+  ServerProcess server("", {"--bus", nats.url()});
+  server.start();
+  nats.start();
+  HttpClient c("127.0.0.1", server.port());
+  auto n = c.call("POST", "/v1/ngos", server.admin_token(), R"({"name":"Panti","lat":-6.201,"lon":106.801})");
+  ASSERT_EQ(n.status, 201) << n.body;
+  const std::string ntoken(n.json().at("token").as_string());
+  auto p = c.call("POST", "/v1/providers", server.admin_token(), R"({"name":"Warung","lat":-6.2,"lon":106.8})");
+  ASSERT_EQ(p.status, 201) << p.body;
+  const std::string ptoken(p.json().at("token").as_string());
+  auto post = [&](double kg) {
+    auto r = c.call("POST", "/v1/surplus", ptoken,
+                    R"({"title":"Nasi","category":"prepared_meal","quantity_kg":)" + std::to_string(kg) +
+                        R"(,"ttl_seconds":3600})");
+    EXPECT_EQ(r.status, 201) << r.body;
+    return std::string(r.json().at("id").as_string());
+  };
+  auto offered = [&](const std::string& id) {
+    return c.call("GET", "/v1/offers", ntoken).body.find(id) != std::string::npos;
+  };
+  const std::string tons = "food_waste_prevented_tons_total";
+
+  const std::string a = post(5);
+  ASSERT_TRUE(eventually([&] { return offered(a); })) << "the matcher consumer offered the first item";
+  ASSERT_EQ(c.call("POST", "/v1/surplus/" + a + "/claim", ntoken).status, 200);
+  ASSERT_TRUE(eventually([&] { return metric(c, tons) == 0.005; })) << metric(c, tons);
+
+  nats.stop();
+  const std::string b = post(7);
+  EXPECT_FALSE(offered(b)) << "no offer without the bus";
+  EXPECT_EQ(c.call("POST", "/v1/surplus/" + b + "/claim", ntoken).status, 200) << "claims go on (first come)";
+  const std::string d = post(2);
+  nats.start();
+
+  EXPECT_TRUE(eventually([&] { return offered(d); })) << "the item posted during the outage is offered";
+  EXPECT_TRUE(eventually([&] { return metric(c, tons) == 0.012; })) << metric(c, tons);
+  // Everything the relay published has been consumed; the total did not move past one count each.
+  EXPECT_TRUE(eventually([&] {
+    return metric(c, "bus_consumed_total{consumer=\"metrics\"}") ==
+           metric(c, "surplus_events_total{type=\"surplus.posted\"}") +
+               metric(c, "surplus_events_total{type=\"surplus.offered\"}") +
+               metric(c, "surplus_events_total{type=\"surplus.claimed\"}");
+  }));
+  EXPECT_EQ(metric(c, tons), 0.012);
+  EXPECT_EQ(metric(c, "bus_consumer_repeats_total{consumer=\"metrics\"}"), 0);
   EXPECT_EQ(server.stop(), 0) << server.output();
 }
 

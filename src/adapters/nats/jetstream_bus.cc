@@ -6,12 +6,6 @@
 
 namespace pahlawan {
 
-namespace {
-Status nats_error(const std::string& what, natsStatus s) {
-  return {ErrorCode::kUnavailable, what + ": " + natsStatus_GetText(s)};
-}
-}  // namespace
-
 Result<std::unique_ptr<JetStreamBus>> JetStreamBus::connect(JetStreamOptions options, MetricsRegistry* metrics) {
   std::unique_ptr<JetStreamBus> bus(new JetStreamBus(std::move(options)));
   if (metrics) {
@@ -20,25 +14,15 @@ Result<std::unique_ptr<JetStreamBus>> JetStreamBus::connect(JetStreamOptions opt
         &metrics->counter("bus_duplicates_total", "Events JetStream already had (a re-publish it de-duplicated)");
     bus->failures_ = &metrics->counter("bus_publish_failures_total", "Batches JetStream did not confirm in time");
   }
-  natsOptions* opts = nullptr;
-  natsStatus s = natsOptions_Create(&opts);
-  if (s == NATS_OK) s = natsOptions_SetURL(opts, bus->options_.url.c_str());
-  if (s == NATS_OK) s = natsOptions_SetMaxReconnect(opts, -1);  // forever: the outbox waits meanwhile
-  if (s == NATS_OK) s = natsOptions_SetReconnectWait(opts, bus->options_.reconnect_wait.count());
-  // Start even while NATS is down: the connection is then made in the background.
-  if (s == NATS_OK) s = natsOptions_SetRetryOnFailedConnect(opts, true, nullptr, nullptr);
-  if (s == NATS_OK) {
-    s = natsConnection_Connect(&bus->conn_, opts);
-    if (s == NATS_NOT_YET_CONNECTED) s = NATS_OK;
-  }
-  natsOptions_Destroy(opts);
-  if (s != NATS_OK) return nats_error("cannot set up the NATS connection to " + bus->options_.url, s);
+  auto conn = nats_connect(bus->options_);
+  if (!conn) return conn.status();
+  bus->conn_ = *conn;
   jsOptions jo;
   jsOptions_Init(&jo);
   jo.PublishAsync.AckHandler = &JetStreamBus::on_ack;
   jo.PublishAsync.AckHandlerClosure = bus.get();
   jo.PublishAsync.MaxPending = 65536;
-  s = natsConnection_JetStream(&bus->js_, bus->conn_, &jo);
+  natsStatus s = natsConnection_JetStream(&bus->js_, bus->conn_, &jo);
   if (s != NATS_OK) return nats_error("cannot open JetStream", s);
   return bus;
 }
@@ -70,24 +54,7 @@ void JetStreamBus::on_ack(__jsCtx*, __natsMsg* msg, jsPubAck* ack, jsPubAckErr* 
 // The stream is made once NATS is reachable; an existing one (another replica made it) is fine.
 Status JetStreamBus::ensure_stream() {
   if (stream_ready_) return Status::ok();
-  if (natsConnection_Status(conn_) != NATS_CONN_STATUS_CONNECTED) {
-    return {ErrorCode::kUnavailable, "NATS is not connected"};
-  }
-  jsStreamConfig cfg;
-  jsStreamConfig_Init(&cfg);
-  const std::string subjects = "pp.>";
-  const char* subject_list[] = {subjects.c_str()};
-  cfg.Name = options_.stream.c_str();
-  cfg.Subjects = subject_list;
-  cfg.SubjectsLen = 1;
-  cfg.Storage = js_FileStorage;
-  cfg.Duplicates = std::chrono::duration_cast<std::chrono::nanoseconds>(options_.duplicate_window).count();
-  jsStreamInfo* info = nullptr;
-  jsErrCode jerr = static_cast<jsErrCode>(0);
-  natsStatus s = js_AddStream(&info, js_, &cfg, nullptr, &jerr);
-  if (s != NATS_OK && jerr == JSStreamNameExistErr) s = NATS_OK;  // made before, by us or another replica
-  if (info) jsStreamInfo_Destroy(info);
-  if (s != NATS_OK) return nats_error("cannot create the JetStream stream " + options_.stream, s);
+  if (Status st = nats_ensure_stream(conn_, js_, options_); !st) return st;
   stream_ready_ = true;
   return Status::ok();
 }
@@ -104,6 +71,8 @@ void JetStreamBus::publish(const Event& event) {
   natsMsg* msg = nullptr;
   natsStatus s = natsMsg_Create(&msg, subject.c_str(), nullptr, body.data(), static_cast<int>(body.size()));
   if (s == NATS_OK && !event.traceparent.empty()) s = natsMsgHeader_Set(msg, "traceparent", event.traceparent.c_str());
+  if (s == NATS_OK) s = natsMsgHeader_Set(msg, kSeqHeader, std::to_string(event.seq).c_str());
+  if (s == NATS_OK && !event.recipient.empty()) s = natsMsgHeader_Set(msg, kRecipientHeader, event.recipient.c_str());
   jsPubOptions o;
   jsPubOptions_Init(&o);
   o.MsgId = event.id.c_str();  // Nats-Msg-Id: JetStream's de-duplication key

@@ -1,7 +1,7 @@
 // JetStreamBus: the EventBus that hands committed outbox events to NATS JetStream, the production
-// bus. Each event goes to the stream (PAHLAWAN by default) on subject `pp.<type>` — e.g.
-// `pp.surplus.offered` — as its JSON (the journal's rendering), with `Nats-Msg-Id` = the event id and
-// the request's `traceparent` as headers.
+// bus. Each event goes to the stream (PAHLAWAN by default) on subject `pp.<type>.<region>` — e.g.
+// `pp.surplus.offered.69c` — as its JSON (the journal's rendering), with `Nats-Msg-Id` = the event id,
+// the request's `traceparent`, its outbox seq and (offers) its recipient as headers.
 //
 // Publishing is asynchronous within a batch; flush() waits for JetStream's acknowledgement of every
 // event of the batch and fails if any is missing (NATS down, a timeout, a refusal), so the relay keeps
@@ -22,6 +22,7 @@
 #include <string>
 #include <vector>
 
+#include "adapters/nats/nats_link.h"
 #include "common/metrics.h"
 #include "ports/event_bus.h"
 
@@ -32,14 +33,6 @@ struct jsPubAckErr;
 struct __natsMsg;
 
 namespace pahlawan {
-
-struct JetStreamOptions {
-  std::string url;  // nats://host:port
-  std::string stream = "PAHLAWAN";
-  std::chrono::milliseconds ack_wait{5000};    // flush() waits this long for the batch's acks
-  std::chrono::seconds duplicate_window{120};  // JetStream drops a repeated Nats-Msg-Id within this
-  std::chrono::milliseconds reconnect_wait{250};
-};
 
 class JetStreamBus final : public EventBus {
  public:

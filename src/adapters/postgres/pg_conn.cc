@@ -27,6 +27,25 @@ PgParams& PgParams::add(double v) {
   return add(std::string(buf, end));
 }
 
+PgParams& PgParams::add_text_array(const std::vector<const std::string*>& elements) {
+  std::string out = "{";
+  for (const std::string* e : elements) {
+    if (out.size() > 1) out += ',';
+    if (!e) {
+      out += "NULL";
+      continue;
+    }
+    out += '"';
+    for (char c : *e) {
+      if (c == '"' || c == '\\') out += '\\';
+      out += c;
+    }
+    out += '"';
+  }
+  out += '}';
+  return add(std::move(out));
+}
+
 std::vector<const char*> PgParams::pointers() const {
   std::vector<const char*> out;
   out.reserve(values_.size());

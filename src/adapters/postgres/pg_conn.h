@@ -52,6 +52,9 @@ class PgParams {
   PgParams& add(const std::optional<T>& v) {
     return v ? add(*v) : add_null();
   }
+  // A text[] in PostgreSQL's array syntax: each element quoted (backslash before `"` and `\`), a
+  // null element as NULL — how one statement takes a column of many rows.
+  PgParams& add_text_array(const std::vector<const std::string*>& elements);
   int size() const { return static_cast<int>(values_.size()); }
   std::vector<const char*> pointers() const;
 

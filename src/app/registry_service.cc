@@ -60,6 +60,7 @@ void RegistryService::register_provider(const Principal& caller, RegisterProvide
   store_.commit(std::move(unit), [this, p, token, cred, reply = std::move(reply)](Status s) mutable {
     if (!s) return reply(s);
     auth_.add(cred);
+    if (provider_added_) provider_added_(p);
     reply(Registered{render_provider(p, token)});
   });
 }

@@ -48,6 +48,9 @@ class RegistryService {
   // Called with each NGO registered once it is in the directory (its free slots can take waiting
   // items). Set once, before use.
   void on_ngo_added(std::function<void(const std::string& ngo_id)> listener) { ngo_added_ = std::move(listener); }
+  // Called with each provider this process registers, once it is durable (the post path learns its
+  // place without reading it back). Set once, before serving.
+  void on_provider_added(std::function<void(const Provider&)> listener) { provider_added_ = std::move(listener); }
   void register_provider(const Principal& caller, RegisterProviderRequest req, RegisteredReply reply);
   void register_ngo(const Principal& caller, RegisterNgoRequest req, RegisteredReply reply);
   Result<Ngo> get_ngo(const Principal& caller, const std::string& id);
@@ -71,6 +74,7 @@ class RegistryService {
   const Clock& clock_;
   NgoDirectory* directory_;
   std::function<void(const std::string&)> ngo_added_;
+  std::function<void(const Provider&)> provider_added_;
 };
 
 }  // namespace pahlawan

@@ -160,6 +160,11 @@ void SurplusService::insert(const Principal& caller, PostSurplusRequest req, std
                                        });
 }
 
+void SurplusService::learn_provider(const Provider& p) {
+  std::unique_lock lock(providers_mu_);
+  provider_at_.emplace(p.id, std::make_pair(p.lat, p.lon));
+}
+
 Result<std::pair<double, double>> SurplusService::provider_location(const std::string& provider_id) {
   {
     std::shared_lock lock(providers_mu_);

@@ -62,6 +62,8 @@ class SurplusService {
   // Whether browse will read the store (some available items are older than the hot window): the
   // HTTP layer then calls it where blocking is harmless.
   bool browse_reads_store() const { return router_.cold_available() > 0; }
+  // A provider's place, learned when this process registered it: its first post reads nothing.
+  void learn_provider(const Provider& p);
   // matcher/directory may be null: matching is off, and decline/DLQ operations answer 503.
   SurplusService(ShardRouter& router, Store& store, HotGeoIndex& index, IdGenerator& ids, const Clock& clock,
                  Matcher* matcher = nullptr, NgoDirectory* directory = nullptr)

@@ -401,6 +401,7 @@ int run_server(const Config& config) {
   ThreadPool reads(4);
   SurplusService surplus(router, store, index, ids, clock, &matcher, &ngos);
   surplus.set_read_executor(&reads);
+  registry.on_provider_added([&surplus](const Provider& p) { surplus.learn_provider(p); });
   surplus.set_max_post_distance_m(config.max_post_distance_m);
   surplus.set_waiting_line(&line);
   std::atomic<bool> ready{false};

@@ -40,12 +40,16 @@ TEST(SlowRead, AnEventReplayWaitingOnTheStoreHoldsNoIoThread) {
   EXPECT_EQ(server.stop(), 0);
 }
 
-// How many threads are in the slowed read's delay now, from /metrics (test builds export it).
-long reads_delaying(HttpClient& c) {
+// A gauge of the slowed read's fault point from /metrics (test builds export them): "delaying" (threads
+// in its delay now) or "hits" (times reached).
+long point_gauge(HttpClient& c, const std::string& which) {
   const std::string metrics = c.request("GET", "/metrics").body;
-  const std::string key = "fault_point_delaying{point=\"store.point_read\"} ";
+  const std::string key = "fault_point_" + which + "{point=\"store.point_read\"} ";
   const auto at = metrics.find(key);
   return at == std::string::npos ? -1 : std::stol(metrics.substr(at + key.size()));
+}
+long reads_delaying(HttpClient& c) {
+  return point_gauge(c, "delaying");
 }
 
 TEST(SlowRead, PointReadsOfTheStoreHoldNoIoThread) {
@@ -101,6 +105,12 @@ TEST(SlowRead, PointReadsOfTheStoreHoldNoIoThread) {
     slow.join();
     EXPECT_EQ(status, k.status);
   }
+  // A provider registered by this process: its place is known, so a plain post reads nothing.
+  const std::string fresh =
+      str(c.call("POST", "/v1/providers", admin, R"({"name":"Toko","lat":-6.91,"lon":107.6})").json(), "token");
+  const long hits = point_gauge(c, "hits");
+  EXPECT_EQ(c.call("POST", "/v1/surplus", fresh, body).status, 201);
+  EXPECT_EQ(point_gauge(c, "hits"), hits) << "the post read the store";
   EXPECT_EQ(server.stop(), 0) << server.output();
 }
 

@@ -122,7 +122,8 @@ TEST(JetStreamConsumer, ARepublishAfterTheDuplicateWindowIsAcknowledgedButNotApp
   // The relay's replay after a long outage: re-published until the stream, its window past, keeps
   // it as a second message (a bounded poll of the server's state).
   bool stored_twice = false;
-  for (int i = 0; i < 50 && !stored_twice; ++i) {
+  for (auto until = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+       !stored_twice && std::chrono::steady_clock::now() < until;) {
     publish(**bus, {event("e1", 1)});
     stored_twice = nats.read_stream("PAHLAWAN").size() == 2;
     if (!stored_twice) std::this_thread::sleep_for(std::chrono::milliseconds(100));

@@ -50,12 +50,19 @@ void NatsServerProcess::start() {
            log.c_str(), static_cast<char*>(nullptr));
     _exit(127);
   }
-  // Ready once it accepts a client: try until it does (bounded), the process being ours.
+  // Ready once it accepts a client and JetStream answers (it is enabled a moment after the port
+  // opens; a publish before that fails): try until both hold (bounded), the process being ours.
   for (auto until = std::chrono::steady_clock::now() + std::chrono::seconds(20);;) {
     natsConnection* nc = nullptr;
     if (natsConnection_ConnectTo(&nc, url().c_str()) == NATS_OK) {
+      jsCtx* js = nullptr;
+      jsAccountInfo* info = nullptr;
+      const bool ready = natsConnection_JetStream(&js, nc, nullptr) == NATS_OK &&
+                         js_GetAccountInfo(&info, js, nullptr, nullptr) == NATS_OK;
+      if (info) jsAccountInfo_Destroy(info);
+      if (js) jsCtx_Destroy(js);
       natsConnection_Destroy(nc);
-      return;
+      if (ready) return;
     }
     int status = 0;
     ASSERT_EQ(waitpid(pid_, &status, WNOHANG), 0) << "nats-server exited (is it installed?)";

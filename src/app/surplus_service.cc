@@ -34,7 +34,7 @@ void SurplusService::post(const Principal& caller, PostSurplusRequest req, std::
 
 bool SurplusService::post_reads_store(const Principal& caller, const PostSurplusRequest& req) {
   if (req.idempotency_key) return true;
-  if (req.lat && max_post_distance_m_ <= 0) return false;
+  if (!needs_home(req)) return false;
   std::shared_lock lock(providers_mu_);
   return !provider_at_.count(caller.id);
 }
@@ -117,7 +117,7 @@ void SurplusService::insert(const Principal& caller, PostSurplusRequest req, std
   if (req.lat.has_value() != req.lon.has_value()) return reply(invalid("give both lat and lon, or neither"));
   // The provider's place: the default location, and the bound on how far from it an item may be.
   std::optional<std::pair<double, double>> home;
-  if (!req.lat || max_post_distance_m_ > 0) {
+  if (needs_home(req)) {
     auto found = provider_location(caller.id);
     if (!found) return reply(found.status());
     home = *found;

@@ -132,6 +132,8 @@ class SurplusService {
   void route(std::string id, std::string traceparent, Decide decide, SurplusReply reply);
   // Whether a post will read the store (an Idempotency-Key, or a provider whose place is not known yet).
   bool post_reads_store(const Principal& caller, const PostSurplusRequest& req);
+  // Whether a post needs its provider's place: as the item's place, or to bound how far from it.
+  bool needs_home(const PostSurplusRequest& req) const { return !req.lat || max_post_distance_m_ > 0; }
   void post_here(const Principal& caller, PostSurplusRequest req, std::string traceparent, PostReply reply);
   Executor* reads_ = nullptr;
 

@@ -59,18 +59,18 @@ Result<std::vector<Surplus>> PostgresStore::find_available_near(const BrowseArea
                                                                 TimePoint now,
                                                                 const std::optional<std::string>& category, int limit) {
   (void)PP_FAULT("store.read_offers");  // a slow read: tests check it holds no I/O thread
-  // PostGIS orders by distance from the GiST index (<->, stopping at the limit) and ST_DWithin
-  // bounds the radius; the regions covering the area let a distributed store (Citus, by
+  // PostGIS takes the nearest `limit` in GiST index order (<->) and the radius drops the rest (see
+  // the statement); the regions covering the area let a distributed store (Citus, by
   // geo_region_id) send the query only to the shards that hold them.
-  std::string regions = "{";
+  std::vector<std::string> regions;
   for (uint64_t r : covering_cells(area.lat, area.lon, area.radius_m, kRegionLevel)) {
-    if (regions.size() > 1) regions += ',';
-    regions += std::to_string(static_cast<int64_t>(r));
+    regions.push_back(std::to_string(static_cast<int64_t>(r)));
   }
-  regions += '}';
+  std::vector<const std::string*> region_refs;
+  for (const auto& r : regions) region_refs.push_back(&r);
   PgParams p;
   p.add(area.lat).add(area.lon).add(area.radius_m).add(to_unix_ms(created_before)).add(to_unix_ms(now));
-  p.add(category).add(limit).add(regions);
+  p.add(category).add(limit).add_text_array(region_refs);
   READ(r, "available_near", p);
   return read_all_surplus(*r);
 }

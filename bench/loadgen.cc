@@ -131,19 +131,54 @@ std::vector<std::string> register_parties(const Args& a, int port, size_t n, con
   return tokens;
 }
 
-// Reads one sample (a line "name value") from the server's /metrics.
-double metric(int port, const std::string& name) {
-  double value = -1;
+// The server's /metrics, as text.
+std::string metrics_text(int port) {
+  std::string text;
   pb::run_load(
       port, 1, {}, 1,
       [](size_t) {
         return pb::Request{"GET", "/metrics", "", ""};
       },
-      [&](size_t, int, const std::string& body) {
-        const auto at = body.find("\n" + name + " ");
-        if (at != std::string::npos) value = std::atof(body.c_str() + at + name.size() + 2);
-      });
-  return value;
+      [&](size_t, int, const std::string& body) { text = "\n" + body; });
+  return text;
+}
+
+// One sample (a line "name value") of `text`, or -1.
+double sample(const std::string& text, const std::string& name) {
+  const auto at = text.find("\n" + name + " ");
+  return at == std::string::npos ? -1 : std::atof(text.c_str() + at + name.size() + 2);
+}
+
+// Reads one sample from the server's /metrics.
+double metric(int port, const std::string& name) {
+  return sample(metrics_text(port), name);
+}
+
+// The server's own surplus_first_decision_seconds, over its three outcomes: from an item's post (as
+// the server stamped it) to its first match decision (an offer, the waiting line or the Geo-DLQ),
+// durable. Returns how many items were decided; prints the share within 1 s and the bucket that
+// holds the p99 when `print`.
+double first_decisions(int port, bool print) {
+  const std::string text = metrics_text(port);
+  const char* outcomes[] = {"offered", "waiting", "dead_lettered"};
+  const char* bounds[] = {"0.01", "0.025", "0.05", "0.1", "0.25", "0.5", "1", "2.5", "5", "10", "30", "+Inf"};
+  std::vector<double> cumulative(std::size(bounds), 0);
+  double by_outcome[3] = {0, 0, 0};
+  for (int o = 0; o < 3; ++o) {
+    const std::string name = std::string("surplus_first_decision_seconds_bucket{outcome=\"") + outcomes[o] + "\",le=\"";
+    for (size_t b = 0; b < std::size(bounds); ++b)
+      cumulative[b] += std::max(0.0, sample(text, name + bounds[b] + "\"}"));
+    by_outcome[o] = std::max(0.0, sample(text, name + "+Inf\"}"));
+  }
+  const double total = cumulative.back();
+  if (!print) return total;
+  size_t p99 = 0;
+  while (p99 + 1 < cumulative.size() && cumulative[p99] < 0.99 * total) ++p99;
+  std::printf(
+      "  first match decision (server, post -> durable offer, line or DLQ): %.0f items (offered %.0f, waiting %.0f, "
+      "dead-lettered %.0f); within 1 s: %.1f %%; p99 <= %s s\n",
+      total, by_outcome[0], by_outcome[1], by_outcome[2], total > 0 ? 100 * cumulative[6] / total : 0.0, bounds[p99]);
+  return total;
 }
 
 // Server-side CPU seconds (user + system) of a process, from /proc.
@@ -354,7 +389,16 @@ int herd(const Args& a, int port, pid_t server_pid) {
       [&](size_t i, int, const std::string& body) { ids[i] = string_field(body, "id"); });
   stats.print("posts");
   print_delta(before, snapshot(port, server_pid), stats.seconds);
-  if (watch) report_matching(a, port, *watch, saturation, stats, offsets, ids);
+  if (watch) {
+    report_matching(a, port, *watch, saturation, stats, offsets, ids);
+  } else {
+    // Without NGOs every item is dead-lettered after its post: wait (bounded) until each was.
+    const auto limit = pb::Clock::now() + std::chrono::seconds(60);
+    while (first_decisions(port, false) < static_cast<double>(a.providers) && pb::Clock::now() < limit) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));  // polling a condition, bounded
+    }
+  }
+  first_decisions(port, true);
   if (server_pid > 0)
     std::printf("server peak RSS: %ld MiB (after registration: %ld MiB)\n", peak_rss_kb(server_pid) / 1024,
                 rss_before / 1024);

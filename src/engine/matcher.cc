@@ -23,7 +23,26 @@ Matcher::Matcher(NgoDirectory& directory, NgoLedger& ledger, RouteEstimator& rou
                                     "reason=\"waited_too_long\"");
     waits_ = &metrics->counter("surplus_waiting_total",
                                "Items that entered the waiting line (every NGO that could take them was busy)");
+    const std::string help =
+        "From an item's post to its first match decision, durable: offered, waiting or "
+        "dead-lettered";
+    const std::vector<double> bounds = {0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30};
+    first_offered_ = &metrics->histogram("surplus_first_decision_seconds", help, bounds, "outcome=\"offered\"");
+    first_waiting_ = &metrics->histogram("surplus_first_decision_seconds", help, bounds, "outcome=\"waiting\"");
+    first_dead_lettered_ =
+        &metrics->histogram("surplus_first_decision_seconds", help, bounds, "outcome=\"dead_lettered\"");
   }
+}
+
+void Matcher::committed(const Surplus& after) {
+  // Version 1 is the post; every decision adds one, so the first decision is version 2 (a claim or a
+  // cancel before any match is version 2 too, but not available).
+  if (after.version != 2 || after.status != SurplusStatus::kAvailable) return;
+  Histogram* h = after.offer           ? first_offered_
+                 : after.waiting_since ? first_waiting_
+                 : after.dead_lettered ? first_dead_lettered_
+                                       : nullptr;
+  if (h) h->observe(std::chrono::duration<double>(clock_.now() - after.created_at).count());
 }
 
 std::variant<Decision, MatchPlan> Matcher::plan(const Surplus& s, const MatchPolicy* relaxed) {

@@ -82,6 +82,10 @@ class Matcher {
   // When a waiting item must be matched again at the latest (to leave the line for the Geo-DLQ, unless
   // a slot frees first). REQUIRES: s.waiting_since.
   TimePoint wait_deadline(const Surplus& s) const;
+  // A change of an item is durable. If it is the item's first match decision (an offer, the line or
+  // the Geo-DLQ, the change right after the post), the time since the post goes to
+  // surplus_first_decision_seconds: how long a posted item waits to be decided at all.
+  void committed(const Surplus& after);
 
  private:
   Decision offer(const Surplus& s, const std::string& ngo_id);
@@ -100,6 +104,9 @@ class Matcher {
   Counter* dlq_max_attempts_ = nullptr;
   Counter* dlq_waited_ = nullptr;
   Counter* waits_ = nullptr;
+  Histogram* first_offered_ = nullptr;
+  Histogram* first_waiting_ = nullptr;
+  Histogram* first_dead_lettered_ = nullptr;
 };
 
 }  // namespace pahlawan

@@ -204,6 +204,7 @@ void ShardActor::answer_after_pending(Result<Surplus> result, SurplusReply reply
 // Runs on the mailbox once `after` is durable. A newer change decided meanwhile has already updated
 // the index (or will, when it commits), so only the latest version touches it.
 void ShardActor::on_committed(const Surplus& after, std::string json) {
+  if (ctx_.matcher) ctx_.matcher->committed(after);
   if (after.version == 1) {
     ctx_.expiries.push(Deadline{after.expires_at, after.id, cell_, DeadlineKind::kExpire});
     ctx_.expiries.push(Deadline{after.created_at + ctx_.hot_window, after.id, cell_, DeadlineKind::kCool});

@@ -72,7 +72,7 @@ class MatchingTest : public ::testing::Test {
         router(13, store, index, expiries, events, pool, clock),
         expiry(expiries, router, clock),
         ledger(clock),
-        matcher(ngos, ledger, routes, clock, ms),
+        matcher(ngos, ledger, routes, clock, ms, &metrics),
         service(router, store, index, ids, clock, &matcher, &ngos),
         trigger(router) {
     router.enable_matching(matcher, ledger);
@@ -155,6 +155,7 @@ class MatchingTest : public ::testing::Test {
   S2NgoDirectory ngos;
   NgoLedger ledger;
   TestRoutes routes;
+  MetricsRegistry metrics;
   Matcher matcher;
   SurplusService service;
   MatchTrigger trigger;

@@ -228,6 +228,45 @@ TEST_F(MatchingTest, NoEligibleNgoGoesToTheDlqAndRetryOrAssignRescuesIt) {
   EXPECT_EQ(not_in_dlq.status().code(), ErrorCode::kNotFound);
 }
 
+TEST_F(MatchingTest, TheFirstDecisionIsTimedFromThePostToItsCommit) {
+  auto first = [&](const char* outcome) -> Histogram& {
+    return metrics.histogram("surplus_first_decision_seconds", "", {}, std::string("outcome=\"") + outcome + "\"");
+  };
+  add_ngo("near", kLat, kLon + 0.01);
+  // The post commits; its match decision commits two seconds later.
+  PostSurplusRequest req;
+  req.title = "Nasi";
+  req.category = "prepared_meal";
+  req.quantity_kg = 10;
+  req.ttl_seconds = 6 * 3600;
+  req.lat = kLat;
+  req.lon = kLon;
+  std::optional<Result<PostOutcome>> posted;
+  service.post(kProvider, req, "", [&](Result<PostOutcome> r) { posted = std::move(r); });
+  pool.run_all();
+  store.release();
+  pool.run_all();
+  ASSERT_TRUE(posted && *posted);
+  clock.advance(std::chrono::seconds(2));
+  settle();
+  ASSERT_TRUE(get((*posted)->surplus.id).offer);
+  EXPECT_EQ(first("offered").count(), 1u);
+  EXPECT_DOUBLE_EQ(first("offered").sum(), 2.0);
+  // The Geo-DLQ after a decline (no other NGO) is not a first decision.
+  ASSERT_TRUE(act([&](SurplusReply r) {
+    service.decline(Principal{Role::kNgo, "near"}, (*posted)->surplus.id, "", std::move(r));
+  }));
+  EXPECT_EQ(first("offered").count(), 1u);
+  // "near" has its three slots free again: three of four new items are offered, the fourth waits;
+  // one beyond every NGO's radius is dead-lettered.
+  for (int i = 0; i < 4; ++i) post(kLat, kLon);
+  EXPECT_EQ(first("offered").count(), 4u);
+  EXPECT_EQ(first("waiting").count(), 1u);
+  post(kLat + 1, kLon);
+  EXPECT_EQ(first("dead_lettered").count(), 1u);
+  EXPECT_EQ(first("waiting").count() + first("offered").count() + first("dead_lettered").count(), 6u);
+}
+
 TEST_F(MatchingTest, CapacityIsExactAcrossShards) {
   add_ngo("small", kLat, kLon + 0.01, NgoKind::kNgo, {}, 15.0);  // 15 kg per 24 h
   add_ngo("big", kLat, kLon + 0.04);

@@ -56,6 +56,8 @@ class PgParams {
   // null element as NULL — how one statement takes a column of many rows.
   PgParams& add_text_array(const std::vector<const std::string*>& elements);
   int size() const { return static_cast<int>(values_.size()); }
+  // The i-th value, or nullptr for a null.
+  const std::string* at(int i) const { return values_[i] ? &*values_[i] : nullptr; }
   std::vector<const char*> pointers() const;
 
  private:

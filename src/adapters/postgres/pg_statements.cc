@@ -1,5 +1,9 @@
 #include "adapters/postgres/pg_statements.h"
 
+#include <string_view>
+#include <unordered_set>
+
+#include "adapters/postgres/pg_rows.h"
 #include "common/clock.h"
 
 namespace pahlawan::pg_statements {
@@ -9,9 +13,21 @@ namespace {
   "id, provider_id, title, category, quantity_kg, lat, lon, cell, status, version, created_at, expires_at, " \
   "offer_ngo_id, offer_deadline, offer_attempt, dead_lettered, claimed_by, claimed_at, picked_up_at, "       \
   "offered_to, dlq_reason, dlq_at, waiting_since, geo_region_id"
-#define SURPLUS_VALUES                                                                                \
-  "$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, pp_ts($11), pp_ts($12), $13, pp_ts($14), $15, $16, $17, " \
-  "pp_ts($18), pp_ts($19), $20, $21, pp_ts($22), pp_ts($23), $24"
+// One array per column, in surplus_params' order, times in unix ms; the update adds the expected
+// versions as a 25th.
+#define SURPLUS_UNNEST                                                                                    \
+  "unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::float8[], $6::float8[], $7::float8[], "     \
+  "$8::bigint[], $9::text[], $10::bigint[], $11::bigint[], $12::bigint[], $13::text[], $14::bigint[], "   \
+  "$15::integer[], $16::boolean[], $17::text[], $18::bigint[], $19::bigint[], $20::text[], $21::text[], " \
+  "$22::bigint[], $23::bigint[], $24::bigint[], $25::bigint[]) AS t(id, provider_id, title, category, "   \
+  "quantity_kg, lat, lon, cell, status, version, created_at, expires_at, offer_ngo_id, offer_deadline, "  \
+  "offer_attempt, dead_lettered, claimed_by, claimed_at, picked_up_at, offered_to, dlq_reason, dlq_at, "  \
+  "waiting_since, geo_region_id, expected)"
+#define SURPLUS_FROM_V                                                                                      \
+  "v.id, v.provider_id, v.title, v.category, v.quantity_kg, v.lat, v.lon, v.cell, v.status, v.version, "    \
+  "pp_ts(v.created_at), pp_ts(v.expires_at), v.offer_ngo_id, pp_ts(v.offer_deadline), v.offer_attempt, "    \
+  "v.dead_lettered, v.claimed_by, pp_ts(v.claimed_at), pp_ts(v.picked_up_at), v.offered_to, v.dlq_reason, " \
+  "pp_ts(v.dlq_at), pp_ts(v.waiting_since), v.geo_region_id"
 #define SURPLUS_SELECT                                                                                  \
   "id, provider_id, title, category, quantity_kg, lat, lon, cell, status, version, pp_ms(created_at), " \
   "pp_ms(expires_at), offer_ngo_id, pp_ms(offer_deadline), offer_attempt, dead_lettered, claimed_by, "  \
@@ -21,13 +37,20 @@ namespace {
 
 const std::vector<PgStatement>& writes() {
   static const std::vector<PgStatement> all = {
-      {"insert_surplus",
-       "WITH k AS (INSERT INTO surplus_keys (id, created_at) VALUES ($1, pp_ts($11))) "
-       "INSERT INTO surplus (" SURPLUS_COLUMNS ") VALUES (" SURPLUS_VALUES ")"},
-      // The partition key (created_at, which never changes) lets the update go to one partition.
-      {"update_surplus", "WITH u AS (UPDATE surplus SET (" SURPLUS_COLUMNS ") = (" SURPLUS_VALUES
-                         ") WHERE id = $1 AND created_at = pp_ts($11) AND version = $25 RETURNING 1) "
-                         "SELECT pp_expect_one((SELECT count(*) FROM u), 'surplus ' || $1::text)"},
+      // Items go in and change many rows per statement (each column an array): per row, a statement
+      // of its own cost the committer more than the row itself (see docs/benchmarks.md, issue 10).
+      {"insert_surplus", "WITH v AS (SELECT * FROM " SURPLUS_UNNEST "), "
+                         "k AS (INSERT INTO surplus_keys (id, created_at) SELECT v.id, pp_ts(v.created_at) FROM v) "
+                         "INSERT INTO surplus (" SURPLUS_COLUMNS ") SELECT " SURPLUS_FROM_V " FROM v"},
+      // The partition key (created_at, which never changes) narrows each row to one partition. Every
+      // row must match its expected version, or the whole statement fails as a conflict; the caller
+      // never puts two updates of one item in one statement.
+      {"update_surplus",
+       "WITH v AS (SELECT * FROM " SURPLUS_UNNEST "), "
+       "u AS (UPDATE surplus s SET (" SURPLUS_COLUMNS ") = (" SURPLUS_FROM_V ") FROM v "
+       "  WHERE s.id = v.id AND s.created_at = pp_ts(v.created_at) AND s.version = v.expected RETURNING 1) "
+       "SELECT pp_expect_one(CASE WHEN (SELECT count(*) FROM u) = cardinality($1::text[]) THEN 1 ELSE 0 END, "
+       "  'surplus ' || array_to_string($1::text[], ', '))"},
       {"reserve_seq", "SELECT pp_outbox_reserve($1)"},
       // A transaction's events in one statement, each column an array, numbered by position after
       // the block pp_outbox_reserve took: fewer statements while the counter row is locked.
@@ -119,6 +142,55 @@ const std::vector<PgStatement>& reads() {
       {"load_cursor", "SELECT seq FROM cursors WHERE consumer = $1"},
   };
   return all;
+}
+
+namespace {
+
+// Rows of surplus_params turned into one text[] per column (the statements' unnest), plus the
+// expected versions as the last column (all null for inserts).
+PgParams columns_of(const std::vector<PgParams>& rows, const std::vector<int64_t>& expected) {
+  PgParams out;
+  const int width = rows.front().size();
+  std::vector<const std::string*> column(rows.size());
+  for (int c = 0; c < width; ++c) {
+    for (size_t r = 0; r < rows.size(); ++r) column[r] = rows[r].at(c);
+    out.add_text_array(column);
+  }
+  std::vector<std::string> versions;
+  for (int64_t v : expected) versions.push_back(std::to_string(v));
+  for (size_t r = 0; r < rows.size(); ++r) column[r] = versions.empty() ? nullptr : &versions[r];
+  out.add_text_array(column);
+  return out;
+}
+
+}  // namespace
+
+void surplus_commands(const std::vector<const Surplus*>& inserts, const std::vector<const SurplusUpdate*>& updates,
+                      std::vector<PgCommand>& out) {
+  if (!inserts.empty()) {
+    std::vector<PgParams> rows;
+    for (const Surplus* x : inserts) rows.push_back(pg_rows::surplus_params(*x));
+    out.push_back({"insert_surplus", columns_of(rows, {})});
+  }
+  std::vector<PgParams> rows;
+  std::vector<int64_t> expected;
+  std::unordered_set<std::string_view> ids;
+  auto flush = [&] {
+    if (rows.empty()) return;
+    out.push_back({"update_surplus", columns_of(rows, expected)});
+    rows.clear();
+    expected.clear();
+    ids.clear();
+  };
+  for (const SurplusUpdate* u : updates) {
+    if (!ids.insert(u->after.id).second) {
+      flush();
+      ids.insert(u->after.id);
+    }
+    rows.push_back(pg_rows::surplus_params(u->after));
+    expected.push_back(u->expected_version);
+  }
+  flush();
 }
 
 void event_commands(const std::vector<const Event*>& events, std::vector<PgCommand>& out) {

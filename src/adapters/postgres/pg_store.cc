@@ -210,15 +210,16 @@ void PostgresStore::run_listener() {
 
 namespace {
 
-// The statements of one unit, in the order the unit lists its changes; events come at the end of
-// the transaction (see pg_statements::event_commands).
-void unit_commands(const UnitOfWork& u, std::vector<PgCommand>& out) {
-  for (const auto& x : u.inserts) out.push_back({"insert_surplus", surplus_params(x)});
-  for (const auto& up : u.updates) {
-    PgParams p = surplus_params(up.after);
-    p.add(up.expected_version);
-    out.push_back({"update_surplus", std::move(p)});
-  }
+// The items a unit inserts and updates, added to those of the units before it in the batch.
+void collect_items(const UnitOfWork& u, std::vector<const Surplus*>& inserts,
+                   std::vector<const SurplusUpdate*>& updates) {
+  for (const auto& x : u.inserts) inserts.push_back(&x);
+  for (const auto& up : u.updates) updates.push_back(&up);
+}
+
+// The statements of a unit other than its items' (pg_statements::surplus_commands writes those for
+// many units at once) and its events (which end the transaction: pg_statements::event_commands).
+void other_commands(const UnitOfWork& u, std::vector<PgCommand>& out) {
   if (const auto& r = u.idempotency) {
     PgParams p;
     p.add(r->provider_id).add(r->key).add(r->body_hash).add(r->surplus_id).add(to_unix_ms(r->created_at));
@@ -287,8 +288,10 @@ void PostgresStore::commit_batch(Lane& lane, std::vector<CommitJob>& batch) {
 Status PostgresStore::apply_batch(PgConn& writer, std::vector<CommitJob>& batch, std::vector<Status>& results,
                                   bool savepoints) {
   if (Status s = writer.exec("BEGIN"); !s) return s;
-  std::vector<PgCommand> commands;
+  std::vector<PgCommand> commands, others;
   std::vector<const Event*> events;
+  std::vector<const Surplus*> inserts;
+  std::vector<const SurplusUpdate*> updates;
   size_t applied = 0;
   for (size_t i = 0; i < batch.size(); ++i) {
     results[i] = Status::ok();
@@ -298,7 +301,11 @@ Status PostgresStore::apply_batch(PgConn& writer, std::vector<CommitJob>& batch,
       // Here each unit numbers its own events, so that a duplicate event id fails its unit alone;
       // the counter's lock is then taken earlier, on a path taken only after a conflict.
       commands.clear();
-      unit_commands(unit, commands);
+      inserts.clear();
+      updates.clear();
+      collect_items(unit, inserts, updates);
+      pg_statements::surplus_commands(inserts, updates, commands);
+      other_commands(unit, commands);
       std::vector<const Event*> own;
       for (const auto& e : unit.events) own.push_back(&e);
       pg_statements::event_commands(own, commands);
@@ -314,11 +321,18 @@ Status PostgresStore::apply_batch(PgConn& writer, std::vector<CommitJob>& batch,
       applied += s.is_ok();
       continue;
     }
-    unit_commands(unit, commands);
+    // All the batch's items first, in few statements; the items' changes depend on nothing else a
+    // unit writes, and a failure anywhere sends the batch to the savepoint path, unit by unit.
+    collect_items(unit, inserts, updates);
+    other_commands(unit, others);
     for (const auto& e : unit.events) events.push_back(&e);
     ++applied;
   }
-  if (savepoints) commands.clear();
+  commands.clear();
+  if (!savepoints) {
+    pg_statements::surplus_commands(inserts, updates, commands);
+    for (auto& c : others) commands.push_back(std::move(c));
+  }
   pg_statements::event_commands(events, commands);
   if (Status s = writer.pipeline(commands); !s) {
     (void)writer.exec("ROLLBACK");

@@ -8,6 +8,7 @@
 // later (the bus de-duplicates by event id, or its consumers do).
 #pragma once
 
+#include <functional>
 #include <string>
 
 #include "common/status.h"
@@ -21,6 +22,16 @@ class EventSubscriber {
   virtual void on_event(const Event& event) = 0;
   // End of a batch: make what on_event did visible/durable before the relay saves its position.
   virtual void flush() {}
+};
+
+// A subscriber whose effect of an event ends later than the call (a webhook's delivery and its
+// retries): it calls `done` once that effect is over — from any thread, at most once; never, if the
+// process stops first. A bus consumer acknowledges the event only then, so an event whose effect was
+// cut short by a crash is handed over again.
+class DeferredEventSubscriber {
+ public:
+  virtual ~DeferredEventSubscriber() = default;
+  virtual void on_event(const Event& event, std::function<void()> done) = 0;
 };
 
 class EventBus {

@@ -36,7 +36,7 @@ bool is_postgres_url(const std::string& s) {
 std::string config_usage() {
   return "usage: pahlawan serve [--listen 127.0.0.1:8080] [--data-dir ./data] [--admin-token T]\n"
          "                      [--store postgres://user@host:port/db] [--migrate false] [--archive-dir DIR]\n"
-         "                      [--bus nats://host:port]\n"
+         "                      [--bus nats://host:port] [--bus-ack-wait-ms 30000]\n"
          "                      [--ack-timeout 300] [--shard-level 13] [--match-radius-m 10000]\n"
          "                      [--max-attempts 5] [--max-pending-offers 3] [--routing-url URL] [--threads N]\n"
          "                      [--hot-window 7200] [--rate-limit 100] [--webhook-retry-ms 1000]\n"
@@ -78,6 +78,7 @@ Result<Config> parse_config(const std::vector<std::string>& args,
       {"--hot-window", "PAHLAWAN_HOT_WINDOW"},
       {"--rate-limit", "PAHLAWAN_RATE_LIMIT"},
       {"--webhook-retry-ms", "PAHLAWAN_WEBHOOK_RETRY_MS"},
+      {"--bus-ack-wait-ms", "PAHLAWAN_BUS_ACK_WAIT_MS"},
       {"--webhook-ca-file", "PAHLAWAN_WEBHOOK_CA_FILE"},
       {"--webhook-allow-private", "PAHLAWAN_WEBHOOK_ALLOW_PRIVATE"},
       {"--routing-timeout-ms", "PAHLAWAN_ROUTING_TIMEOUT_MS"},
@@ -132,6 +133,7 @@ Result<Config> parse_config(const std::vector<std::string>& args,
       {"--pickup-margin", {&c.pickup_margin_s, 0, 86400}},
       {"--hot-window", {&c.hot_window_s, 60, 7 * 86400}},
       {"--webhook-retry-ms", {&c.webhook_retry_ms, 10, 600000}},
+      {"--bus-ack-wait-ms", {&c.bus_ack_wait_ms, 1000, 3600000}},
       {"--threads", {&c.threads, 0, 256}},
       {"--routing-timeout-ms", {&c.routing_timeout_ms, 10, 60000}},
       {"--routing-breaker-failures", {&c.routing_breaker_failures, 1, 1000}},

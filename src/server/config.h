@@ -33,19 +33,22 @@ struct Config {
   int routing_breaker_cooldown_ms = 30000;  // open this long before one probe request
   int threads = 0;                          // 0: one per core
   int hot_window_s = 7200;                  // available items younger than this are browsed from memory
-  int webhook_retry_ms = 1000;              // first webhook retry after this, then doubling (plus jitter)
-  bool webhook_allow_private = false;       // webhook URLs on loopback/private/link-local addresses allowed
-  std::string webhook_ca_file;              // PEM of extra CAs trusted for https webhooks (a private CA)
-  int max_streams_per_ngo = 8;              // open GET /v1/events streams per NGO; a new one ends the oldest
-  int idempotency_retention_h = 24;         // idempotency keys are kept this long (at least 24 h)
-  int outbox_retention_h = 24;              // delivered outbox events are kept this long
-  int journal_max_mb = 256;                 // events.jsonl rotates past this size
-  int journal_keep = 4;                     // rotated journal files kept
-  double max_post_distance_m = 50000;       // an item's place vs its provider's (0: unbounded)
-  int max_connections = 10000;              // open client connections; more are answered 503
-  int request_timeout_ms = 10000;           // a request's first byte → all of it read
-  int write_timeout_ms = 10000;             // each write to a client (responses, event frames)
-  double rate_limit = 100;                  // requests per second per provider/NGO token (0: off); bursts of 2 s worth
+  // A JetStream consumer's message not acknowledged this long goes to another replica (a crashed
+  // one's work); a live consumer tells JetStream every third of it that it is still working.
+  int bus_ack_wait_ms = 30000;
+  int webhook_retry_ms = 1000;         // first webhook retry after this, then doubling (plus jitter)
+  bool webhook_allow_private = false;  // webhook URLs on loopback/private/link-local addresses allowed
+  std::string webhook_ca_file;         // PEM of extra CAs trusted for https webhooks (a private CA)
+  int max_streams_per_ngo = 8;         // open GET /v1/events streams per NGO; a new one ends the oldest
+  int idempotency_retention_h = 24;    // idempotency keys are kept this long (at least 24 h)
+  int outbox_retention_h = 24;         // delivered outbox events are kept this long
+  int journal_max_mb = 256;            // events.jsonl rotates past this size
+  int journal_keep = 4;                // rotated journal files kept
+  double max_post_distance_m = 50000;  // an item's place vs its provider's (0: unbounded)
+  int max_connections = 10000;         // open client connections; more are answered 503
+  int request_timeout_ms = 10000;      // a request's first byte → all of it read
+  int write_timeout_ms = 10000;        // each write to a client (responses, event frames)
+  double rate_limit = 100;             // requests per second per provider/NGO token (0: off); bursts of 2 s worth
 };
 
 // args: the words after "serve". env: lookup of environment variables (getenv in production).

@@ -287,20 +287,21 @@ int run_server(const Config& config) {
   webhook_options.base_backoff = std::chrono::milliseconds(config.webhook_retry_ms);
   webhook_options.ca_file = config.webhook_ca_file;
   webhook_options.allow_private = config.webhook_allow_private;
+  webhook_options.from_bus = via_jetstream;
   auto webhooks_r = WebhookSender::create(ngos, metrics, webhook_options, &store);
   if (!webhooks_r) {
     std::fprintf(stderr, "%s\n", webhooks_r.status().message().c_str());
     return 1;
   }
   WebhookSender& webhooks = **webhooks_r;
-  bus.subscribe(webhooks);
+  if (!via_jetstream) bus.subscribe(webhooks);
   if (Status s = webhooks.start(); !s) {  // re-queues undelivered offers; before the relay publishes
     std::fprintf(stderr, "cannot start webhook delivery: %s\n", s.message().c_str());
     return 1;
   }
   // With --bus, a second relay with its own cursor ("nats") hands the same events to JetStream: a
   // NATS outage then holds back that relay and what the consumers drive (matching new posts, the
-  // rescue metrics) until it returns; posts, claims, streams and webhooks go on.
+  // rescue metrics, webhooks) until it returns; posts, claims and streams go on.
   std::unique_ptr<JetStreamBus> jetstream;
   std::unique_ptr<OutboxRelay> nats_relay;
   if (!config.bus_url.empty()) {
@@ -327,7 +328,8 @@ int run_server(const Config& config) {
     }
   }
   // Durable pull consumers: "matcher" takes the posted events, "metrics" every surplus event. Each
-  // acknowledges a batch once its subscriber has taken it, and applies an event id once.
+  // acknowledges a batch once its subscriber has taken it, and applies an event id once. "webhooks"
+  // takes the offers and acknowledges each once its delivery is finished.
   std::vector<std::unique_ptr<JetStreamConsumer>> consumers;
   if (via_jetstream) {
     struct Wanted {
@@ -341,6 +343,7 @@ int run_server(const Config& config) {
       co.link.url = config.bus_url;
       co.durable = w.durable;
       co.filter = w.filter;
+      co.ack_wait = std::chrono::milliseconds(config.bus_ack_wait_ms);
       auto c = JetStreamConsumer::start(co, {w.subscriber}, &metrics);
       if (!c) {
         std::fprintf(stderr, "%s\n", c.status().message().c_str());
@@ -348,6 +351,18 @@ int run_server(const Config& config) {
       }
       consumers.push_back(std::move(*c));
     }
+    JetStreamConsumerOptions co;
+    co.link.url = config.bus_url;
+    co.ack_wait = std::chrono::milliseconds(config.bus_ack_wait_ms);
+    co.durable = "webhooks";
+    co.filter = "pp.surplus.offered.>";
+    co.max_ack_pending = static_cast<int>(webhook_options.max_queue);  // what the sender would queue
+    auto c = JetStreamConsumer::start_deferred(co, webhooks, &metrics);
+    if (!c) {
+      std::fprintf(stderr, "%s\n", c.status().message().c_str());
+      return 1;
+    }
+    consumers.push_back(std::move(*c));
   }
   RetentionOptions retention_options;
   retention_options.idempotency = std::chrono::hours(config.idempotency_retention_h);

@@ -1,7 +1,8 @@
 // JetStreamConsumer against a real nats-server: every event reaches the subscribers once, in stream
 // order, with what travels beside the body (seq, recipient, region, trace context); a re-publish after
 // the stream's de-duplication window is acknowledged but not applied again; a durable consumer started
-// again resumes after what it acknowledged.
+// again resumes after what it acknowledged; a deferred subscriber's event is acknowledged when its
+// effect ends, kept from other replicas while it goes on, and handed to one if the holder stops.
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
@@ -78,6 +79,74 @@ std::unique_ptr<JetStreamConsumer> consume(const JetStreamOptions& o, Recorder& 
   auto c = JetStreamConsumer::start(co, {&r}, metrics);
   EXPECT_TRUE(c) << c.status().message();
   return c ? std::move(*c) : nullptr;
+}
+
+// Keeps each event with its `done`, called when the test says.
+class Holder final : public DeferredEventSubscriber {
+ public:
+  void on_event(const Event& e, std::function<void()> done) override {
+    std::lock_guard lock(mu_);
+    ids_.push_back(e.id);
+    dones_.push_back(std::move(done));
+    cv_.notify_all();
+  }
+  // How many events it holds once it holds n, or when `limit` has passed.
+  size_t wait_for(size_t n, std::chrono::seconds limit) {
+    std::unique_lock lock(mu_);
+    cv_.wait_for(lock, limit, [&] { return ids_.size() >= n; });
+    return ids_.size();
+  }
+  void finish(size_t i) {
+    std::function<void()> done;
+    {
+      std::lock_guard lock(mu_);
+      done = dones_.at(i);
+    }
+    done();
+  }
+  std::vector<std::string> ids() {
+    std::lock_guard lock(mu_);
+    return ids_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<std::string> ids_;
+  std::vector<std::function<void()>> dones_;
+};
+
+std::unique_ptr<JetStreamConsumer> hold(const JetStreamOptions& o, Holder& h) {
+  JetStreamConsumerOptions co;
+  co.link = o;
+  co.durable = "deferred";
+  co.ack_wait = std::chrono::seconds(1);
+  auto c = JetStreamConsumer::start_deferred(co, h, nullptr);
+  EXPECT_TRUE(c) << c.status().message();
+  return c ? std::move(*c) : nullptr;
+}
+
+TEST(JetStreamConsumer, ADeferredEventIsAcknowledgedWhenItsEffectEndsAndHandedOverAgainIfItNeverDoes) {
+  NatsServerProcess nats;
+  nats.start();
+  auto bus = JetStreamBus::connect(link(nats), nullptr);
+  ASSERT_TRUE(bus);
+  publish(**bus,
+          {event("e1", 1, "surplus.offered"), event("e2", 2, "surplus.offered"), event("e3", 3, "surplus.offered")});
+  Holder a;
+  auto first = hold(link(nats), a);
+  ASSERT_EQ(a.wait_for(3, std::chrono::seconds(20)), 3u);
+  a.finish(0);
+  a.finish(2);  // e2's effect goes on
+  Holder b;
+  auto second = hold(link(nats), b);  // another replica on the same durable consumer
+  // While the first lives it tells JetStream e2 is in progress: three ack waits pass, no redelivery.
+  EXPECT_EQ(b.wait_for(1, std::chrono::seconds(3)), 0u);
+  first.reset();  // the first stops (for JetStream, as if it crashed): e2 was never acknowledged
+  a.finish(1);    // a `done` after its consumer is gone acknowledges nothing and is harmless
+  ASSERT_EQ(b.wait_for(1, std::chrono::seconds(20)), 1u);
+  EXPECT_EQ(b.ids(), std::vector<std::string>{"e2"}) << "only the one whose effect never ended";
+  b.finish(0);
 }
 
 TEST(JetStreamConsumer, EachEventReachesTheSubscribersOnceInOrderWithWhatTravelsBesideIt) {

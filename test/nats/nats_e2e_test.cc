@@ -1,6 +1,10 @@
 // A server started with --bus: a post's events reach JetStream with their ids and the request's trace
 // context; while NATS is down posts still succeed, and their events arrive, once each, when it returns.
+// Matching, the rescue metrics and webhooks ride durable consumers.
+#include <stdlib.h>
+
 #include <chrono>
+#include <filesystem>
 #include <functional>
 #include <set>
 #include <thread>
@@ -11,6 +15,7 @@
 #include "http_client.h"
 #include "nats_server_process.h"
 #include "server_process.h"
+#include "webhook_receiver.h"
 
 #include <gtest/gtest.h>
 
@@ -140,6 +145,50 @@ TEST(NatsE2E, MatchingAndRescueMetricsRideJetStreamAndAnOutageAppliesNothingTwic
   EXPECT_EQ(metric(c, tons), 0.012);
   EXPECT_EQ(metric(c, "bus_consumer_repeats_total{consumer=\"metrics\"}"), 0);
   EXPECT_EQ(server.stop(), 0) << server.output();
+}
+
+// The webhook of an offer comes from the "webhooks" consumer, acknowledged only once its delivery
+// is finished: a server killed while the delivery waits for a retry (ten minutes away) leaves the
+// message unacknowledged, and the next server is handed it again and delivers it.
+TEST(NatsE2E, AWebhookCutShortByACrashIsDeliveredByTheNextServer) {
+  NatsServerProcess nats;
+  nats.start();
+  Receiver receiver;  // 500 to the first delivery, 200 after
+  char tmpl[] = "/tmp/pahlawan-e2e-XXXXXX";
+  const std::string dir = mkdtemp(tmpl);
+  const std::vector<std::string> flags = {
+      "--bus", nats.url(), "--bus-ack-wait-ms", "2000", "--webhook-retry-ms", "600000", "--webhook-allow-private",
+      "true"};
+  std::string event_id;
+  {
+    ServerProcess server(dir, flags);
+    server.start();
+    HttpClient c("127.0.0.1", server.port());
+    auto n = c.call("POST", "/v1/ngos", server.admin_token(),
+                    R"({"name":"Panti","lat":-6.201,"lon":106.801,"webhook_url":"http://127.0.0.1:)" +
+                        std::to_string(receiver.port()) + R"(/hook"})");
+    ASSERT_EQ(n.status, 201) << n.body;
+    auto p = c.call("POST", "/v1/providers", server.admin_token(), R"({"name":"Warung","lat":-6.2,"lon":106.8})");
+    ASSERT_EQ(p.status, 201) << p.body;
+    auto posted = c.call("POST", "/v1/surplus", std::string(p.json().at("token").as_string()),
+                         R"({"title":"Nasi","category":"prepared_meal","quantity_kg":3,"ttl_seconds":3600})");
+    ASSERT_EQ(posted.status, 201) << posted.body;
+    auto first = receiver.wait_for(1);
+    ASSERT_EQ(first.size(), 1u);
+    event_id = first[0].event_id;
+    server.kill();  // SIGKILL, the retry pending
+  }
+  ServerProcess again(dir, flags);
+  again.start();
+  auto got = receiver.wait_for(2);
+  ASSERT_EQ(got.size(), 2u) << "the offer whose delivery was cut short was not handed over again";
+  EXPECT_EQ(got[1].event_id, event_id);
+  HttpClient c("127.0.0.1", again.port());
+  EXPECT_TRUE(eventually([&] { return metric(c, "webhook_deliveries_total{outcome=\"delivered\"}") == 1; }));
+  EXPECT_EQ(metric(c, "bus_consumed_total{consumer=\"webhooks\"}"), 1);
+  EXPECT_EQ(again.stop(), 0) << again.output();
+  EXPECT_EQ(receiver.received(), 2u) << "delivered, then acknowledged: not handed over a third time";
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

@@ -34,8 +34,21 @@ std::optional<Event> decode(natsMsg* msg) {
 Result<std::unique_ptr<JetStreamConsumer>> JetStreamConsumer::start(JetStreamConsumerOptions options,
                                                                     std::vector<EventSubscriber*> subscribers,
                                                                     MetricsRegistry* metrics) {
-  if (options.durable.empty()) return Status(ErrorCode::kInvalidRequest, "a durable consumer needs a name");
-  std::unique_ptr<JetStreamConsumer> c(new JetStreamConsumer(std::move(options), std::move(subscribers)));
+  return launch(std::unique_ptr<JetStreamConsumer>(new JetStreamConsumer(std::move(options), std::move(subscribers))),
+                metrics);
+}
+
+Result<std::unique_ptr<JetStreamConsumer>> JetStreamConsumer::start_deferred(JetStreamConsumerOptions options,
+                                                                             DeferredEventSubscriber& subscriber,
+                                                                             MetricsRegistry* metrics) {
+  std::unique_ptr<JetStreamConsumer> c(new JetStreamConsumer(std::move(options), {}));
+  c->deferred_ = &subscriber;
+  return launch(std::move(c), metrics);
+}
+
+Result<std::unique_ptr<JetStreamConsumer>> JetStreamConsumer::launch(std::unique_ptr<JetStreamConsumer> c,
+                                                                     MetricsRegistry* metrics) {
+  if (c->options_.durable.empty()) return Status(ErrorCode::kInvalidRequest, "a durable consumer needs a name");
   if (metrics) {
     const std::string label = "consumer=\"" + c->options_.durable + "\"";
     c->consumed_ = &metrics->counter("bus_consumed_total", "Events a JetStream consumer applied", label);
@@ -61,6 +74,14 @@ JetStreamConsumer::~JetStreamConsumer() {
   }
   stop_cv_.notify_all();
   if (thread_.joinable()) thread_.join();
+  {
+    // Held messages go unacknowledged: JetStream hands them out again after ack_wait.
+    std::lock_guard lock(held_->mu);
+    held_->closed = true;
+    for (auto& [key, msg] : held_->messages) natsMsg_Destroy(msg);
+    held_->messages.clear();
+    held_->by_id.clear();
+  }
   if (sub_) natsSubscription_Destroy(sub_);
   if (js_) jsCtx_Destroy(js_);
   if (conn_) natsConnection_Destroy(conn_);
@@ -80,7 +101,8 @@ Status JetStreamConsumer::subscribe() {
   so.Config.AckPolicy = js_AckExplicit;
   so.Config.DeliverPolicy = js_DeliverAll;
   so.Config.AckWait = std::chrono::duration_cast<std::chrono::nanoseconds>(options_.ack_wait).count();
-  so.Config.MaxAckPending = std::max(options_.batch * 4, 1024);
+  so.Config.MaxAckPending =
+      options_.max_ack_pending > 0 ? options_.max_ack_pending : std::max(options_.batch * 4, 1024);
   jsErrCode jerr = static_cast<jsErrCode>(0);
   natsStatus s = js_PullSubscribe(&sub_, js_, options_.filter.c_str(), options_.durable.c_str(), nullptr, &so, &jerr);
   if (s != NATS_OK) {
@@ -93,7 +115,12 @@ Status JetStreamConsumer::subscribe() {
 void JetStreamConsumer::run() {
   name_this_thread("pp-consume");
   bool reported = false;
+  auto next_sweep = std::chrono::steady_clock::now() + options_.ack_wait / 3;
   while (!stopping_) {
+    if (deferred_ && std::chrono::steady_clock::now() >= next_sweep) {
+      still_working();
+      next_sweep = std::chrono::steady_clock::now() + options_.ack_wait / 3;
+    }
     if (!sub_) {
       if (Status st = subscribe(); !st) {
         if (!reported)
@@ -109,7 +136,11 @@ void JetStreamConsumer::run() {
     jsErrCode jerr = static_cast<jsErrCode>(0);
     natsStatus s = natsSubscription_Fetch(&list, sub_, options_.batch, options_.fetch_wait.count(), &jerr);
     if (s == NATS_OK) {
-      handle(list.Msgs, list.Count);
+      if (deferred_) {
+        hand_over(list.Msgs, list.Count);
+      } else {
+        handle(list.Msgs, list.Count);
+      }
       natsMsgList_Destroy(&list);
     } else if (s != NATS_TIMEOUT) {
       pause();  // NATS away: cnats reconnects meanwhile, and the fetch is tried again
@@ -147,6 +178,59 @@ void JetStreamConsumer::handle(natsMsg** msgs, int count) {
   // is not handed it again. An ack lost anyway means a redelivery the id memory absorbs.
   for (int i = 0; i < count; ++i) (void)natsMsg_Ack(msgs[i], nullptr);
   (void)natsConnection_FlushTimeout(conn_, 2000);
+}
+
+void JetStreamConsumer::hand_over(natsMsg** msgs, int count) {
+  for (int i = 0; i < count; ++i) {
+    auto event = decode(msgs[i]);
+    if (!event) {
+      if (undecodable_) undecodable_->inc();
+      (void)natsMsg_Ack(msgs[i], nullptr);  // a message nobody can read would come back forever
+      continue;
+    }
+    uint64_t key;
+    {
+      std::lock_guard lock(held_->mu);
+      if (auto it = held_->by_id.find(event->id); it != held_->by_id.end()) {
+        // Delivered again while its effect goes on here (an in-progress signal came late): the newer
+        // delivery replaces the held one, and the effect's `done` acknowledges that.
+        natsMsg*& old = held_->messages[it->second];
+        natsMsg_Destroy(old);
+        old = msgs[i];
+        msgs[i] = nullptr;
+        if (repeats_) repeats_->inc();
+        continue;
+      }
+    }
+    if (!first_time(event->id)) {
+      if (repeats_) repeats_->inc();
+      (void)natsMsg_Ack(msgs[i], nullptr);  // its effect ended here before: nothing to do
+      continue;
+    }
+    {
+      std::lock_guard lock(held_->mu);
+      key = ++held_->next;
+      held_->messages.emplace(key, msgs[i]);
+      held_->by_id.emplace(event->id, key);
+    }
+    msgs[i] = nullptr;  // held now: natsMsgList_Destroy skips it
+    if (consumed_) consumed_->inc();
+    deferred_->on_event(*event, [held = held_, key, id = event->id] {
+      std::lock_guard lock(held->mu);
+      auto it = held->messages.find(key);
+      if (held->closed || it == held->messages.end()) return;
+      (void)natsMsg_Ack(it->second, nullptr);
+      natsMsg_Destroy(it->second);
+      held->messages.erase(it);
+      held->by_id.erase(id);
+    });
+  }
+  (void)natsConnection_FlushTimeout(conn_, 2000);
+}
+
+void JetStreamConsumer::still_working() {
+  std::lock_guard lock(held_->mu);
+  for (auto& [key, msg] : held_->messages) (void)natsMsg_InProgress(msg, nullptr);
 }
 
 }  // namespace pahlawan

@@ -20,6 +20,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
@@ -38,8 +39,9 @@ struct JetStreamConsumerOptions {
   std::string filter = "pp.>";                // which subjects it takes
   int batch = 256;                            // messages per fetch
   std::chrono::milliseconds fetch_wait{100};  // how long a fetch waits for the first message
-  std::chrono::seconds ack_wait{30};          // unacknowledged this long: JetStream delivers it again
+  std::chrono::milliseconds ack_wait{30000};  // unacknowledged this long: JetStream delivers it again
   size_t remember = 100000;                   // event ids kept to recognise a late re-publish
+  int max_ack_pending = 0;                    // messages handed out and not yet acknowledged; 0: 4 batches
 };
 
 class JetStreamConsumer {
@@ -48,21 +50,45 @@ class JetStreamConsumer {
   static Result<std::unique_ptr<JetStreamConsumer>> start(JetStreamConsumerOptions options,
                                                           std::vector<EventSubscriber*> subscribers,
                                                           MetricsRegistry* metrics);
+  // A consumer for one subscriber whose effect ends later (DeferredEventSubscriber): each message is
+  // acknowledged on its own, when the subscriber says its effect is over. Until then the consumer
+  // tells JetStream every ack_wait / 3 that the message is still being worked on, so a long effect
+  // (a webhook's retries) is not handed to another replica while this one lives; after a crash it is,
+  // once ack_wait has passed.
+  static Result<std::unique_ptr<JetStreamConsumer>> start_deferred(JetStreamConsumerOptions options,
+                                                                   DeferredEventSubscriber& subscriber,
+                                                                   MetricsRegistry* metrics);
   ~JetStreamConsumer();  // stops the thread (after the batch in hand) and closes the connection
   JetStreamConsumer(const JetStreamConsumer&) = delete;
   JetStreamConsumer& operator=(const JetStreamConsumer&) = delete;
 
  private:
+  // The messages a deferred subscriber holds, by a key of their own. Shared with each `done`, which
+  // may run after the consumer is gone: then `closed` is set and the message was dropped unacknowledged
+  // (JetStream delivers it again). Acks happen under `mu`, so none runs while the connection closes.
+  struct Held {
+    std::mutex mu;
+    bool closed = false;                                // GUARDED_BY(mu)
+    uint64_t next = 0;                                  // GUARDED_BY(mu)
+    std::unordered_map<uint64_t, __natsMsg*> messages;  // GUARDED_BY(mu)
+    std::unordered_map<std::string, uint64_t> by_id;    // GUARDED_BY(mu): event id → key
+  };
   JetStreamConsumer(JetStreamConsumerOptions options, std::vector<EventSubscriber*> subscribers)
       : options_(std::move(options)), subscribers_(std::move(subscribers)) {}
+  static Result<std::unique_ptr<JetStreamConsumer>> launch(std::unique_ptr<JetStreamConsumer> c,
+                                                           MetricsRegistry* metrics);
   void run();
   Status subscribe();
   void handle(__natsMsg** msgs, int count);
-  bool first_time(const std::string& id);  // and remembers it
-  void pause();                            // after a failure: reconnect_wait, or until stopped
+  void hand_over(__natsMsg** msgs, int count);  // to the deferred subscriber; takes the messages it holds
+  void still_working();                         // every held message: in progress
+  bool first_time(const std::string& id);       // and remembers it
+  void pause();                                 // after a failure: reconnect_wait, or until stopped
 
   JetStreamConsumerOptions options_;
   std::vector<EventSubscriber*> subscribers_;
+  DeferredEventSubscriber* deferred_ = nullptr;
+  std::shared_ptr<Held> held_ = std::make_shared<Held>();
   struct __natsConnection* conn_ = nullptr;
   struct __jsCtx* js_ = nullptr;
   __natsSubscription* sub_ = nullptr;  // consumer thread only

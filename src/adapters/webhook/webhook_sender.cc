@@ -90,7 +90,7 @@ Status WebhookSender::start() {
     if (!cursor) return cursor.status();
     auto kept = store_->get_meta(kCursorKept);
     if (!kept) return kept.status();
-    if (!*kept) {
+    if (!*kept && !options_.from_bus) {
       // A data directory from before the sender kept a cursor: the relay's says what was handed over
       // live already; starting from 0 would send every offer still in the outbox again.
       auto relay = store_->load_cursor("relay");
@@ -103,12 +103,16 @@ Status WebhookSender::start() {
     }
     std::lock_guard lock(mu_);
     seen_ = saved_ = *cursor;
-    // What was queued or waiting for a retry when the process stopped: everything after the cursor.
-    for (;;) {
+    // What was queued or waiting for a retry when the process stopped: everything after the cursor
+    // (unless the bus consumer hands that over again).
+    for (; !options_.from_bus;) {
       auto batch = store_->read_outbox(seen_, 1024);
       if (!batch) return batch.status();
       if (batch->empty()) break;
-      for (const auto& e : *batch) enqueue(e);
+      for (const auto& e : *batch) {
+        std::function<void()> none;
+        enqueue(e, none);
+      }
     }
   }
   for (int i = 0; i < std::max(1, options_.workers); ++i) {
@@ -133,18 +137,25 @@ void WebhookSender::stop() {
 }
 
 void WebhookSender::on_event(const Event& event) {
+  on_event(event, nullptr);
+}
+
+void WebhookSender::on_event(const Event& event, std::function<void()> done) {
   bool queued;
   {
     std::lock_guard lock(mu_);
-    queued = enqueue(event);
+    queued = enqueue(event, done);
   }
+  if (!queued && done) done();  // nothing to deliver (or dropped): finished already
   // Only a new delivery wakes a worker: every event passes through here, and waking eight threads
   // per posted item cost the post path a quarter of its rate on two cores.
   if (queued) cv_.notify_one();
 }
 
-bool WebhookSender::enqueue(const Event& event) {
-  if (event.seq != 0 && event.seq <= seen_) return false;  // replayed by the relay, or already re-queued
+bool WebhookSender::enqueue(const Event& event, std::function<void()>& done) {
+  // Replayed by the relay, or already re-queued (a consumer's redeliveries come out of order, and the
+  // consumer itself recognises repeats).
+  if (!done && event.seq != 0 && event.seq <= seen_) return false;
   seen_ = std::max(seen_, event.seq);
   if (event.type != "surplus.offered") return false;
   const auto ngo = directory_.find(event.recipient);
@@ -159,18 +170,20 @@ bool WebhookSender::enqueue(const Event& event) {
              ngo->webhook_secret.value_or(""),
              event.id,
              render_event(event),
-             event.seq,
-             0};
-  if (event.seq != 0) outstanding_.insert(event.seq);
+             done ? 0 : event.seq,  // the cursor follows the relay's deliveries only
+             0,
+             std::move(done)};
+  if (d.seq != 0) outstanding_.insert(d.seq);
   ++queued_;
   receivers_[d.ngo_id].ready.push_back(std::move(d));
   return true;
 }
 
-void WebhookSender::finished(int64_t seq) {
+void WebhookSender::finished(Delivery& d) {
   --queued_;
-  outstanding_.erase(seq);
+  outstanding_.erase(d.seq);
   ++unsaved_;
+  if (d.done) std::exchange(d.done, nullptr)();
 }
 
 void WebhookSender::save_cursor(std::unique_lock<std::mutex>& lock) {
@@ -227,7 +240,7 @@ void WebhookSender::run() {
     --r->second.in_flight;
     if (ok) {
       delivered_.inc();
-      finished(d.seq);
+      finished(d);
     } else if (d.attempt + 1 < options_.max_attempts) {
       retried_.inc();
       const auto backoff = options_.base_backoff * (1 << std::min(d.attempt, 16));
@@ -238,7 +251,7 @@ void WebhookSender::run() {
       waiting_.push(std::move(d));
     } else {
       failed_.inc();
-      finished(d.seq);
+      finished(d);
     }
     if (r->second.ready.empty() && r->second.in_flight == 0) receivers_.erase(r);
     if (unsaved_ >= options_.save_every) save_cursor(lock);

@@ -19,6 +19,9 @@
 // https:// URLs get TLS 1.2+ with the peer's certificate verified against the system's trust store
 // (plus ca_file, for a private CA) and its name checked against the URL's host; a certificate that
 // does not verify fails the delivery like a refused connection (retried, then counted failed).
+// On a bus consumer instead (DeferredEventSubscriber, with --bus): no cursor in the store; each offer's
+// `done` is called when its delivery is finished, and the consumer acknowledges the message then, so
+// at-least-once across crashes and replicas rides on JetStream (docs/nats.md).
 // Thread-safety: on_event and stop from any thread.
 #pragma once
 
@@ -59,6 +62,9 @@ struct WebhookOptions {
   bool allow_private = false;
   // Name resolution, run by HostLookup within the attempt's timeout; empty: the system resolver.
   ResolveFn resolve;
+  // Offers come from a bus consumer, which redelivers what was not finished: start() replays nothing
+  // from the outbox, and the cursor only tells retention that the outbox rows are not needed here.
+  bool from_bus = false;
 };
 
 // Hex HMAC-SHA256 of `body` keyed with `key`.
@@ -68,7 +74,7 @@ std::string hmac_sha256_hex(const std::string& key, const std::string& body);
 // it checks the MAC, then that t is within its tolerance (we document 5 minutes).
 std::string webhook_signature(const std::string& secret, const std::string& body, int64_t unix_seconds);
 
-class WebhookSender final : public EventSubscriber {
+class WebhookSender final : public EventSubscriber, public DeferredEventSubscriber {
  public:
   // The sender with options.ca_file trusted too; fails if it cannot be loaded.
   static Result<std::unique_ptr<WebhookSender>> create(NgoDirectory& directory, MetricsRegistry& metrics,
@@ -85,6 +91,10 @@ class WebhookSender final : public EventSubscriber {
   // are sent again by the next start().
   void stop();
   void on_event(const Event& event) override;
+  // From a bus consumer: `done` once the offer's delivery is finished (delivered, failed, dropped), or
+  // at once for an event that needs none. Events are not filtered by seq here (redeliveries come out
+  // of order); the consumer recognises repeats by event id.
+  void on_event(const Event& event, std::function<void()> done) override;
 
  private:
   struct Delivery {
@@ -92,14 +102,16 @@ class WebhookSender final : public EventSubscriber {
     std::string ngo_id, url, secret, event_id, body;
     int64_t seq = 0;
     int attempt = 0;
+    std::function<void()> done;  // a bus consumer's, for a delivery from one
     bool operator>(const Delivery& o) const { return due > o.due; }
   };
   struct Receiver {
     std::deque<Delivery> ready;
     int in_flight = 0;
   };
-  bool enqueue(const Event& event);                      // REQUIRES: mu_ held; true if a delivery was queued
-  void finished(int64_t seq);                            // REQUIRES: mu_ held; the event's delivery is over
+  // REQUIRES: mu_ held; true if a delivery was queued (then it owns `done`).
+  bool enqueue(const Event& event, std::function<void()>& done);
+  void finished(Delivery& d);                            // REQUIRES: mu_ held; the event's delivery is over
   bool take(Delivery& out);                              // REQUIRES: mu_ held; a ready delivery of a receiver with room
   void save_cursor(std::unique_lock<std::mutex>& lock);  // REQUIRES: mu_ held (released while committing)
   void run();

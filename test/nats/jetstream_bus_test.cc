@@ -34,7 +34,13 @@ std::unique_ptr<JetStreamBus> connect(const NatsServerProcess& nats, MetricsRegi
   o.ack_wait = ack_wait;
   auto bus = JetStreamBus::connect(o, metrics);
   EXPECT_TRUE(bus) << bus.status().message();
-  return bus ? std::move(*bus) : nullptr;
+  if (!bus) return nullptr;
+  // The connection comes up in the background: the tests' first batch waits for it (bounded) when
+  // NATS is up, so that it counts exactly what it published.
+  for (int i = 0; i < 400 && nats.running() && !(*bus)->connected(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(25));
+  }
+  return std::move(*bus);
 }
 
 TEST(JetStreamBus, EachEventReachesTheStreamOnceWithItsIdAndTraceContext) {

@@ -67,9 +67,17 @@ JetStreamOptions link(const NatsServerProcess& nats, std::chrono::seconds window
   return o;
 }
 
+// As the relay does: the batch again until JetStream confirms it (the bus's connection comes up in
+// the background, so the first batch can find it not yet connected); bounded.
 void publish(JetStreamBus& bus, const std::vector<Event>& events) {
-  for (const auto& e : events) bus.publish(e);
-  ASSERT_TRUE(bus.flush());
+  bool confirmed = false;
+  for (auto until = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+       !confirmed && std::chrono::steady_clock::now() < until;) {
+    for (const auto& e : events) bus.publish(e);
+    confirmed = bus.flush().is_ok();
+    if (!confirmed) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_TRUE(confirmed) << "JetStream never confirmed the batch";
 }
 
 std::unique_ptr<JetStreamConsumer> consume(const JetStreamOptions& o, Recorder& r, MetricsRegistry* metrics) {

@@ -22,6 +22,7 @@ class NatsServerProcess {
   void start();  // returns once it accepts connections
   void stop();   // SIGTERM, then waits for it to exit
   std::string url() const { return "nats://127.0.0.1:" + std::to_string(port_); }
+  bool running() const { return pid_ > 0; }
 
   struct Message {
     uint64_t seq;

@@ -32,9 +32,12 @@ JetStreamBus::~JetStreamBus() {
     jsPubOptions o;
     jsPubOptions_Init(&o);
     o.MaxWait = 1000;
-    (void)js_PublishAsyncComplete(js_, &o);
-    natsMsgList pending;
-    if (js_PublishAsyncGetPendingList(&pending, js_) == NATS_OK) natsMsgList_Destroy(&pending);
+    // Only a timeout means publishes are pending; with none ever published, cnats 3.4 has no pending
+    // map and js_PublishAsyncGetPendingList dereferences null.
+    if (js_PublishAsyncComplete(js_, &o) != NATS_OK) {
+      natsMsgList pending;
+      if (js_PublishAsyncGetPendingList(&pending, js_) == NATS_OK) natsMsgList_Destroy(&pending);
+    }
     jsCtx_Destroy(js_);
   }
   if (conn_) natsConnection_Destroy(conn_);
@@ -83,6 +86,10 @@ void JetStreamBus::publish(const Event& event) {
     return;
   }
   batch_.push_back(event);
+}
+
+bool JetStreamBus::connected() const {
+  return natsConnection_Status(conn_) == NATS_CONN_STATUS_CONNECTED;
 }
 
 Status JetStreamBus::flush() {

@@ -43,6 +43,8 @@ class JetStreamBus final : public EventBus {
   void subscribe(EventSubscriber& subscriber) override { subscribers_.push_back(&subscriber); }
   void publish(const Event& event) override;
   Status flush() override;
+  // The connection is up now (it comes up in the background after connect()).
+  bool connected() const;
 
  private:
   explicit JetStreamBus(JetStreamOptions options) : options_(std::move(options)) {}

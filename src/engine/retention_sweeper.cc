@@ -17,7 +17,7 @@ void RetentionSweeper::sweep(CommitDone done) {
   const TimePoint now = clock_.now();
   UnitOfWork unit;
   unit.prune = UnitOfWork::Prune{now - std::max<Millis>(options_.idempotency, std::chrono::hours(24)),
-                                 now - options_.outbox, options_.max_rows};
+                                 now - options_.outbox, options_.max_rows, options_.consumers};
   store_.commit(std::move(unit), std::move(done));
 }
 

@@ -21,6 +21,8 @@ struct RetentionOptions {
   Millis outbox = std::chrono::hours(24);
   std::chrono::milliseconds interval = std::chrono::minutes(1);
   int max_rows = 20000;  // per table per sweep
+  // The consumers whose cursors hold outbox rows back; empty: every cursor in the store.
+  std::vector<std::string> consumers;
 };
 
 class RetentionSweeper {

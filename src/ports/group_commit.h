@@ -9,7 +9,9 @@
 #include <condition_variable>
 #include <deque>
 #include <functional>
+#include <map>
 #include <mutex>
+#include <set>
 #include <thread>
 #include <vector>
 
@@ -133,6 +135,35 @@ inline void answer_group_commit(std::vector<CommitJob>& batch,
     for (size_t i = 0; i < batch.size(); ++i) batch[i].done(std::move(results[i]));
   }
   if (any_events && announce) announce();
+}
+
+// Fencing, as every store does it inside a batch's transaction: the units whose fence no longer
+// holds. `epochs` reads the current epoch of the given partitions' leases (absent: no lease), inside
+// the transaction and so that no takeover can commit before it does; its failure fails the batch.
+// Returns, per unit, whether it is fenced out (then its result is set: kUnavailable, nothing of it
+// is written).
+inline Result<std::vector<bool>> fenced_out(
+    const std::vector<CommitJob>& batch, std::vector<Status>& results,
+    const std::function<Result<std::map<int64_t, int64_t>>(const std::set<int64_t>& partitions)>& epochs) {
+  std::vector<bool> out(batch.size(), false);
+  std::set<int64_t> partitions;
+  for (const auto& job : batch) {
+    if (job.unit.fence && !job.unit.empty()) partitions.insert(job.unit.fence->partition);
+  }
+  if (partitions.empty()) return out;
+  auto current = epochs(partitions);
+  if (!current) return current.status();
+  for (size_t i = 0; i < batch.size(); ++i) {
+    const auto& f = batch[i].unit.fence;
+    if (!f || batch[i].unit.empty()) continue;
+    const auto it = current->find(f->partition);
+    if (it != current->end() && it->second == f->epoch) continue;
+    out[i] = true;
+    results[i] = Status(ErrorCode::kUnavailable, "this replica no longer holds the lease of partition " +
+                                                     std::to_string(f->partition) + " (epoch " +
+                                                     std::to_string(f->epoch) + "): nothing was written");
+  }
+  return out;
 }
 
 }  // namespace pahlawan

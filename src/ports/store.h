@@ -12,6 +12,9 @@
 //   locking: it keeps several replicas on one database correct).
 // - A store may refuse a unit when its queue is full (kUnavailable): callers never wait behind an
 //   unbounded queue.
+// - A unit with a fence commits only while its partition's lease is at the fence's epoch (see
+//   LeaseStore, which the same store implements); otherwise it fails alone, kUnavailable, writing
+//   nothing — inserts included.
 // - Reads are safe from any thread and see only committed data.
 #pragma once
 
@@ -72,8 +75,19 @@ struct UnitOfWork {
     TimePoint idempotency_before;
     TimePoint outbox_before;
     int max_rows = 20000;
+    // The consumers whose cursors hold outbox rows back (one missing from the store counts as at
+    // 0: nothing is past it); empty: every cursor the store has. A cursor of a consumer no longer
+    // running (webhooks, once they ride the bus) must not hold the outbox forever.
+    std::vector<std::string> consumers;
   };
   std::optional<Prune> prune;
+  // Several replicas: the unit commits only while `partition`'s lease is still at `epoch` (checked
+  // inside the transaction), so a replica that lost the partition writes nothing for it.
+  struct Fence {
+    int64_t partition = 0;
+    int64_t epoch = 0;
+  };
+  std::optional<Fence> fence;
 
   bool empty() const {
     return inserts.empty() && updates.empty() && events.empty() && !idempotency && !provider && !ngo && meta.empty() &&

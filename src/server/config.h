@@ -34,7 +34,8 @@ struct Config {
   int threads = 0;                          // 0: one per core
   int hot_window_s = 7200;                  // available items younger than this are browsed from memory
   // A JetStream consumer's message not acknowledged this long goes to another replica (a crashed
-  // one's work); a live consumer tells JetStream every third of it that it is still working.
+  // one's work); a live consumer tells JetStream every third of it that it is still working. At
+  // least 5 s: the consumer's thread may spend 2 s in a flush between two of those signals.
   int bus_ack_wait_ms = 30000;
   int webhook_retry_ms = 1000;         // first webhook retry after this, then doubling (plus jitter)
   bool webhook_allow_private = false;  // webhook URLs on loopback/private/link-local addresses allowed

@@ -287,8 +287,8 @@ int run_server(const Config& config) {
   webhook_options.base_backoff = std::chrono::milliseconds(config.webhook_retry_ms);
   webhook_options.ca_file = config.webhook_ca_file;
   webhook_options.allow_private = config.webhook_allow_private;
-  webhook_options.from_bus = via_jetstream;
-  auto webhooks_r = WebhookSender::create(ngos, metrics, webhook_options, &store);
+  // On the bus, JetStream keeps what is not delivered yet: no cursor of the sender's own.
+  auto webhooks_r = WebhookSender::create(ngos, metrics, webhook_options, via_jetstream ? nullptr : &store);
   if (!webhooks_r) {
     std::fprintf(stderr, "%s\n", webhooks_r.status().message().c_str());
     return 1;
@@ -367,6 +367,11 @@ int run_server(const Config& config) {
   RetentionOptions retention_options;
   retention_options.idempotency = std::chrono::hours(config.idempotency_retention_h);
   retention_options.outbox = std::chrono::hours(config.outbox_retention_h);
+  // The cursors that hold outbox rows back: the in-process relay's, and webhooks' own or, on the
+  // bus, the relay to JetStream's (which keeps what its consumers have not taken). A cursor left by
+  // an earlier configuration holds nothing back.
+  retention_options.consumers =
+      via_jetstream ? std::vector<std::string>{"relay", "nats"} : std::vector<std::string>{"relay", "webhooks"};
   RetentionSweeper retention(store, clock, retention_options);
   retention.start();
   if (guarded) {
@@ -468,9 +473,11 @@ int run_server(const Config& config) {
   if (osrm) osrm->stop();
   relay.stop();
   if (nats_relay) nats_relay->stop();
+  // Deliveries in flight finish while their consumer can still acknowledge them; what the consumer
+  // hands over after this stays unacknowledged, and JetStream hands it out again.
+  webhooks.stop();
   consumers.clear();
   retention.stop();
-  webhooks.stop();
   store_r->flush_and_stop();
   std::printf("drained; bye\n");
   std::fflush(stdout);

@@ -291,6 +291,29 @@ TEST_P(StoreContract, TheOutboxIsInCommitOrderPagedAndAnnounced) {
   EXPECT_GE(announced, 1);
 }
 
+TEST_P(StoreContract, OutboxRetentionWaitsForTheNamedConsumersOnly) {
+  for (int i = 1; i <= 6; ++i) ASSERT_TRUE(commit(posting("r" + std::to_string(i))));
+  auto events = store().read_outbox(0, 100);
+  ASSERT_TRUE(events);
+  ASSERT_EQ(events->size(), 6u);
+  auto cursor = [&](const char* name, int64_t seq) {
+    UnitOfWork u;
+    u.cursor = std::make_pair(std::string(name), seq);
+    ASSERT_TRUE(commit(std::move(u)));
+  };
+  cursor("relay", (*events)[3].seq);
+  cursor("webhooks", (*events)[1].seq);  // left behind, say by an earlier configuration
+  auto prune = [&](std::vector<std::string> consumers) {
+    UnitOfWork u;
+    u.prune = UnitOfWork::Prune{kNow, kNow + std::chrono::hours(1), 100, std::move(consumers)};
+    EXPECT_TRUE(commit(std::move(u)));
+    return outbox_ids();
+  };
+  EXPECT_EQ(prune({"relay", "nats"}).size(), 6u) << "a named cursor not yet saved counts as 0";
+  EXPECT_EQ(prune({}), (std::vector<std::string>{"e-r3", "e-r4", "e-r5", "e-r6"})) << "every cursor counts";
+  EXPECT_EQ(prune({"relay"}), (std::vector<std::string>{"e-r5", "e-r6"})) << "only the relay's counts";
+}
+
 TEST_P(StoreContract, CursorsStartAtZeroAndOnlyMoveForward) {
   EXPECT_EQ(*store().load_cursor("relay"), 0);
   for (int64_t seq : {5, 9, 3}) {

@@ -1,4 +1,5 @@
-// StoreHarness: how the Store contract suite opens, reopens and pauses one Store implementation.
+// StoreHarness: how the Store contract suites (the Store's, the LeaseStore's) open, reopen and pause
+// one Store implementation.
 // Each implementation (InMemoryStore, SqliteStore, next the PostgreSQL store) adds one harness in
 // store_harnesses.cc and then has to pass every test of store_contract_test.cc, unchanged.
 #pragma once
@@ -9,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "ports/lease_store.h"
 #include "ports/store.h"
 
 namespace pahlawan::testing {
@@ -17,6 +19,8 @@ class StoreHarness {
  public:
   virtual ~StoreHarness() = default;
   virtual Store& store() = 0;
+  // The same store's leases (every Store implementation is also a LeaseStore).
+  virtual LeaseStore& leases() = 0;
   // Closes the store once everything submitted is decided and opens it again on the same data: what
   // was committed must all be there.
   virtual void reopen() = 0;

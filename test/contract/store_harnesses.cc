@@ -20,6 +20,7 @@ class InMemoryHarness final : public StoreHarness {
  public:
   InMemoryHarness() : store_(std::make_unique<InMemoryStore>()) {}
   Store& store() override { return *store_; }
+  LeaseStore& leases() override { return *store_; }
   void reopen() override { store_ = store_->reopened(); }
   void open_with_queue_limit(size_t n) override {
     store_ = std::make_unique<InMemoryStore>();
@@ -62,6 +63,7 @@ class SqliteHarness final : public FaultPausedHarness {
     std::filesystem::remove_all(dir_);
   }
   Store& store() override { return *store_; }
+  LeaseStore& leases() override { return *store_; }
   void reopen() override {
     store_.reset();  // flushes the queue, then closes
     open(path_, max_queue_);
@@ -95,6 +97,7 @@ class PostgresHarness final : public FaultPausedHarness {
     fault::disarm_all();
   }
   Store& store() override { return *store_; }
+  LeaseStore& leases() override { return *store_; }
   void reopen() override {
     store_.reset();
     open(max_queue_);

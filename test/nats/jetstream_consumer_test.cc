@@ -231,6 +231,32 @@ TEST(JetStreamConsumer, ADurableConsumerStartedAgainResumesAfterWhatItAcknowledg
   EXPECT_EQ(got[0].id, "e3") << "the first two were acknowledged by the first run";
 }
 
+// An operator changes --bus-ack-wait-ms: the consumer stored in JetStream is updated, not refused.
+TEST(JetStreamConsumer, ADurableConsumerRestartedWithAnotherAckWaitStillConsumes) {
+  NatsServerProcess nats;
+  nats.start();
+  auto bus = JetStreamBus::connect(link(nats), nullptr);
+  ASSERT_TRUE(bus);
+  publish(**bus, {event("e1", 1)});
+  {
+    Recorder first;
+    auto c = consume(link(nats), first, nullptr);
+    ASSERT_EQ(first.wait_for(1).size(), 1u);
+  }
+  publish(**bus, {event("e2", 2)});
+  JetStreamConsumerOptions co;
+  co.link = link(nats);
+  co.durable = "test";
+  co.ack_wait = std::chrono::seconds(7);
+  co.max_ack_pending = 5000;
+  Recorder second;
+  auto c = JetStreamConsumer::start(co, {&second}, nullptr);
+  ASSERT_TRUE(c) << c.status().message();
+  auto got = second.wait_for(1);
+  ASSERT_EQ(got.size(), 1u) << "bound to the consumer with its new settings";
+  EXPECT_EQ(got[0].id, "e2");
+}
+
 TEST(JetStreamConsumer, StartsWhileNatsIsDownAndConsumesOnceItIsUp) {
   NatsServerProcess nats;  // not started yet
   Recorder r;

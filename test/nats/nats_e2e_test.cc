@@ -157,7 +157,7 @@ TEST(NatsE2E, AWebhookCutShortByACrashIsDeliveredByTheNextServer) {
   char tmpl[] = "/tmp/pahlawan-e2e-XXXXXX";
   const std::string dir = mkdtemp(tmpl);
   const std::vector<std::string> flags = {
-      "--bus", nats.url(), "--bus-ack-wait-ms", "2000", "--webhook-retry-ms", "600000", "--webhook-allow-private",
+      "--bus", nats.url(), "--bus-ack-wait-ms", "5000", "--webhook-retry-ms", "600000", "--webhook-allow-private",
       "true"};
   std::string event_id;
   {

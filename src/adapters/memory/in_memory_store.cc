@@ -30,10 +30,40 @@ std::unique_ptr<InMemoryStore> InMemoryStore::reopened() const {
   s->credentials_ = credentials_;
   s->meta_ = meta_;
   s->cursors_ = cursors_;
+  s->leases_ = leases_;
   s->outbox_ = outbox_;
   s->event_ids_ = event_ids_;
   s->last_seq_ = last_seq_;
   return s;
+}
+
+Result<std::optional<Lease>> InMemoryStore::acquire(int64_t partition, const std::string& owner, Millis ttl) {
+  const TimePoint now = SystemClock().now();
+  std::lock_guard lock(mu_);
+  auto [it, fresh] = leases_.try_emplace(partition, Lease{partition, owner, 1, now + ttl});
+  Lease& l = it->second;
+  if (!fresh) {
+    if (l.owner != owner && l.expires_at > now) return std::optional<Lease>();
+    if (l.owner != owner) l.epoch += 1;
+    l.owner = owner;
+    l.expires_at = now + ttl;
+  }
+  return std::optional<Lease>(l);
+}
+
+Status InMemoryStore::release(int64_t partition, const std::string& owner, int64_t epoch) {
+  const TimePoint now = SystemClock().now();
+  std::lock_guard lock(mu_);
+  auto it = leases_.find(partition);
+  if (it != leases_.end() && it->second.owner == owner && it->second.epoch == epoch) it->second.expires_at = now;
+  return Status::ok();
+}
+
+Result<std::vector<Lease>> InMemoryStore::leases() {
+  std::lock_guard lock(mu_);
+  std::vector<Lease> out;
+  for (const auto& [p, l] : leases_) out.push_back(l);
+  return out;
 }
 
 size_t InMemoryStore::release() {
@@ -71,6 +101,13 @@ void InMemoryStore::decide(UnitOfWork unit, CommitDone done) {
 }
 
 Status InMemoryStore::check(const UnitOfWork& u) const {
+  if (const auto& f = u.fence; f && !u.empty()) {
+    const auto it = leases_.find(f->partition);
+    if (it == leases_.end() || it->second.epoch != f->epoch) {
+      return {ErrorCode::kUnavailable, "this replica no longer holds the lease of partition " +
+                                           std::to_string(f->partition) + ": nothing was written"};
+    }
+  }
   std::set<std::string> inserted;
   for (const auto& x : u.inserts) {
     if (surplus_.count(x.id) || !inserted.insert(x.id).second) return {ErrorCode::kConflict, "duplicate id"};
@@ -139,6 +176,13 @@ void InMemoryStore::apply(const UnitOfWork& u) {
     std::erase_if(idempotency_, [&](const auto& kv) { return kv.second.created_at < p->idempotency_before; });
     int64_t past = cursors_.empty() ? 0 : INT64_MAX;
     for (const auto& [name, seq] : cursors_) past = std::min(past, seq);
+    if (!p->consumers.empty()) {  // only these count, a missing one as 0
+      past = INT64_MAX;
+      for (const auto& name : p->consumers) {
+        auto it = cursors_.find(name);
+        past = std::min(past, it == cursors_.end() ? int64_t{0} : it->second);
+      }
+    }
     std::erase_if(outbox_, [&](const Event& e) {
       const bool gone = e.seq <= past && e.occurred_at < p->outbox_before;
       if (gone) event_ids_.erase(e.id);

@@ -16,11 +16,12 @@
 #include <mutex>
 #include <set>
 
+#include "ports/lease_store.h"
 #include "ports/store.h"
 
 namespace pahlawan {
 
-class InMemoryStore final : public Store {
+class InMemoryStore final : public Store, public LeaseStore {
  public:
   void hold(bool on) { held_ = on; }
   void fail_next(Status s) {
@@ -61,6 +62,10 @@ class InMemoryStore final : public Store {
                                              int limit) override;
 
   Result<int64_t> load_cursor(const std::string& consumer) override;
+  // Leases expire by the system clock.
+  Result<std::optional<Lease>> acquire(int64_t partition, const std::string& owner, Millis ttl) override;
+  Status release(int64_t partition, const std::string& owner, int64_t epoch) override;
+  Result<std::vector<Lease>> leases() override;
   void on_events_committed(UniqueFunction<void()> listener) override { listener_ = std::move(listener); }
 
   std::vector<Event> events() const;
@@ -83,6 +88,7 @@ class InMemoryStore final : public Store {
   std::vector<Credential> credentials_;
   std::map<std::string, std::string> meta_;
   std::map<std::string, int64_t> cursors_;
+  std::map<int64_t, Lease> leases_;  // GUARDED_BY(mu_)
   std::vector<Event> outbox_;
   std::set<std::string> event_ids_;  // of the events still in the outbox (SQLite: a UNIQUE column)
   int64_t last_seq_ = 0;             // outbox seqs are never reused, even after retention deleted rows

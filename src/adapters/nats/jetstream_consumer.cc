@@ -29,6 +29,15 @@ std::optional<Event> decode(natsMsg* msg) {
   return e;
 }
 
+// The message's position in the stream (0 if it carries no JetStream metadata).
+uint64_t stream_seq(natsMsg* msg) {
+  jsMsgMetaData* meta = nullptr;
+  if (natsMsg_GetMetaData(&meta, msg) != NATS_OK || !meta) return 0;
+  const uint64_t seq = meta->Sequence.Stream;
+  jsMsgMetaData_Destroy(meta);
+  return seq;
+}
+
 }  // namespace
 
 Result<std::unique_ptr<JetStreamConsumer>> JetStreamConsumer::start(JetStreamConsumerOptions options,
@@ -82,6 +91,7 @@ JetStreamConsumer::~JetStreamConsumer() {
     held_->messages.clear();
     held_->by_id.clear();
   }
+  if (conn_) (void)natsConnection_FlushTimeout(conn_, 2000);  // the last acks `done` sent
   if (sub_) natsSubscription_Destroy(sub_);
   if (js_) jsCtx_Destroy(js_);
   if (conn_) natsConnection_Destroy(conn_);
@@ -92,19 +102,31 @@ void JetStreamConsumer::pause() {
   stop_cv_.wait_for(lock, options_.link.reconnect_wait, [this] { return stopping_.load(); });
 }
 
-// The durable pull consumer, made (or found: it outlives this process) once NATS is reachable.
+// The durable pull consumer, made (or found: it outlives this process) once NATS is reachable. Its
+// settings are written first (created, or updated to this process's): binding with settings that
+// differ from the stored consumer's would be refused, and a changed --bus-ack-wait-ms would then
+// stop every consumer for good.
 Status JetStreamConsumer::subscribe() {
   if (Status st = nats_ensure_stream(conn_, js_, options_.link); !st) return st;
+  jsConsumerConfig cc;
+  jsConsumerConfig_Init(&cc);
+  cc.Durable = options_.durable.c_str();
+  cc.FilterSubject = options_.filter.c_str();
+  cc.AckPolicy = js_AckExplicit;
+  cc.DeliverPolicy = js_DeliverAll;
+  cc.AckWait = std::chrono::duration_cast<std::chrono::nanoseconds>(options_.ack_wait).count();
+  cc.MaxAckPending = options_.max_ack_pending > 0 ? options_.max_ack_pending : std::max(options_.batch * 4, 1024);
+  jsErrCode jerr = static_cast<jsErrCode>(0);
+  jsConsumerInfo* info = nullptr;
+  natsStatus s = js_UpdateConsumer(&info, js_, options_.link.stream.c_str(), &cc, nullptr, &jerr);
+  if (s != NATS_OK) s = js_AddConsumer(&info, js_, options_.link.stream.c_str(), &cc, nullptr, &jerr);
+  if (info) jsConsumerInfo_Destroy(info);
+  if (s != NATS_OK) return nats_error("cannot create the JetStream consumer " + options_.durable, s);
   jsSubOptions so;
   jsSubOptions_Init(&so);
   so.Stream = options_.link.stream.c_str();
-  so.Config.AckPolicy = js_AckExplicit;
-  so.Config.DeliverPolicy = js_DeliverAll;
-  so.Config.AckWait = std::chrono::duration_cast<std::chrono::nanoseconds>(options_.ack_wait).count();
-  so.Config.MaxAckPending =
-      options_.max_ack_pending > 0 ? options_.max_ack_pending : std::max(options_.batch * 4, 1024);
-  jsErrCode jerr = static_cast<jsErrCode>(0);
-  natsStatus s = js_PullSubscribe(&sub_, js_, options_.filter.c_str(), options_.durable.c_str(), nullptr, &so, &jerr);
+  so.Consumer = options_.durable.c_str();  // bind to it as it now is
+  s = js_PullSubscribe(&sub_, js_, options_.filter.c_str(), options_.durable.c_str(), nullptr, &so, &jerr);
   if (s != NATS_OK) {
     sub_ = nullptr;
     return nats_error("cannot create the JetStream consumer " + options_.durable, s);
@@ -192,12 +214,16 @@ void JetStreamConsumer::hand_over(natsMsg** msgs, int count) {
     {
       std::lock_guard lock(held_->mu);
       if (auto it = held_->by_id.find(event->id); it != held_->by_id.end()) {
-        // Delivered again while its effect goes on here (an in-progress signal came late): the newer
-        // delivery replaces the held one, and the effect's `done` acknowledges that.
         natsMsg*& old = held_->messages[it->second];
-        natsMsg_Destroy(old);
-        old = msgs[i];
-        msgs[i] = nullptr;
+        if (stream_seq(old) == stream_seq(msgs[i])) {
+          // The same message delivered again while its effect goes on here (an in-progress signal
+          // came late): the newer delivery replaces the held one, and `done` acknowledges that.
+          natsMsg_Destroy(old);
+          old = msgs[i];
+          msgs[i] = nullptr;
+        } else {
+          (void)natsMsg_Ack(msgs[i], nullptr);  // a re-publish of an event in hand: nothing more to do
+        }
         if (repeats_) repeats_->inc();
         continue;
       }

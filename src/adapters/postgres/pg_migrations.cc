@@ -207,6 +207,14 @@ DROP INDEX surplus_id;
 DROP INDEX surplus_available_cell;
 )SQL";
 
+// Partition leases (docs/replicas.md): one row per partition (a geo_region_id), its owner, an epoch
+// that grows with each change of owner, and its expiry by this server's clock. A reference table
+// under Citus: every replica reads it, and a fenced commit locks its rows (FOR KEY SHARE).
+constexpr const char* kLeases = R"SQL(
+CREATE TABLE leases (
+  partition_id bigint PRIMARY KEY, owner text NOT NULL, epoch bigint NOT NULL, expires_at timestamptz NOT NULL);
+)SQL";
+
 }  // namespace
 
 const std::vector<PgMigration>& pg_migrations() {
@@ -216,6 +224,7 @@ const std::vector<PgMigration>& pg_migrations() {
       {3, "region on outbox events", kEventRegion},
       {4, "archive of detached partitions (file_fdw)", kArchive},
       {5, "drop the surplus indexes no query reads", kLeanerSurplusIndexes},
+      {6, "partition leases", kLeases},
   };
   return all;
 }

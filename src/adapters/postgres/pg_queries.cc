@@ -168,6 +168,41 @@ Result<std::optional<std::string>> PostgresStore::get_meta(const std::string& ke
   return std::optional<std::string>(r->text(0, 0));
 }
 
+namespace {
+
+Lease read_lease(const PgResult& r, int row) {
+  return Lease{r.int64(row, 0), r.text(row, 1), r.int64(row, 2), from_unix_ms(r.int64(row, 3))};
+}
+
+}  // namespace
+
+Result<std::optional<Lease>> PostgresStore::acquire(int64_t partition, const std::string& owner, Millis ttl) {
+  PgParams p;
+  p.add(partition).add(owner).add(static_cast<int64_t>(ttl.count()));
+  ReaderLease conn(*this);
+  // A renewal, a new lease, or a takeover of an expired one; none of them: another owner's, unexpired.
+  for (const char* step : {"lease_renew", "lease_create", "lease_take"}) {
+    auto r = conn.run(step, p);
+    if (!r) return r.status();
+    if (r->rows() > 0) return std::optional<Lease>(read_lease(*r, 0));
+  }
+  return std::optional<Lease>();
+}
+
+Status PostgresStore::release(int64_t partition, const std::string& owner, int64_t epoch) {
+  PgParams p;
+  p.add(partition).add(owner).add(epoch);
+  READ(r, "lease_release", p);
+  return Status::ok();
+}
+
+Result<std::vector<Lease>> PostgresStore::leases() {
+  READ(r, "leases");
+  std::vector<Lease> out;
+  for (int i = 0; i < r->rows(); ++i) out.push_back(read_lease(*r, i));
+  return out;
+}
+
 Result<std::vector<Event>> PostgresStore::read_outbox(int64_t after_seq, int limit) {
   PgParams p;
   p.add(after_seq).add(limit);

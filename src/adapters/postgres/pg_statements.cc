@@ -64,6 +64,10 @@ const std::vector<PgStatement>& writes() {
        "SELECT k.seq, e.id, e.type, e.surplus_id, pp_ts(e.at_ms), e.traceparent, e.data, e.recipient, e.region "
        "FROM e JOIN k USING (id)"},
       {"notify", "SELECT pg_notify('pp_outbox', '')"},
+      // Fencing: the current epochs of a batch's partitions, their rows locked until the commit, so
+      // a takeover (FOR UPDATE) waits for this transaction and cannot slip in between. KEY SHARE,
+      // the weakest lock, lets the owner's renewals (plain UPDATEs) pass.
+      {"lease_epochs", "SELECT partition_id, epoch FROM leases WHERE partition_id = ANY($1::bigint[]) FOR KEY SHARE"},
       {"insert_idempotency",
        "INSERT INTO idempotency (provider_id, key, body_hash, surplus_id, created_at) "
        "VALUES ($1, $2, $3, $4, pp_ts($5))"},
@@ -83,10 +87,13 @@ const std::vector<PgStatement>& writes() {
       {"prune_idempotency",
        "DELETE FROM idempotency WHERE (provider_id, key) IN (SELECT provider_id, key FROM idempotency "
        "WHERE created_at < pp_ts($1) ORDER BY created_at LIMIT $2)"},
-      // The oldest rows first, and only those every consumer has passed; with no cursor, none.
+      // The oldest rows first, and only those every consumer has passed ($3: the consumers that
+      // count, a missing cursor as 0; null: every cursor); with no cursor, none.
       {"prune_outbox",
        "WITH d AS (DELETE FROM outbox WHERE seq IN (SELECT seq FROM outbox "
-       "  WHERE seq <= (SELECT coalesce(min(seq), 0) FROM cursors) ORDER BY seq LIMIT $2) "
+       "  WHERE seq <= (CASE WHEN $3::text[] IS NULL THEN (SELECT coalesce(min(seq), 0) FROM cursors) "
+       "    ELSE (SELECT coalesce(min(coalesce(c.seq, 0)), 0) FROM unnest($3::text[]) AS n(name) "
+       "      LEFT JOIN cursors c ON c.consumer = n.name) END) ORDER BY seq LIMIT $2) "
        "  AND occurred_at < pp_ts($1) RETURNING id) "
        "DELETE FROM outbox_keys WHERE id IN (SELECT id FROM d)"},
   };
@@ -140,6 +147,26 @@ const std::vector<PgStatement>& reads() {
        "  WHERE recipient = $1 AND surplus_id = s.id) "
        "WHERE s.offer_ngo_id = $1 AND s.status = 'available' ORDER BY o.seq LIMIT $2"},
       {"load_cursor", "SELECT seq FROM cursors WHERE consumer = $1"},
+      // acquire() is three steps (pg_queries.cc), each one statement, so that only a change of owner
+      // waits for the fenced commits of the partition: they hold its row FOR KEY SHARE, which a
+      // renewal's plain UPDATE passes and a takeover's FOR UPDATE waits for.
+      {"lease_renew",
+       "UPDATE leases SET expires_at = now() + $3 * interval '1 millisecond' "
+       "WHERE partition_id = $1 AND owner = $2 RETURNING partition_id, owner, epoch, pp_ms(expires_at)"},
+      {"lease_create",
+       "INSERT INTO leases (partition_id, owner, epoch, expires_at) "
+       "VALUES ($1, $2, 1, now() + $3 * interval '1 millisecond') ON CONFLICT (partition_id) DO NOTHING "
+       "RETURNING partition_id, owner, epoch, pp_ms(expires_at)"},
+      // After the wait for the lock, FOR UPDATE looks at the row again: of two replicas taking the
+      // same expired lease, the second finds it unexpired and gets nothing.
+      {"lease_take",
+       "WITH expired AS (SELECT partition_id FROM leases "
+       "  WHERE partition_id = $1 AND owner <> $2 AND expires_at <= now() FOR UPDATE) "
+       "UPDATE leases l SET owner = $2, epoch = l.epoch + 1, expires_at = now() + $3 * interval '1 millisecond' "
+       "FROM expired WHERE l.partition_id = expired.partition_id "
+       "RETURNING l.partition_id, l.owner, l.epoch, pp_ms(l.expires_at)"},
+      {"lease_release", "UPDATE leases SET expires_at = now() WHERE partition_id = $1 AND owner = $2 AND epoch = $3"},
+      {"leases", "SELECT partition_id, owner, epoch, pp_ms(expires_at) FROM leases ORDER BY partition_id"},
   };
   return all;
 }

@@ -260,8 +260,31 @@ void other_commands(const UnitOfWork& u, std::vector<PgCommand>& out) {
     out.push_back({"prune_idempotency", std::move(idem)});
     PgParams outbox;
     outbox.add(to_unix_ms(pr->outbox_before)).add(static_cast<int64_t>(pr->max_rows));
+    if (pr->consumers.empty()) {
+      outbox.add_null();
+    } else {
+      std::vector<const std::string*> names;
+      for (const auto& c : pr->consumers) names.push_back(&c);
+      outbox.add_text_array(names);
+    }
     out.push_back({"prune_outbox", std::move(outbox)});
   }
+}
+
+// The current epochs of these partitions' leases, their rows locked (FOR KEY SHARE) until the batch's
+// transaction ends.
+Result<std::map<int64_t, int64_t>> lease_epochs(PgConn& writer, const std::set<int64_t>& partitions) {
+  std::vector<std::string> ids;
+  for (int64_t p : partitions) ids.push_back(std::to_string(p));
+  std::vector<const std::string*> refs;
+  for (const auto& id : ids) refs.push_back(&id);
+  PgParams p;
+  p.add_text_array(refs);
+  auto r = writer.run("lease_epochs", p);
+  if (!r) return r.status();
+  std::map<int64_t, int64_t> out;
+  for (int i = 0; i < r->rows(); ++i) out[r->int64(i, 0)] = r->int64(i, 1);
+  return out;
 }
 
 }  // namespace
@@ -288,12 +311,19 @@ void PostgresStore::commit_batch(Lane& lane, std::vector<CommitJob>& batch) {
 Status PostgresStore::apply_batch(PgConn& writer, std::vector<CommitJob>& batch, std::vector<Status>& results,
                                   bool savepoints) {
   if (Status s = writer.exec("BEGIN"); !s) return s;
+  auto fenced = fenced_out(batch, results,
+                           [&writer](const std::set<int64_t>& partitions) { return lease_epochs(writer, partitions); });
+  if (!fenced) {
+    (void)writer.exec("ROLLBACK");
+    return fenced.status();
+  }
   std::vector<PgCommand> commands, others;
   std::vector<const Event*> events;
   std::vector<const Surplus*> inserts;
   std::vector<const SurplusUpdate*> updates;
   size_t applied = 0;
   for (size_t i = 0; i < batch.size(); ++i) {
+    if ((*fenced)[i]) continue;  // lease lost: its result says so, nothing of it is written
     results[i] = Status::ok();
     const UnitOfWork& unit = batch[i].unit;
     if (unit.empty()) continue;  // a barrier: nothing to write, answered after the commit

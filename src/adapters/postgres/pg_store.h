@@ -33,6 +33,7 @@
 
 #include "common/metrics.h"
 #include "ports/group_commit.h"
+#include "ports/lease_store.h"
 #include "ports/store.h"
 
 namespace pahlawan {
@@ -52,7 +53,7 @@ struct PostgresStoreOptions {
   std::string archive_dir;
 };
 
-class PostgresStore final : public Store {
+class PostgresStore final : public Store, public LeaseStore {
  public:
   static Result<std::unique_ptr<PostgresStore>> open(PostgresStoreOptions options, MetricsRegistry* metrics);
   ~PostgresStore() override;  // flushes the queue, then stops the committer and the listener
@@ -78,6 +79,10 @@ class PostgresStore final : public Store {
   Result<std::vector<Event>> read_offers_for(const std::string& ngo_id, const std::string& after_event_id,
                                              int limit) override;
   Result<int64_t> load_cursor(const std::string& consumer) override;
+
+  Result<std::optional<Lease>> acquire(int64_t partition, const std::string& owner, Millis ttl) override;
+  Status release(int64_t partition, const std::string& owner, int64_t epoch) override;
+  Result<std::vector<Lease>> leases() override;
   void on_events_committed(UniqueFunction<void()> listener) override;
 
   // Stops taking units and waits until everything queued is committed.

@@ -33,6 +33,10 @@ CREATE TABLE IF NOT EXISTS outbox (
   surplus_id TEXT NOT NULL, occurred_at INTEGER NOT NULL, traceparent TEXT NOT NULL, data TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS cursors (consumer TEXT PRIMARY KEY, seq INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+-- Partition leases (ports/lease_store.h): one process owns everything in the embedded default, but
+-- the store keeps the same contract as PostgreSQL's.
+CREATE TABLE IF NOT EXISTS leases (
+  partition_id INTEGER PRIMARY KEY, owner TEXT NOT NULL, epoch INTEGER NOT NULL, expires_at INTEGER NOT NULL);
 )SQL";
 
 // Indexes on columns added after the first release: created once the columns exist.

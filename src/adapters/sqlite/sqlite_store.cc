@@ -140,8 +140,16 @@ void SqliteStore::commit_batch(std::vector<CommitJob>& batch) {
 // lands in `results` and only BEGIN/COMMIT failures are returned.
 Status SqliteStore::apply_batch(std::vector<CommitJob>& batch, std::vector<Status>& results, bool savepoints) {
   if (Status s = run_cached("BEGIN IMMEDIATE"); !s) return s;
+  // BEGIN IMMEDIATE holds the write lock: no lease can change before this transaction ends.
+  auto fenced =
+      fenced_out(batch, results, [this](const std::set<int64_t>& partitions) { return lease_epochs(partitions); });
+  if (!fenced) {
+    (void)run_cached("ROLLBACK");
+    return Status(ErrorCode::kUnavailable, fenced.status().message());
+  }
   size_t applied = 0;
   for (size_t i = 0; i < batch.size(); ++i) {
+    if ((*fenced)[i]) continue;  // lease lost: its result says so, nothing of it is written
     results[i] = Status::ok();
     if (batch[i].unit.empty()) continue;  // a barrier: nothing to write, answered after the commit
     if (!savepoints) {
@@ -171,6 +179,70 @@ Status SqliteStore::apply_batch(std::vector<CommitJob>& batch, std::vector<Statu
   }
   if (batch_size_) batch_size_->observe(static_cast<double>(applied));
   return Status::ok();
+}
+
+Result<std::map<int64_t, int64_t>> SqliteStore::lease_epochs(const std::set<int64_t>& partitions) {
+  std::map<int64_t, int64_t> out;
+  for (int64_t p : partitions) {
+    ASSIGN_STMT(st, *writer_, "SELECT epoch FROM leases WHERE partition_id = ?");
+    st.bind(1, p);
+    auto row = st.step();
+    if (!row) return row.status();
+    if (*row) out[p] = st.int64(0);
+  }
+  return out;
+}
+
+Status SqliteStore::open_lease_db() {
+  if (lease_db_) return Status::ok();
+  auto db = SqliteDb::open(options_.path, false);
+  if (!db) return db.status();
+  lease_db_ = std::move(*db);
+  return Status::ok();
+}
+
+Result<std::optional<Lease>> SqliteStore::acquire(int64_t partition, const std::string& owner, Millis ttl) {
+  std::lock_guard lock(lease_mu_);
+  RETURN_IF_ERROR(open_lease_db());
+  const int64_t now = to_unix_ms(SystemClock().now());
+  // Granted when free, expired, or already the owner's; the epoch moves only with the owner.
+  ASSIGN_STMT(st, *lease_db_,
+              "INSERT INTO leases (partition_id, owner, epoch, expires_at) VALUES (?1, ?2, 1, ?3 + ?4) "
+              "ON CONFLICT (partition_id) DO UPDATE SET "
+              "  epoch = CASE WHEN leases.owner = excluded.owner THEN leases.epoch ELSE leases.epoch + 1 END, "
+              "  owner = excluded.owner, expires_at = excluded.expires_at "
+              "WHERE leases.owner = excluded.owner OR leases.expires_at <= ?3 "
+              "RETURNING partition_id, owner, epoch, expires_at");
+  st.bind(1, partition).bind(2, owner).bind(3, now).bind(4, static_cast<int64_t>(ttl.count()));
+  auto row = st.step();
+  if (!row) return row.status();
+  if (!*row) return std::optional<Lease>();  // another owner's, unexpired
+  Lease l{st.int64(0), st.text(1), st.int64(2), from_unix_ms(st.int64(3))};
+  RETURN_IF_ERROR(st.run());  // to completion: the statement's write is committed then
+  return std::optional<Lease>(std::move(l));
+}
+
+Status SqliteStore::release(int64_t partition, const std::string& owner, int64_t epoch) {
+  std::lock_guard lock(lease_mu_);
+  RETURN_IF_ERROR(open_lease_db());
+  const int64_t now = to_unix_ms(SystemClock().now());
+  ASSIGN_STMT(st, *lease_db_, "UPDATE leases SET expires_at = ? WHERE partition_id = ? AND owner = ? AND epoch = ?");
+  st.bind(1, now).bind(2, partition).bind(3, owner).bind(4, epoch);
+  return st.run();
+}
+
+Result<std::vector<Lease>> SqliteStore::leases() {
+  std::lock_guard lock(lease_mu_);
+  RETURN_IF_ERROR(open_lease_db());
+  ASSIGN_STMT(st, *lease_db_, "SELECT partition_id, owner, epoch, expires_at FROM leases ORDER BY partition_id");
+  std::vector<Lease> out;
+  for (;;) {
+    auto row = st.step();
+    if (!row) return row.status();
+    if (!*row) break;
+    out.push_back(Lease{st.int64(0), st.text(1), st.int64(2), from_unix_ms(st.int64(3))});
+  }
+  return out;
 }
 
 // Statements run for every unit are prepared once: parsing them each time cost more than the insert.
@@ -267,12 +339,27 @@ Status SqliteStore::apply(const UnitOfWork& u) {
     idem.bind(1, to_unix_ms(p->idempotency_before)).bind(2, static_cast<int64_t>(p->max_rows));
     RETURN_IF_ERROR(idem.run());
     // The oldest rows first (seq order is commit order, close to time order), and only those every
-    // consumer has passed; with no cursor at all nothing is past.
+    // consumer has passed: those named (a missing cursor as 0), or every cursor; with none, none.
+    int64_t past = 0;
+    if (p->consumers.empty()) {
+      ASSIGN_STMT(all, db, "SELECT coalesce(min(seq), 0) FROM cursors");
+      auto row = all.step();
+      if (!row) return row.status();
+      past = all.int64(0);
+    } else {
+      past = INT64_MAX;
+      for (const auto& name : p->consumers) {
+        ASSIGN_STMT(one, db, "SELECT seq FROM cursors WHERE consumer = ?");
+        one.bind(1, name);
+        auto row = one.step();
+        if (!row) return row.status();
+        past = std::min(past, *row ? one.int64(0) : int64_t{0});
+      }
+    }
     ASSIGN_STMT(out, db,
-                "DELETE FROM outbox WHERE seq IN (SELECT seq FROM outbox "
-                "WHERE seq <= (SELECT coalesce(min(seq), 0) FROM cursors) ORDER BY seq LIMIT ?2) "
+                "DELETE FROM outbox WHERE seq IN (SELECT seq FROM outbox WHERE seq <= ?3 ORDER BY seq LIMIT ?2) "
                 "AND occurred_at < ?1");
-    out.bind(1, to_unix_ms(p->outbox_before)).bind(2, static_cast<int64_t>(p->max_rows));
+    out.bind(1, to_unix_ms(p->outbox_before)).bind(2, static_cast<int64_t>(p->max_rows)).bind(3, past);
     RETURN_IF_ERROR(out.run());
   }
   return Status::ok();

@@ -22,6 +22,7 @@
 
 #include "common/metrics.h"
 #include "ports/group_commit.h"
+#include "ports/lease_store.h"
 #include "ports/store.h"
 
 namespace pahlawan {
@@ -35,7 +36,7 @@ struct SqliteStoreOptions {
   int read_connections = 4;
 };
 
-class SqliteStore final : public Store {
+class SqliteStore final : public Store, public LeaseStore {
  public:
   static Result<std::unique_ptr<SqliteStore>> open(SqliteStoreOptions options, MetricsRegistry* metrics);
   ~SqliteStore() override;  // flushes the queue, then stops the committer
@@ -64,6 +65,12 @@ class SqliteStore final : public Store {
   Result<int64_t> load_cursor(const std::string& consumer) override;
   void on_events_committed(UniqueFunction<void()> listener) override;
 
+  // Leases expire by the system clock; they are written on a connection of their own (rare writes,
+  // which wait for the committer's transaction through SQLite's busy timeout).
+  Result<std::optional<Lease>> acquire(int64_t partition, const std::string& owner, Millis ttl) override;
+  Status release(int64_t partition, const std::string& owner, int64_t epoch) override;
+  Result<std::vector<Lease>> leases() override;
+
   // Stops taking units and waits until everything queued is committed.
   void flush_and_stop();
 
@@ -75,6 +82,9 @@ class SqliteStore final : public Store {
   static int on_wal_commit(void* self, sqlite3* db, const char* name, int pages);
   void commit_batch(std::vector<CommitJob>& batch);
   Status apply(const UnitOfWork& unit);
+  // The current epochs of these partitions' leases, read in the committer's open transaction.
+  Result<std::map<int64_t, int64_t>> lease_epochs(const std::set<int64_t>& partitions);
+  Status open_lease_db();  // REQUIRES: lease_mu_ held
   Status run_cached(const char* sql);
   Status apply_batch(std::vector<CommitJob>& batch, std::vector<Status>& results, bool savepoints);
   std::unique_ptr<SqliteDb> acquire_reader();
@@ -82,6 +92,8 @@ class SqliteStore final : public Store {
 
   SqliteStoreOptions options_;
   std::unique_ptr<SqliteDb> writer_;  // committer thread only
+  std::mutex lease_mu_;
+  std::unique_ptr<SqliteDb> lease_db_;  // GUARDED_BY(lease_mu_): opened at the first lease call
 
   GroupCommitQueue queue_;
   UniqueFunction<void()> listener_;

@@ -90,7 +90,7 @@ Status WebhookSender::start() {
     if (!cursor) return cursor.status();
     auto kept = store_->get_meta(kCursorKept);
     if (!kept) return kept.status();
-    if (!*kept && !options_.from_bus) {
+    if (!*kept) {
       // A data directory from before the sender kept a cursor: the relay's says what was handed over
       // live already; starting from 0 would send every offer still in the outbox again.
       auto relay = store_->load_cursor("relay");
@@ -103,9 +103,8 @@ Status WebhookSender::start() {
     }
     std::lock_guard lock(mu_);
     seen_ = saved_ = *cursor;
-    // What was queued or waiting for a retry when the process stopped: everything after the cursor
-    // (unless the bus consumer hands that over again).
-    for (; !options_.from_bus;) {
+    // What was queued or waiting for a retry when the process stopped: everything after the cursor.
+    for (;;) {
       auto batch = store_->read_outbox(seen_, 1024);
       if (!batch) return batch.status();
       if (batch->empty()) break;
@@ -179,11 +178,11 @@ bool WebhookSender::enqueue(const Event& event, std::function<void()>& done) {
   return true;
 }
 
-void WebhookSender::finished(Delivery& d) {
+std::function<void()> WebhookSender::finished(Delivery& d) {
   --queued_;
   outstanding_.erase(d.seq);
   ++unsaved_;
-  if (d.done) std::exchange(d.done, nullptr)();
+  return std::exchange(d.done, nullptr);
 }
 
 void WebhookSender::save_cursor(std::unique_lock<std::mutex>& lock) {
@@ -238,9 +237,10 @@ void WebhookSender::run() {
     lock.lock();
     auto r = receivers_.find(d.ngo_id);
     --r->second.in_flight;
+    std::function<void()> done;
     if (ok) {
       delivered_.inc();
-      finished(d);
+      done = finished(d);
     } else if (d.attempt + 1 < options_.max_attempts) {
       retried_.inc();
       const auto backoff = options_.base_backoff * (1 << std::min(d.attempt, 16));
@@ -251,11 +251,16 @@ void WebhookSender::run() {
       waiting_.push(std::move(d));
     } else {
       failed_.inc();
-      finished(d);
+      done = finished(d);
     }
     if (r->second.ready.empty() && r->second.in_flight == 0) receivers_.erase(r);
     if (unsaved_ >= options_.save_every) save_cursor(lock);
     cv_.notify_all();  // a slot of this receiver freed, or a retry was scheduled
+    if (done) {
+      lock.unlock();  // the ack goes out on the bus's connection: not while holding up the others
+      done();
+      lock.lock();
+    }
   }
 }
 

@@ -19,9 +19,9 @@
 // https:// URLs get TLS 1.2+ with the peer's certificate verified against the system's trust store
 // (plus ca_file, for a private CA) and its name checked against the URL's host; a certificate that
 // does not verify fails the delivery like a refused connection (retried, then counted failed).
-// On a bus consumer instead (DeferredEventSubscriber, with --bus): no cursor in the store; each offer's
-// `done` is called when its delivery is finished, and the consumer acknowledges the message then, so
-// at-least-once across crashes and replicas rides on JetStream (docs/nats.md).
+// On a bus consumer instead (DeferredEventSubscriber, with --bus; then made without a store, so no
+// cursor): each offer's `done` is called when its delivery is finished, and the consumer acknowledges
+// the message then, so at-least-once across crashes and replicas rides on JetStream (docs/nats.md).
 // Thread-safety: on_event and stop from any thread.
 #pragma once
 
@@ -62,9 +62,6 @@ struct WebhookOptions {
   bool allow_private = false;
   // Name resolution, run by HostLookup within the attempt's timeout; empty: the system resolver.
   ResolveFn resolve;
-  // Offers come from a bus consumer, which redelivers what was not finished: start() replays nothing
-  // from the outbox, and the cursor only tells retention that the outbox rows are not needed here.
-  bool from_bus = false;
 };
 
 // Hex HMAC-SHA256 of `body` keyed with `key`.
@@ -111,7 +108,9 @@ class WebhookSender final : public EventSubscriber, public DeferredEventSubscrib
   };
   // REQUIRES: mu_ held; true if a delivery was queued (then it owns `done`).
   bool enqueue(const Event& event, std::function<void()>& done);
-  void finished(Delivery& d);                            // REQUIRES: mu_ held; the event's delivery is over
+  // REQUIRES: mu_ held; the event's delivery is over. Returns its bus consumer's `done`, for the
+  // caller to run once mu_ is released (it acknowledges the message).
+  std::function<void()> finished(Delivery& d);
   bool take(Delivery& out);                              // REQUIRES: mu_ held; a ready delivery of a receiver with room
   void save_cursor(std::unique_lock<std::mutex>& lock);  // REQUIRES: mu_ held (released while committing)
   void run();

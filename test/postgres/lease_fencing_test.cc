@@ -1,0 +1,111 @@
+// Fencing on PostgreSQL, the way a takeover races a commit: a unit fenced at epoch 1 has passed its
+// fence check and stands inside its transaction (paused before COMMIT) when another replica takes
+// the expired lease. The check locked the lease row (FOR KEY SHARE), so the takeover (FOR UPDATE)
+// waits for that commit: when the new owner holds the lease, the old owner's last write is already
+// visible to it — it can load the partition's state knowing nothing of the old epoch commits after.
+// The owner's own renewal, a plain UPDATE, does not wait.
+#include <chrono>
+#include <future>
+#include <memory>
+#include <thread>
+
+#include "adapters/postgres/pg_conn.h"
+#include "adapters/postgres/pg_store.h"
+#include "common/fault.h"
+#include "pg_test_db.h"
+#include "store_samples.h"
+
+#include <gtest/gtest.h>
+
+namespace pahlawan::testing {
+namespace {
+
+class LeaseFencing : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_FALSE(db_.url().empty());
+    PostgresStoreOptions o;
+    o.url = db_.url();
+    auto s = PostgresStore::open(o, nullptr);
+    ASSERT_TRUE(s) << s.status().message();
+    store_ = std::move(*s);
+  }
+  void TearDown() override { fault::disarm_all(); }
+
+  // Commits a new item fenced at (7, epoch); with `paused`, returns once its transaction stands
+  // before COMMIT, its fence checked and the lease row locked, until fault::resume.
+  std::future<Status> commit_fenced(const std::string& id, int64_t epoch, bool paused) {
+    if (paused) fault::arm({.point = "store.before_commit", .action = fault::Action::kPause, .times = 1});
+    UnitOfWork u;
+    u.inserts.push_back(sample_surplus(id));
+    u.events.push_back(sample_event(sample_surplus(id), "e-" + id));
+    u.fence = UnitOfWork::Fence{7, epoch};
+    auto done = std::make_shared<std::promise<Status>>();
+    auto outcome = done->get_future();
+    store_->commit(std::move(u), [done](Status st) { done->set_value(std::move(st)); });
+    if (paused) {
+      EXPECT_TRUE(fault::wait_hits("store.before_commit", 1, 30000));
+    }
+    return outcome;
+  }
+  void resume() {
+    fault::resume("store.before_commit");
+    fault::disarm_all();
+  }
+
+  PgTestDb db_;
+  std::unique_ptr<PostgresStore> store_;
+};
+
+TEST_F(LeaseFencing, ATakeoverWaitsForTheCommitOfAUnitThatPassedItsFence) {
+  PostgresStore& s = *store_;
+  auto held = s.acquire(7, "replica-a", Millis(0));  // expires at once: free to take
+  ASSERT_TRUE(held && *held);
+  ASSERT_EQ((*held)->epoch, 1);
+  auto committed = commit_fenced("x", 1, true);
+
+  // Another replica takes the lease, then reads what the partition holds.
+  auto takeover = std::async(std::launch::async, [&s] {
+    auto lease = s.acquire(7, "replica-b", std::chrono::seconds(30));
+    auto x = s.find_surplus("x");
+    return std::make_pair(lease && *lease ? (*lease)->epoch : 0, x && x->has_value());
+  });
+  // It waits on the lease row's lock (a bounded poll of the server's own view).
+  auto admin = PgConn::connect(db_.url());
+  ASSERT_TRUE(admin);
+  bool waiting = false;
+  for (int i = 0; i < 400 && !waiting; ++i) {
+    auto r = (*admin)->query(
+        "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()");
+    ASSERT_TRUE(r) << r.status().message();
+    waiting = r->int64(0, 0) > 0;
+    if (!waiting) std::this_thread::sleep_for(std::chrono::milliseconds(25));
+  }
+  EXPECT_TRUE(waiting) << "the takeover did not wait for the fenced transaction";
+  EXPECT_EQ(takeover.wait_for(std::chrono::milliseconds(0)), std::future_status::timeout);
+
+  resume();
+  EXPECT_TRUE(committed.get()) << "it passed its fence before the takeover";
+  auto [epoch, visible] = takeover.get();
+  EXPECT_EQ(epoch, 2);
+  EXPECT_TRUE(visible) << "the new owner sees the old owner's last write";
+  // And from now on the old epoch writes nothing.
+  EXPECT_EQ(commit_fenced("y", 1, false).get().code(), ErrorCode::kUnavailable);
+}
+
+TEST_F(LeaseFencing, TheOwnersRenewalDoesNotWaitForItsFencedCommit) {
+  PostgresStore& s = *store_;
+  ASSERT_TRUE(s.acquire(7, "replica-a", std::chrono::seconds(30)));
+  auto committed = commit_fenced("x", 1, true);  // the lease row is locked KEY SHARE
+  auto renewal = std::async(std::launch::async, [&s] { return s.acquire(7, "replica-a", std::chrono::seconds(30)); });
+  const bool returned = renewal.wait_for(std::chrono::seconds(20)) == std::future_status::ready;
+  EXPECT_TRUE(returned) << "the renewal waited for the owner's own fenced commit";
+  resume();
+  auto lease = renewal.get();
+  ASSERT_TRUE(lease && *lease);
+  EXPECT_EQ((*lease)->epoch, 1);
+  EXPECT_TRUE(committed.get()) << "a renewal keeps the epoch: the fence still holds";
+}
+
+}  // namespace
+}  // namespace pahlawan::testing

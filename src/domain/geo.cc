@@ -32,6 +32,10 @@ uint64_t cell_id_at(double lat, double lon, int level) {
   return S2CellId(S2LatLng::FromDegrees(lat, lon)).parent(level).id();
 }
 
+int64_t partition_of_cell(uint64_t cell_id) {
+  return static_cast<int64_t>(S2CellId(cell_id).parent(kPartitionLevel).id());
+}
+
 std::string cell_token(uint64_t cell_id) {
   return S2CellId(cell_id).ToToken();
 }

@@ -14,6 +14,9 @@ inline constexpr int kMaxShardLevel = 15;
 // Regions: the S2 cells at this level group the Geo-DLQ and the waiting lines, and are the key a
 // distributed store partitions by (geo_region_id), so one region's rows sit together.
 inline constexpr int kRegionLevel = 6;
+// Several replicas: a partition, the unit one replica leases, is the S2 cell at this level (~18 km
+// across; docs/replicas.md): a city spans tens of them, an NGO's match radius a few.
+inline constexpr int kPartitionLevel = 9;
 inline constexpr double kEarthRadiusM = 6371008.8;
 
 bool valid_lat(double lat);
@@ -21,6 +24,8 @@ bool valid_lon(double lon);
 double haversine_m(double lat1, double lon1, double lat2, double lon2);
 
 uint64_t cell_id_at(double lat, double lon, int level);
+// The partition of a shard cell (its parent at kPartitionLevel), as the signed id leases are kept by.
+int64_t partition_of_cell(uint64_t cell_id);
 std::string cell_token(uint64_t cell_id);
 // The cells at `level` that cover the cap of radius_m around (lat, lon).
 std::vector<uint64_t> covering_cells(double lat, double lon, double radius_m, int level);

@@ -38,7 +38,7 @@ std::unique_ptr<InMemoryStore> InMemoryStore::reopened() const {
 }
 
 Result<std::optional<Lease>> InMemoryStore::acquire(int64_t partition, const std::string& owner, Millis ttl) {
-  const TimePoint now = SystemClock().now();
+  const TimePoint now = lease_clock_ ? lease_clock_->now() : SystemClock().now();
   std::lock_guard lock(mu_);
   auto [it, fresh] = leases_.try_emplace(partition, Lease{partition, owner, 1, now + ttl});
   Lease& l = it->second;
@@ -52,7 +52,7 @@ Result<std::optional<Lease>> InMemoryStore::acquire(int64_t partition, const std
 }
 
 Status InMemoryStore::release(int64_t partition, const std::string& owner, int64_t epoch) {
-  const TimePoint now = SystemClock().now();
+  const TimePoint now = lease_clock_ ? lease_clock_->now() : SystemClock().now();
   std::lock_guard lock(mu_);
   auto it = leases_.find(partition);
   if (it != leases_.end() && it->second.owner == owner && it->second.epoch == epoch) it->second.expires_at = now;

@@ -62,7 +62,8 @@ class InMemoryStore final : public Store, public LeaseStore {
                                              int limit) override;
 
   Result<int64_t> load_cursor(const std::string& consumer) override;
-  // Leases expire by the system clock.
+  // Leases expire by the system clock, or by `clock` once set (tests of what keeps leases).
+  void set_lease_clock(const Clock* clock) { lease_clock_ = clock; }
   Result<std::optional<Lease>> acquire(int64_t partition, const std::string& owner, Millis ttl) override;
   Status release(int64_t partition, const std::string& owner, int64_t epoch) override;
   Result<std::vector<Lease>> leases() override;
@@ -89,6 +90,7 @@ class InMemoryStore final : public Store, public LeaseStore {
   std::map<std::string, std::string> meta_;
   std::map<std::string, int64_t> cursors_;
   std::map<int64_t, Lease> leases_;  // GUARDED_BY(mu_)
+  const Clock* lease_clock_ = nullptr;
   std::vector<Event> outbox_;
   std::set<std::string> event_ids_;  // of the events still in the outbox (SQLite: a UNIQUE column)
   int64_t last_seq_ = 0;             // outbox seqs are never reused, even after retention deleted rows

@@ -1,0 +1,63 @@
+// LeaseKeeper: the partition leases one replica holds (docs/replicas.md). A partition is taken when
+// this replica first needs it (epoch_for), kept by renewing it every ttl / 3 (tick), and given up
+// at shutdown (release_all). It is lost when a renewal is refused (another replica took it after it
+// expired) or when no renewal has succeeded for a TTL: from the moment the store may hand the lease
+// to someone else, this replica stops claiming it, and tells the partition's owner of state
+// (`lost`) so that its items and deadlines are dropped. Fencing in the store keeps commits correct
+// even when this replica learns late; the keeper keeps it from deciding on stale state meanwhile.
+//
+// Time is the injected clock's (a renewal counts from when it was sent: the store's own expiry is
+// never earlier than that). tick() is called by a thread in the server and directly by tests.
+// Thread-safety: every method from any thread; callbacks run on the calling thread, with no lock
+// of the keeper's held.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/clock.h"
+#include "ports/lease_store.h"
+
+namespace pahlawan {
+
+class LeaseKeeper {
+ public:
+  struct Callbacks {
+    std::function<void(int64_t partition, int64_t epoch)> gained;  // load its state, re-arm deadlines
+    std::function<void(int64_t partition)> lost;                   // drop its state
+  };
+  // `owner`: this replica's name and incarnation (a restarted replica is a new owner).
+  LeaseKeeper(LeaseStore& store, const Clock& clock, std::string owner, Millis ttl, Callbacks callbacks);
+
+  const std::string& owner() const { return owner_; }
+  // The epoch this replica holds `partition` at, taking the lease if it is free or expired. nullopt:
+  // another replica holds it, or the store did not answer.
+  std::optional<int64_t> epoch_for(int64_t partition);
+  // Renews each held lease last renewed ttl / 3 ago or more; drops those refused, or not renewed
+  // for a TTL.
+  void tick();
+  // Gives every lease back (shutdown): the next owners need not wait out the TTL.
+  void release_all();
+  std::vector<int64_t> held() const;
+
+ private:
+  struct Held {
+    int64_t epoch = 0;
+    TimePoint renewed;  // when the last successful acquire or renewal was sent
+  };
+  void lose(int64_t partition);  // REQUIRES: mu_ not held
+
+  LeaseStore& store_;
+  const Clock& clock_;
+  const std::string owner_;
+  const Millis ttl_;
+  const Callbacks callbacks_;
+  mutable std::mutex mu_;
+  std::map<int64_t, Held> held_;  // GUARDED_BY(mu_)
+};
+
+}  // namespace pahlawan

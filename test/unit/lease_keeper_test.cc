@@ -1,0 +1,138 @@
+// LeaseKeeper on the in-memory store's leases and a fake clock: a partition is taken once and then
+// answered from memory; renewals keep it from another replica for as long as they go on; a replica
+// that stopped renewing (paused past its TTL) finds its lease taken and drops the partition; one
+// whose store stops answering drops it after a TTL on its own; release_all lets the next owner in
+// at once; a partition is told gained and lost exactly once each.
+#include "engine/lease_keeper.h"
+
+#include <gtest/gtest.h>
+
+#include "domain/geo.h"
+#include "fake_clock.h"
+#include "in_memory_store.h"
+
+namespace pahlawan::testing {
+namespace {
+
+using std::chrono::seconds;
+constexpr Millis kTtl = seconds(9);
+
+// The in-memory store's leases, with a switch that makes every call fail (the store unreachable)
+// and a count of the calls that reached it.
+class SwitchableLeases final : public LeaseStore {
+ public:
+  explicit SwitchableLeases(LeaseStore& inner) : inner_(inner) {}
+  Result<std::optional<Lease>> acquire(int64_t p, const std::string& owner, Millis ttl) override {
+    ++calls;
+    if (down) return Status(ErrorCode::kUnavailable, "down");
+    return inner_.acquire(p, owner, ttl);
+  }
+  Status release(int64_t p, const std::string& owner, int64_t epoch) override {
+    return down ? Status(ErrorCode::kUnavailable, "down") : inner_.release(p, owner, epoch);
+  }
+  Result<std::vector<Lease>> leases() override { return inner_.leases(); }
+  bool down = false;
+  int calls = 0;
+
+ private:
+  LeaseStore& inner_;
+};
+
+struct Replica {
+  Replica(LeaseStore& store, const Clock& clock, const std::string& name)
+      : keeper(store, clock, name, kTtl,
+               LeaseKeeper::Callbacks{[this](int64_t p, int64_t e) { gained.emplace_back(p, e); },
+                                      [this](int64_t p) { lost.push_back(p); }}) {}
+  std::vector<std::pair<int64_t, int64_t>> gained;
+  std::vector<int64_t> lost;
+  LeaseKeeper keeper;
+};
+
+class LeaseKeeperTest : public ::testing::Test {
+ protected:
+  LeaseKeeperTest() { store.set_lease_clock(&clock); }
+  FakeClock clock;
+  InMemoryStore store;
+  SwitchableLeases leases{store};
+};
+
+TEST_F(LeaseKeeperTest, APartitionIsTakenOnceThenAnsweredFromMemory) {
+  Replica a(leases, clock, "a");
+  EXPECT_EQ(a.keeper.epoch_for(5), 1);
+  EXPECT_EQ(a.keeper.epoch_for(5), 1);
+  EXPECT_EQ(leases.calls, 1);
+  EXPECT_EQ(a.gained, (std::vector<std::pair<int64_t, int64_t>>{{5, 1}}));
+  EXPECT_EQ(a.keeper.held(), std::vector<int64_t>{5});
+}
+
+TEST_F(LeaseKeeperTest, RenewalsKeepAPartitionFromAnotherReplica) {
+  Replica a(leases, clock, "a"), b(leases, clock, "b");
+  ASSERT_EQ(a.keeper.epoch_for(5), 1);
+  for (int i = 0; i < 10; ++i) {
+    clock.advance(seconds(3));  // a third of the TTL: every tick renews
+    a.keeper.tick();
+    EXPECT_EQ(b.keeper.epoch_for(5), std::nullopt) << i;
+  }
+  EXPECT_TRUE(a.lost.empty());
+  EXPECT_EQ(a.keeper.epoch_for(5), 1);
+}
+
+TEST_F(LeaseKeeperTest, AReplicaPausedPastItsTtlFindsThePartitionTakenAndDropsIt) {
+  Replica a(leases, clock, "a"), b(leases, clock, "b");
+  ASSERT_EQ(a.keeper.epoch_for(5), 1);
+  clock.advance(seconds(10));  // a is paused: no tick for longer than the TTL
+  EXPECT_EQ(b.keeper.epoch_for(5), 2);
+  EXPECT_EQ(b.gained, (std::vector<std::pair<int64_t, int64_t>>{{5, 2}}));
+  a.keeper.tick();  // a resumes: its renewal is refused
+  EXPECT_EQ(a.lost, std::vector<int64_t>{5});
+  EXPECT_TRUE(a.keeper.held().empty());
+  EXPECT_EQ(a.keeper.epoch_for(5), std::nullopt);
+  a.keeper.tick();
+  EXPECT_EQ(a.lost.size(), 1u) << "told once";
+}
+
+TEST_F(LeaseKeeperTest, WithoutTheStoreAReplicaDropsItsPartitionAfterATtlByItself) {
+  Replica a(leases, clock, "a");
+  ASSERT_EQ(a.keeper.epoch_for(5), 1);
+  leases.down = true;
+  clock.advance(seconds(4));
+  a.keeper.tick();
+  EXPECT_TRUE(a.lost.empty()) << "not yet: the lease is still ours until the TTL";
+  EXPECT_EQ(a.keeper.epoch_for(5), 1) << "still answered from memory";
+  clock.advance(seconds(5));  // 9 s since the last renewal was sent
+  a.keeper.tick();
+  EXPECT_EQ(a.lost, std::vector<int64_t>{5}) << "the store may give it to someone else from now on";
+  EXPECT_EQ(a.keeper.epoch_for(5), std::nullopt);
+}
+
+TEST_F(LeaseKeeperTest, ALeaseThatLapsedAndWasTakenBackIsLostThenGainedAgain) {
+  Replica a(leases, clock, "a"), b(leases, clock, "b");
+  ASSERT_EQ(a.keeper.epoch_for(5), 1);
+  clock.advance(seconds(10));
+  ASSERT_EQ(b.keeper.epoch_for(5), 2);
+  clock.advance(seconds(10));  // b pauses too; a asks again before its own tick
+  EXPECT_EQ(a.keeper.epoch_for(5), 3);
+  EXPECT_EQ(a.lost, std::vector<int64_t>{5}) << "epoch 1's state is stale: dropped first";
+  EXPECT_EQ(a.gained, (std::vector<std::pair<int64_t, int64_t>>{{5, 1}, {5, 3}}));
+}
+
+TEST_F(LeaseKeeperTest, ReleaseAllLetsTheNextOwnerInAtOnce) {
+  Replica a(leases, clock, "a"), b(leases, clock, "b");
+  ASSERT_EQ(a.keeper.epoch_for(5), 1);
+  ASSERT_EQ(a.keeper.epoch_for(6), 1);
+  a.keeper.release_all();
+  EXPECT_TRUE(a.keeper.held().empty());
+  EXPECT_EQ(b.keeper.epoch_for(5), 2);
+  EXPECT_EQ(b.keeper.epoch_for(6), 2);
+}
+
+TEST(Partition, NearbyCellsShareAPartitionAndAFarOneDoesNot) {
+  const uint64_t monas = cell_id_at(-6.1754, 106.8272, 13), nearby = cell_id_at(-6.1760, 106.8280, 13);
+  const uint64_t bandung = cell_id_at(-6.9175, 107.6191, 13);
+  EXPECT_EQ(partition_of_cell(monas), partition_of_cell(nearby));
+  EXPECT_NE(partition_of_cell(monas), partition_of_cell(bandung));
+  EXPECT_EQ(partition_of_cell(monas), static_cast<int64_t>(cell_id_at(-6.1754, 106.8272, kPartitionLevel)));
+}
+
+}  // namespace
+}  // namespace pahlawan::testing

@@ -159,9 +159,7 @@ inline Result<std::vector<bool>> fenced_out(
     const auto it = current->find(f->partition);
     if (it != current->end() && it->second == f->epoch) continue;
     out[i] = true;
-    results[i] = Status(ErrorCode::kUnavailable, "this replica no longer holds the lease of partition " +
-                                                     std::to_string(f->partition) + " (epoch " +
-                                                     std::to_string(f->epoch) + "): nothing was written");
+    results[i] = UnitOfWork::lease_lost(*f);
   }
   return out;
 }

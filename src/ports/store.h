@@ -88,6 +88,12 @@ struct UnitOfWork {
     int64_t epoch = 0;
   };
   std::optional<Fence> fence;
+  // How a unit fenced out fails, in every store.
+  static Status lease_lost(const Fence& f) {
+    return Status(ErrorCode::kUnavailable, "this replica no longer holds the lease of partition " +
+                                               std::to_string(f.partition) + " (epoch " + std::to_string(f.epoch) +
+                                               "): nothing was written");
+  }
 
   bool empty() const {
     return inserts.empty() && updates.empty() && events.empty() && !idempotency && !provider && !ngo && meta.empty() &&

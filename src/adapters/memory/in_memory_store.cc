@@ -103,10 +103,7 @@ void InMemoryStore::decide(UnitOfWork unit, CommitDone done) {
 Status InMemoryStore::check(const UnitOfWork& u) const {
   if (const auto& f = u.fence; f && !u.empty()) {
     const auto it = leases_.find(f->partition);
-    if (it == leases_.end() || it->second.epoch != f->epoch) {
-      return {ErrorCode::kUnavailable, "this replica no longer holds the lease of partition " +
-                                           std::to_string(f->partition) + ": nothing was written"};
-    }
+    if (it == leases_.end() || it->second.epoch != f->epoch) return UnitOfWork::lease_lost(*f);
   }
   std::set<std::string> inserted;
   for (const auto& x : u.inserts) {

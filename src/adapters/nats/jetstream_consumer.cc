@@ -210,7 +210,6 @@ void JetStreamConsumer::hand_over(natsMsg** msgs, int count) {
       (void)natsMsg_Ack(msgs[i], nullptr);  // a message nobody can read would come back forever
       continue;
     }
-    uint64_t key;
     {
       std::lock_guard lock(held_->mu);
       if (auto it = held_->by_id.find(event->id); it != held_->by_id.end()) {
@@ -233,6 +232,7 @@ void JetStreamConsumer::hand_over(natsMsg** msgs, int count) {
       (void)natsMsg_Ack(msgs[i], nullptr);  // its effect ended here before: nothing to do
       continue;
     }
+    uint64_t key;
     {
       std::lock_guard lock(held_->mu);
       key = ++held_->next;

@@ -55,6 +55,15 @@ class PgParams {
   // A text[] in PostgreSQL's array syntax: each element quoted (backslash before `"` and `\`), a
   // null element as NULL — how one statement takes a column of many rows.
   PgParams& add_text_array(const std::vector<const std::string*>& elements);
+  // A bigint[] (or any integer array: the statement casts it), from any range of integers.
+  template <typename Ints>
+  PgParams& add_int_array(const Ints& values) {
+    std::vector<std::string> text;
+    for (auto v : values) text.push_back(std::to_string(static_cast<int64_t>(v)));
+    std::vector<const std::string*> refs;
+    for (const auto& t : text) refs.push_back(&t);
+    return add_text_array(refs);
+  }
   int size() const { return static_cast<int>(values_.size()); }
   // The i-th value, or nullptr for a null.
   const std::string* at(int i) const { return values_[i] ? &*values_[i] : nullptr; }

@@ -207,9 +207,10 @@ DROP INDEX surplus_id;
 DROP INDEX surplus_available_cell;
 )SQL";
 
-// Partition leases (docs/replicas.md): one row per partition (a geo_region_id), its owner, an epoch
-// that grows with each change of owner, and its expiry by this server's clock. A reference table
-// under Citus: every replica reads it, and a fenced commit locks its rows (FOR KEY SHARE).
+// Partition leases (docs/replicas.md): one row per partition (an S2 cell at kPartitionLevel), its
+// owner, an epoch that grows with each change of owner, and its expiry by this server's clock. A
+// reference table under Citus: every replica reads it, and a fenced commit locks its rows (FOR KEY
+// SHARE).
 constexpr const char* kLeases = R"SQL(
 CREATE TABLE leases (
   partition_id bigint PRIMARY KEY, owner text NOT NULL, epoch bigint NOT NULL, expires_at timestamptz NOT NULL);

@@ -62,15 +62,9 @@ Result<std::vector<Surplus>> PostgresStore::find_available_near(const BrowseArea
   // PostGIS takes the nearest `limit` in GiST index order (<->) and the radius drops the rest (see
   // the statement); the regions covering the area let a distributed store (Citus, by
   // geo_region_id) send the query only to the shards that hold them.
-  std::vector<std::string> regions;
-  for (uint64_t r : covering_cells(area.lat, area.lon, area.radius_m, kRegionLevel)) {
-    regions.push_back(std::to_string(static_cast<int64_t>(r)));
-  }
-  std::vector<const std::string*> region_refs;
-  for (const auto& r : regions) region_refs.push_back(&r);
   PgParams p;
   p.add(area.lat).add(area.lon).add(area.radius_m).add(to_unix_ms(created_before)).add(to_unix_ms(now));
-  p.add(category).add(limit).add_text_array(region_refs);
+  p.add(category).add(limit).add_int_array(covering_cells(area.lat, area.lon, area.radius_m, kRegionLevel));
   READ(r, "available_near", p);
   return read_all_surplus(*r);
 }

@@ -274,12 +274,8 @@ void other_commands(const UnitOfWork& u, std::vector<PgCommand>& out) {
 // The current epochs of these partitions' leases, their rows locked (FOR KEY SHARE) until the batch's
 // transaction ends.
 Result<std::map<int64_t, int64_t>> lease_epochs(PgConn& writer, const std::set<int64_t>& partitions) {
-  std::vector<std::string> ids;
-  for (int64_t p : partitions) ids.push_back(std::to_string(p));
-  std::vector<const std::string*> refs;
-  for (const auto& id : ids) refs.push_back(&id);
   PgParams p;
-  p.add_text_array(refs);
+  p.add_int_array(partitions);
   auto r = writer.run("lease_epochs", p);
   if (!r) return r.status();
   std::map<int64_t, int64_t> out;

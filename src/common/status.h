@@ -26,6 +26,9 @@ enum class ErrorCode {
   kRateLimited,
   kUnavailable,
   kInternal,
+  // Several replicas: the cell's partition is owned by another replica, whose owner id is the
+  // message. The HTTP adapter forwards the request there; a client never sees this code.
+  kElsewhere,
 };
 
 // The stable, client-visible code string of the contract ("invalid_request", ...).

@@ -36,6 +36,15 @@ int64_t partition_of_cell(uint64_t cell_id) {
   return static_cast<int64_t>(S2CellId(cell_id).parent(kPartitionLevel).id());
 }
 
+CellRange cells_of_partition(int64_t partition) {
+  const S2CellId p(static_cast<uint64_t>(partition));
+  return CellRange{p.range_min().id(), p.range_max().id()};
+}
+
+uint64_t region_of_partition(int64_t partition) {
+  return S2CellId(static_cast<uint64_t>(partition)).parent(kRegionLevel).id();
+}
+
 std::string cell_token(uint64_t cell_id) {
   return S2CellId(cell_id).ToToken();
 }

@@ -39,4 +39,9 @@ struct CellRange {
 };
 std::vector<CellRange> covering_ranges(double lat, double lon, double radius_m, int level, int max_ranges = 12);
 
+// The shard cells of a partition: one range of cell ids (its descendants), within one cube face.
+CellRange cells_of_partition(int64_t partition);
+// The region (kRegionLevel cell) a partition lies in: where a distributed store keeps its rows.
+uint64_t region_of_partition(int64_t partition);
+
 }  // namespace pahlawan

@@ -29,6 +29,49 @@ std::optional<int64_t> LeaseKeeper::epoch_for(int64_t partition) {
   return (*lease)->epoch;
 }
 
+namespace {
+// How long another replica's lease is believed without asking the store again.
+constexpr Millis kForeignFresh = std::chrono::seconds(1);
+}  // namespace
+
+Result<UnitOfWork::Fence> LeaseKeeper::fence_for(int64_t partition) {
+  {
+    std::lock_guard lock(mu_);
+    auto f = foreign_.find(partition);
+    if (!held_.count(partition) && f != foreign_.end() && clock_.now() < f->second.read + kForeignFresh) {
+      return Status(ErrorCode::kElsewhere, f->second.owner);
+    }
+  }
+  if (auto epoch = epoch_for(partition)) return UnitOfWork::Fence{partition, *epoch};
+  read_foreign();
+  std::lock_guard lock(mu_);
+  auto f = foreign_.find(partition);
+  if (f != foreign_.end()) return Status(ErrorCode::kElsewhere, f->second.owner);
+  return Status(ErrorCode::kUnavailable, "the partition of this place is changing hands; retry");
+}
+
+std::vector<int64_t> LeaseKeeper::read_foreign() {
+  auto all = store_.leases();
+  if (!all) return {};
+  std::vector<int64_t> orphaned;
+  std::lock_guard lock(mu_);
+  const TimePoint now = clock_.now();
+  foreign_read_ = now;
+  std::map<int64_t, Foreign> next;
+  for (const auto& l : *all) {
+    if (l.owner == owner_) continue;
+    Foreign f{l.owner, l.epoch, l.expires_at, now, now};
+    if (auto it = foreign_.find(l.partition); it != foreign_.end() && it->second.owner == l.owner &&
+                                              it->second.epoch == l.epoch && it->second.expires_at == l.expires_at) {
+      f.unchanged_since = it->second.unchanged_since;
+      if (now - f.unchanged_since >= ttl_ / 2) orphaned.push_back(l.partition);
+    }
+    next.emplace(l.partition, std::move(f));
+  }
+  foreign_.swap(next);
+  return orphaned;
+}
+
 void LeaseKeeper::tick() {
   std::vector<std::pair<int64_t, int64_t>> due;  // partition, epoch
   {
@@ -58,6 +101,13 @@ void LeaseKeeper::tick() {
     }
     if (lost) lose(partition);
   }
+  bool read_due;
+  {
+    std::lock_guard lock(mu_);
+    read_due = clock_.now() - foreign_read_ >= ttl_ / 3;
+  }
+  if (!read_due) return;
+  for (int64_t p : read_foreign()) (void)epoch_for(p);  // granted only if it expired
 }
 
 void LeaseKeeper::lose(int64_t partition) {

@@ -21,6 +21,7 @@
 
 #include "common/clock.h"
 #include "ports/lease_store.h"
+#include "ports/store.h"
 
 namespace pahlawan {
 
@@ -37,8 +38,16 @@ class LeaseKeeper {
   // The epoch this replica holds `partition` at, taking the lease if it is free or expired. nullopt:
   // another replica holds it, or the store did not answer.
   std::optional<int64_t> epoch_for(int64_t partition);
+  // The fence for a unit of work on `partition`: this replica's epoch, taking the lease if it is
+  // free. Otherwise kElsewhere whose message is the holder's owner id (remembered for a second, so
+  // requests for another replica's partition do not each ask the store), or kUnavailable when the
+  // store does not answer or the lease is changing hands.
+  Result<UnitOfWork::Fence> fence_for(int64_t partition);
   // Renews each held lease last renewed ttl / 3 ago or more; drops those refused, or not renewed
-  // for a TTL.
+  // for a TTL. Every ttl / 3 it also reads every lease, and takes those that look orphaned: another
+  // owner's lease unchanged (not renewed) for half a TTL of this replica's time is tried — the store
+  // grants it only if it has expired, so a dead replica's partitions are taken over, with their
+  // deadlines, without waiting for a request to reach them.
   void tick();
   // Gives every lease back (shutdown): the next owners need not wait out the TTL.
   void release_all();
@@ -49,7 +58,17 @@ class LeaseKeeper {
     int64_t epoch = 0;
     TimePoint renewed;  // when the last successful acquire or renewal was sent
   };
+  // Another replica's lease as last read, and since when (this replica's clock) it has not changed.
+  struct Foreign {
+    std::string owner;
+    int64_t epoch = 0;
+    TimePoint expires_at;  // the store's clock: compared only with itself
+    TimePoint unchanged_since;
+    TimePoint read;
+  };
   void lose(int64_t partition);  // REQUIRES: mu_ not held
+  // Reads every lease into foreign_; returns the partitions that look orphaned.
+  std::vector<int64_t> read_foreign();
 
   LeaseStore& store_;
   const Clock& clock_;
@@ -57,7 +76,9 @@ class LeaseKeeper {
   const Millis ttl_;
   const Callbacks callbacks_;
   mutable std::mutex mu_;
-  std::map<int64_t, Held> held_;  // GUARDED_BY(mu_)
+  std::map<int64_t, Held> held_;        // GUARDED_BY(mu_)
+  std::map<int64_t, Foreign> foreign_;  // GUARDED_BY(mu_)
+  TimePoint foreign_read_{};            // GUARDED_BY(mu_): the last full read
 };
 
 }  // namespace pahlawan

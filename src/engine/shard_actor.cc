@@ -1,5 +1,7 @@
 #include "engine/shard_actor.h"
 
+#include "domain/geo.h"
+
 #include <algorithm>
 #include <tuple>
 
@@ -31,11 +33,39 @@ void ShardActor::turn(Task task) {
   });
 }
 
+Result<std::optional<UnitOfWork::Fence>> ShardActor::fence() {
+  if (!ctx_.leases) return std::optional<UnitOfWork::Fence>();
+  auto f = ctx_.leases->fence_for(partition_of_cell(cell_));
+  if (!f) return f.status();
+  return std::optional<UnitOfWork::Fence>(*f);
+}
+
 bool ShardActor::reclaimable() const {
   return held_.load(std::memory_order_relaxed) == 0 && mailbox_.idle();
 }
 
+void ShardActor::adopt_gained(std::vector<Surplus> items) {
+  turn([this, items = std::move(items)]() mutable {
+    for (auto& s : items) adopt(std::move(s));
+  });
+}
+
+void ShardActor::drop() {
+  turn([this] {
+    for (auto& [id, s] : items_) {
+      ctx_.index.remove(id);
+      forget_cold(id);
+      if (ctx_.line && waits(s)) ctx_.line->remove(s);
+      if (ctx_.ledger && s.offer) ctx_.ledger->release(id);
+      ctx_.track(id, cell_, false);
+    }
+    items_.clear();
+  });
+}
+
 void ShardActor::adopt(Surplus s) {
+  if (auto it = items_.find(s.id); it != items_.end() && it->second.version >= s.version) s = it->second;
+  if (!s.is_open()) return;
   if (s.status == SurplusStatus::kAvailable && s.offer) {
     // A deadline that passed while the server was down lapses at once, through the queue.
     ctx_.expiries.push(Deadline{s.offer->deadline, s.id, cell_, DeadlineKind::kOffer});
@@ -72,7 +102,10 @@ void ShardActor::insert(Surplus s, std::string traceparent, std::optional<Idempo
                         SurplusReply reply) {
   turn([this, s = std::move(s), traceparent = std::move(traceparent), idempotency = std::move(idempotency),
         reply = std::move(reply)]() mutable {
+    auto fenced = fence();
+    if (!fenced) return reply(fenced.status());
     UnitOfWork unit;
+    unit.fence = *fenced;
     unit.inserts.push_back(s);
     unit.events.push_back(ctx_.events.make(event_type::kPosted, s, traceparent));
     unit.idempotency = std::move(idempotency);
@@ -131,6 +164,9 @@ void ShardActor::write_decided(const std::string& id) {
 }
 
 void ShardActor::do_mutate(const std::string& id, const std::string& traceparent, Decide& decide, SurplusReply reply) {
+  // Before anything is read: a replica that does not hold the partition keeps none of its items.
+  auto fenced = fence();
+  if (!fenced) return reply(fenced.status());
   auto item = find_item(id);
   if (!item) return reply(item.status());
   const auto it = items_.find(id);
@@ -159,6 +195,7 @@ void ShardActor::do_mutate(const std::string& id, const std::string& traceparent
     }
   }
   UnitOfWork unit;
+  unit.fence = *fenced;
   unit.updates.push_back(SurplusUpdate{after, current.version});
   unit.events.push_back(ctx_.events.make(decided->event_type, after, traceparent));
   std::string json = unit.events.back().data_json;
@@ -208,6 +245,7 @@ void ShardActor::on_committed(const Surplus& after, std::string json) {
   if (after.version == 1) {
     ctx_.expiries.push(Deadline{after.expires_at, after.id, cell_, DeadlineKind::kExpire});
     ctx_.expiries.push(Deadline{after.created_at + ctx_.hot_window, after.id, cell_, DeadlineKind::kCool});
+    if (ctx_.leases) match(after.id, true);  // several replicas: no bus consumer matches posts
   }
   if (after.status != SurplusStatus::kAvailable) forget_cold(after.id);
   if (after.status == SurplusStatus::kAvailable && after.offer) {
@@ -275,6 +313,7 @@ void ShardActor::retry_dead_letter(std::string id, std::string traceparent, Matc
 
 void ShardActor::assigned(std::string id, int64_t version, std::optional<std::string> ngo_id) {
   turn([this, id = std::move(id), version, ngo_id = std::move(ngo_id)]() mutable {
+    if (!fence()) return;  // another replica's partition now: it re-matches the item
     auto item = find_item(id);
     if (!item) return;
     const auto ready = matchable(**item, ctx_.clock.now());
@@ -296,6 +335,7 @@ void ShardActor::run_match(std::string id, std::string traceparent, MatchGate ga
                            SurplusReply reply, bool immediate) {
   turn([this, id = std::move(id), traceparent = std::move(traceparent), gate = std::move(gate),
         relaxed = std::move(relaxed), reply = std::move(reply), immediate]() mutable {
+    if (auto fenced = fence(); !fenced) return reply(fenced.status());
     auto item = find_item(id);
     if (!item) return reply(item.status());
     const Surplus current = **item;
@@ -386,6 +426,14 @@ void ShardActor::cool(std::string id) {
 // Runs on the mailbox after a refused write: the in-memory copy is ahead of the store; take the
 // store's word again.
 void ShardActor::reload(const std::string& id) {
+  if (!fence()) {
+    // Fenced out, or the partition went elsewhere: its next owner holds the item now.
+    items_.erase(id);
+    ctx_.index.remove(id);
+    forget_cold(id);
+    ctx_.track(id, cell_, false);
+    return;
+  }
   auto found = ctx_.store.find_surplus(id);
   if (!found) {
     items_.erase(id);  // store unreachable: the next command reloads on the miss

@@ -26,6 +26,7 @@
 #include "domain/surplus_rules.h"
 #include "engine/batch_assigner.h"
 #include "engine/deadline_queue.h"
+#include "engine/lease_keeper.h"
 #include "engine/matcher.h"
 #include "engine/ngo_ledger.h"
 #include "engine/waiting_line.h"
@@ -58,6 +59,11 @@ struct ShardContext {
   NgoLedger* ledger = nullptr;
   WaitingLine* line = nullptr;     // with matching: items waiting for an NGO slot
   BatchAssigner* batch = nullptr;  // with --match-window: matches go through batch windows
+  // Several replicas (docs/replicas.md): every unit of work is fenced with the epoch of its cell's
+  // partition, and a cell whose partition another replica holds is not served here (kElsewhere).
+  // A posted item is matched when its insert commits (no bus consumer does it; a match lost with the
+  // process is redone by the partition's next owner when it adopts the item).
+  LeaseKeeper* leases = nullptr;
 };
 
 // Owned through shared_ptr: every task and callback of the actor holds a reference, so the router can
@@ -74,9 +80,16 @@ class ShardActor : public std::enable_shared_from_this<ShardActor> {
   bool reclaimable() const;
   // At shutdown: drops the mailbox's tasks that never ran (each holds the actor; see ~ShardRouter).
   void discard_pending() { mailbox_.discard_pending(); }
-  // Takes an item loaded from the store (no write).
+  // Takes an item loaded from the store (no write), arming its deadlines. A copy this actor already
+  // holds at the same or a later version wins over the loaded one.
   // REQUIRES: start-up, before any command is posted to this actor and before the pool runs it.
   void adopt(Surplus s);
+  // Several replicas: this replica gained the partition; its items loaded from the store are adopted
+  // on the mailbox (commands may already be running).
+  void adopt_gained(std::vector<Surplus> items);
+  // Several replicas: the partition was lost; forgets every item (index, line, reservations). Its
+  // deadlines still fire, and find nothing this replica may write.
+  void drop();
   // Durably inserts a new item (with its posted event and optional idempotency record).
   void insert(Surplus s, std::string traceparent, std::optional<IdempotencyRecord> idempotency, SurplusReply reply);
   // Decides and durably applies a change to an item of this cell.
@@ -102,6 +115,9 @@ class ShardActor : public std::enable_shared_from_this<ShardActor> {
  private:
   // Posts a mailbox turn, keeping the actor alive until it has run and counting what it holds after.
   void turn(Task task);
+  // The fence for a unit of work on this cell: none in a single process; with several replicas this
+  // replica's epoch of the partition, or the status to answer (kElsewhere, kUnavailable).
+  Result<std::optional<UnitOfWork::Fence>> fence();
   void do_mutate(const std::string& id, const std::string& traceparent, Decide& decide, SurplusReply reply);
   // The item, loaded from the store if it is not in memory. REQUIRES: on the mailbox.
   Result<Surplus*> find_item(const std::string& id);

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <vector>
 
+#include "domain/geo.h"
+
 namespace pahlawan {
 
 ShardRouter::ShardRouter(int level, Store& store, HotGeoIndex& index, DeadlineQueue& expiries, EventFactory& events,
@@ -114,6 +116,26 @@ Status ShardRouter::load_open_items() {
     actor_for_cell(cell)->adopt(std::move(s));
   }
   return Status::ok();
+}
+
+Status ShardRouter::adopt_partition(int64_t partition) {
+  auto items = store_.load_open_surplus_in(cells_of_partition(partition), region_of_partition(partition));
+  if (!items) return items.status();
+  std::unordered_map<uint64_t, std::vector<Surplus>> by_cell;
+  for (auto& s : *items) by_cell[s.cell].push_back(std::move(s));
+  for (auto& [cell, list] : by_cell) actor_for_cell(cell)->adopt_gained(std::move(list));
+  return Status::ok();
+}
+
+void ShardRouter::drop_partition(int64_t partition) {
+  std::vector<std::shared_ptr<ShardActor>> in_it;
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& [cell, actor] : actors_) {
+      if (partition_of_cell(cell) == partition) in_it.push_back(actor);
+    }
+  }
+  for (auto& actor : in_it) actor->drop();
 }
 
 size_t ShardRouter::tracked_items() const {

@@ -50,6 +50,15 @@ class ShardRouter {
   }
   // Hands every open item of the store to its actor (at start, before serving).
   Status load_open_items();
+  // Several replicas (docs/replicas.md): every unit is fenced by the keeper's leases, and a cell of
+  // a partition held elsewhere is answered kElsewhere. REQUIRES: before serving; then
+  // load_open_items() is not used: partitions are adopted as their leases are gained.
+  void enable_leases(LeaseKeeper& keeper) { ctx_.leases = &keeper; }
+  // This replica gained `partition`: its open items are loaded from the store and adopted by their
+  // actors, deadlines and all. Called by the keeper (any thread).
+  Status adopt_partition(int64_t partition);
+  // This replica lost `partition`: the actors of its cells forget their items.
+  void drop_partition(int64_t partition);
   size_t actor_count() const;
   // Open items whose cell the router remembers; and items held by all actors (REQUIRES: every mailbox
   // idle — for tests).

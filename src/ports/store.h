@@ -112,6 +112,9 @@ class Store {
   virtual Result<std::optional<Surplus>> find_surplus(const std::string& id) = 0;
   // Every item still available or claimed, for rebuilding shard actors and the hot index at start.
   virtual Result<std::vector<Surplus>> load_open_surplus() = 0;
+  // The same for one partition's cells (several replicas: what a replica adopts when it gains the
+  // partition's lease). `region` is the kRegionLevel cell they lie in, the distribution key.
+  virtual Result<std::vector<Surplus>> load_open_surplus_in(CellRange cells, uint64_t region) = 0;
   // How browsing reaches items older than the hot index keeps: the available items within the
   // area's radius of its centre, created before `created_before`, not expired at `now`, nearest
   // first, at most `limit`, read by a spatial index (items elsewhere cost nothing). The area comes

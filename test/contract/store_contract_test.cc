@@ -395,6 +395,34 @@ TEST_P(StoreContract, AvailableItemsAreFoundNearestFirstWithinTheRadius) {
   EXPECT_TRUE(near(700, 10, kNow).empty()) << "created_before is exclusive";
 }
 
+TEST_P(StoreContract, APartitionsOpenItemsAreLoadedAloneForTheReplicaThatGainsIt) {
+  // Two partitions side by side (Jakarta and Bandung), items open and closed in each.
+  const uint64_t jakarta = cell_id_at(-6.2, 106.8, 13), bandung = cell_id_at(-6.9, 107.6, 13);
+  ASSERT_NE(partition_of_cell(jakarta), partition_of_cell(bandung));
+  UnitOfWork u;
+  for (int i = 0; i < 6; ++i) {
+    Surplus s = sample("p" + std::to_string(i));
+    s.lat = i % 2 ? -6.9 : -6.2;
+    s.lon = i % 2 ? 107.6 : 106.8;
+    s.cell = i % 2 ? bandung : jakarta;
+    if (i == 2) s.status = SurplusStatus::kClaimed;
+    if (i == 4) s.status = SurplusStatus::kCancelled;
+    u.inserts.push_back(s);
+  }
+  ASSERT_TRUE(commit(std::move(u)));
+  auto ids_in = [&](uint64_t cell) {
+    const int64_t p = partition_of_cell(cell);
+    auto r = store().load_open_surplus_in(cells_of_partition(p), region_of_partition(p));
+    EXPECT_TRUE(r) << r.status().message();
+    std::vector<std::string> ids;
+    for (const auto& s : *r) ids.push_back(s.id);
+    std::sort(ids.begin(), ids.end());
+    return ids;
+  };
+  EXPECT_EQ(ids_in(jakarta), (std::vector<std::string>{"p0", "p2"})) << "open ones only: p4 was cancelled";
+  EXPECT_EQ(ids_in(bandung), (std::vector<std::string>{"p1", "p3", "p5"}));
+}
+
 TEST_P(StoreContract, ReadsSeeOnlyCommittedData) {
   ASSERT_TRUE(commit(posting("a")));
   Surplus a = *find("a");

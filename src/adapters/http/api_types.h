@@ -17,6 +17,7 @@ struct ApiRequest {
   std::string target;  // origin-form: path and query
   std::string body;
   std::string authorization, idempotency_key, if_match, traceparent, last_event_id;
+  bool forwarded = false;                // sent by another replica (X-Pahlawan-Forwarded): never forwarded again
   bool duplicate_authorization = false;  // more than one Authorization header: refused, never guessed
 };
 
@@ -28,6 +29,7 @@ struct ApiResponse {
   std::string content_type = "application/json";
   std::vector<std::pair<std::string, std::string>> headers;
   std::shared_ptr<SseStream> sse;  // set: the response is an event stream that HttpServer keeps open
+  std::string forward_to;          // several replicas: the owner id of the replica that serves this request
 };
 
 using Respond = UniqueFunction<void(ApiResponse)>;

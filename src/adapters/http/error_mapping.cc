@@ -19,6 +19,7 @@ int http_status_of(ErrorCode code) {
     case ErrorCode::kRateLimited: return 429;
     case ErrorCode::kUnavailable: return 503;
     case ErrorCode::kInternal: return 500;
+    case ErrorCode::kElsewhere: return 503;
   }
   return 500;
 }
@@ -26,9 +27,16 @@ int http_status_of(ErrorCode code) {
 ApiResponse error_response(const Status& status) {
   ApiResponse r;
   r.status = http_status_of(status.code());
+  std::string message = status.message();
+  if (status.code() == ErrorCode::kElsewhere) {
+    // What a client sees if the request cannot be forwarded (ApiHandler forwards it when it can).
+    r.forward_to = status.message();
+    message = "this place is served by another replica, which could not be reached; retry";
+  }
   r.body = boost::json::serialize(boost::json::object{
-      {"error", boost::json::object{{"code", error_code_name(status.code())}, {"message", status.message()}}}});
-  if (status.code() == ErrorCode::kUnavailable || status.code() == ErrorCode::kRateLimited) {
+      {"error", boost::json::object{{"code", error_code_name(status.code())}, {"message", message}}}});
+  if (status.code() == ErrorCode::kUnavailable || status.code() == ErrorCode::kRateLimited ||
+      status.code() == ErrorCode::kElsewhere) {
     r.headers.emplace_back("Retry-After", "1");
   }
   if (status.code() == ErrorCode::kUnauthorized) r.headers.emplace_back("WWW-Authenticate", "Bearer");

@@ -203,6 +203,15 @@ Result<std::vector<Surplus>> InMemoryStore::load_open_surplus() {
   return out;
 }
 
+Result<std::vector<Surplus>> InMemoryStore::load_open_surplus_in(CellRange cells, uint64_t /*region*/) {
+  std::lock_guard lock(mu_);
+  std::vector<Surplus> out;
+  for (const auto& [id, s] : surplus_) {
+    if (s.is_open() && s.cell >= cells.first && s.cell <= cells.last) out.push_back(s);
+  }
+  return out;
+}
+
 Result<std::vector<Surplus>> InMemoryStore::find_available_near(const BrowseArea& area, TimePoint created_before,
                                                                 TimePoint now,
                                                                 const std::optional<std::string>& category, int limit) {

@@ -55,6 +55,14 @@ Result<std::vector<Surplus>> PostgresStore::load_open_surplus() {
   return read_all_surplus(*r);
 }
 
+Result<std::vector<Surplus>> PostgresStore::load_open_surplus_in(CellRange cells, uint64_t region) {
+  // Ids are stored signed; a partition's range lies within one cube face, so it keeps its order.
+  PgParams p;
+  p.add(static_cast<int64_t>(cells.first)).add(static_cast<int64_t>(cells.last)).add(static_cast<int64_t>(region));
+  READ(r, "open_surplus_in", p);
+  return read_all_surplus(*r);
+}
+
 Result<std::vector<Surplus>> PostgresStore::find_available_near(const BrowseArea& area, TimePoint created_before,
                                                                 TimePoint now,
                                                                 const std::optional<std::string>& category, int limit) {

@@ -106,6 +106,8 @@ const std::vector<PgStatement>& reads() {
        "SELECT " SURPLUS_SELECT
        " FROM surplus WHERE id = $1 AND created_at = (SELECT created_at FROM surplus_keys WHERE id = $1)"},
       {"open_surplus", "SELECT " SURPLUS_SELECT " FROM surplus WHERE status IN ('available', 'claimed')"},
+      {"open_surplus_in", "SELECT " SURPLUS_SELECT " FROM surplus WHERE status IN ('available', 'claimed') "
+                          "AND cell BETWEEN $1 AND $2 AND geo_region_id = $3"},
       // The index-ordered form: the nearest `limit` by <-> (a GiST scan per partition, merged in
       // distance order, stopping at the limit), then those beyond the radius dropped. With
       // ST_DWithin in the WHERE clause instead, the planner chose a bitmap scan of the whole radius

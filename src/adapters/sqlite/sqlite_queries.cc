@@ -34,6 +34,15 @@ Result<std::vector<Surplus>> SqliteStore::load_open_surplus() {
   return read_all_surplus(st);
 }
 
+Result<std::vector<Surplus>> SqliteStore::load_open_surplus_in(CellRange cells, uint64_t /*region*/) {
+  READER(db);
+  static const std::string sql = std::string("SELECT ") + kSurplusColumns +
+                                 " FROM surplus WHERE status IN ('available', 'claimed') AND cell BETWEEN ?1 AND ?2";
+  ASSIGN_STMT(st, db, sql.c_str());
+  st.bind(1, static_cast<int64_t>(cells.first)).bind(2, static_cast<int64_t>(cells.last));
+  return read_all_surplus(st);
+}
+
 namespace {
 // The most candidates a browse reads from the cells before ordering them by distance.
 constexpr int kMaxCellCandidates = 10000;

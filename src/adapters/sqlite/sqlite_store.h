@@ -44,6 +44,7 @@ class SqliteStore final : public Store, public LeaseStore {
   void commit(UnitOfWork unit, CommitDone done) override;
   Result<std::optional<Surplus>> find_surplus(const std::string& id) override;
   Result<std::vector<Surplus>> load_open_surplus() override;
+  Result<std::vector<Surplus>> load_open_surplus_in(CellRange cells, uint64_t region) override;
   Result<std::vector<Surplus>> find_available_near(const BrowseArea& area, TimePoint created_before, TimePoint now,
                                                    const std::optional<std::string>& category, int limit) override;
   Result<std::optional<IdempotencyRecord>> find_idempotency(const std::string& provider_id,

@@ -199,11 +199,13 @@ Result<std::vector<NearbyHit>> SurplusService::browse(const Principal& caller, c
   }
   const TimePoint now = clock_.now();
   auto hits = index_.nearby(NearbyQuery{req.lat, req.lon, req.radius_m, req.limit, req.category, now});
-  if (router_.cold_available() == 0) return hits;
-  // Some available items are older than the hot window: the store has them.
+  if (router_.cold_available() == 0 && !browse_from_store_) return hits;
+  // Some available items are older than the hot window (or, with several replicas, in another
+  // replica's index): the store has them.
   const Store::BrowseArea area{req.lat, req.lon, req.radius_m,
                                covering_ranges(req.lat, req.lon, req.radius_m, router_.level())};
-  auto cold = store_.find_available_near(area, now - router_.hot_window(), now, req.category, req.limit);
+  const TimePoint created_before = browse_from_store_ ? now + std::chrono::seconds(1) : now - router_.hot_window();
+  auto cold = store_.find_available_near(area, created_before, now, req.category, req.limit);
   if (!cold) return cold.status();
   std::unordered_set<std::string> seen;
   for (const auto& h : hits) seen.insert(h.item->surplus.id);

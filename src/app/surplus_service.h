@@ -55,13 +55,17 @@ class SurplusService {
   void set_max_post_distance_m(double m) { max_post_distance_m_ = m; }
   // The line GET /v1/waiting lists (none: the list is empty). Set once, before serving.
   void set_waiting_line(const WaitingLine* line) { line_ = line; }
+  // Several replicas: this replica's hot index holds only the partitions it owns, so browsing reads
+  // every available item near the place from the store (PostGIS), the index's own hits merged in.
+  // Set once, before serving.
+  void browse_from_store(bool on) { browse_from_store_ = on; }
   // Where the use cases that must read the store (a keyed post, a command on an item not open in
   // memory) do that read, so an I/O thread never waits on it; null: on the caller's thread. Set once,
   // before serving.
   void set_read_executor(Executor* reads) { reads_ = reads; }
   // Whether browse will read the store (some available items are older than the hot window): the
   // HTTP layer then calls it where blocking is harmless.
-  bool browse_reads_store() const { return router_.cold_available() > 0; }
+  bool browse_reads_store() const { return browse_from_store_ || router_.cold_available() > 0; }
   // A provider's place, learned when this process registered it: its first post reads nothing.
   void learn_provider(const Provider& p);
   // matcher/directory may be null: matching is off, and decline/DLQ operations answer 503.
@@ -112,6 +116,7 @@ class SurplusService {
  private:
   double max_post_distance_m_ = 0;
   const WaitingLine* line_ = nullptr;
+  bool browse_from_store_ = false;
   // A provider's registered place, read from the store once: it never changes, and the post path
   // should not pay a store read for it.
   Result<std::pair<double, double>> provider_location(const std::string& provider_id);

@@ -51,6 +51,21 @@ void OutboxRelay::stop() {
 }
 
 Result<size_t> OutboxRelay::run_once() {
+  if (gate_) {
+    if (!gate_()) {
+      if (!gated_out_) save_position();  // where the next holder resumes
+      gated_out_ = true;
+      return size_t{0};
+    }
+    if (gated_out_) {
+      // Another process held the relay meanwhile: its saved cursor is where this one resumes.
+      auto cursor = store_.load_cursor(consumer_);
+      if (!cursor) return cursor.status();
+      position_ = *cursor;
+      saved_ = *cursor;
+      gated_out_ = false;
+    }
+  }
   auto events = store_.read_outbox(position_, batch_);
   if (!events) return events.status();
   if (events->empty()) return size_t{0};

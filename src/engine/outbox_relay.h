@@ -12,6 +12,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -28,6 +29,11 @@ class OutboxRelay {
   ~OutboxRelay();
 
   Status start();
+  // Several replicas share the relay to the bus, one at a time: it runs only while `gate` says so,
+  // and on taking over it resumes from the cursor the previous holder saved (what that holder
+  // published since its last save goes again; the bus drops duplicates by event id). REQUIRES:
+  // before start().
+  void set_gate(std::function<bool()> gate) { gate_ = std::move(gate); }
   void notify();
   // Publishes what is committed, saves the position, and stops the thread.
   void stop();
@@ -44,7 +50,9 @@ class OutboxRelay {
   const int batch_;
   const int save_every_;
   const std::chrono::milliseconds retry_after_;
-  int64_t saved_ = 0;  // relay thread (or the caller of run_once) only
+  std::function<bool()> gate_;
+  bool gated_out_ = false;  // relay thread (or the caller of run_once) only: the gate was closed
+  int64_t saved_ = 0;       // relay thread (or the caller of run_once) only
   std::atomic<int64_t> position_{0};
   std::mutex mu_;
   std::condition_variable cv_;

@@ -37,6 +37,7 @@ std::string config_usage() {
   return "usage: pahlawan serve [--listen 127.0.0.1:8080] [--data-dir ./data] [--admin-token T]\n"
          "                      [--store postgres://user@host:port/db] [--migrate false] [--archive-dir DIR]\n"
          "                      [--bus nats://host:port] [--bus-ack-wait-ms 30000]\n"
+         "                      [--replica NAME [--advertise HOST:PORT] [--lease-ttl-ms 9000]]\n"
          "                      [--ack-timeout 300] [--shard-level 13] [--match-radius-m 10000]\n"
          "                      [--max-attempts 5] [--max-pending-offers 3] [--routing-url URL] [--threads N]\n"
          "                      [--hot-window 7200] [--rate-limit 100] [--webhook-retry-ms 1000]\n"
@@ -63,6 +64,9 @@ Result<Config> parse_config(const std::vector<std::string>& args,
       {"--store", "PAHLAWAN_STORE"},
       {"--migrate", "PAHLAWAN_MIGRATE"},
       {"--bus", "PAHLAWAN_BUS"},
+      {"--replica", "PAHLAWAN_REPLICA"},
+      {"--advertise", "PAHLAWAN_ADVERTISE"},
+      {"--lease-ttl-ms", "PAHLAWAN_LEASE_TTL_MS"},
       {"--archive-dir", "PAHLAWAN_ARCHIVE_DIR"},
       {"--admin-token", "PAHLAWAN_ADMIN_TOKEN"},
       {"--ack-timeout", "PAHLAWAN_ACK_TIMEOUT"},
@@ -134,6 +138,7 @@ Result<Config> parse_config(const std::vector<std::string>& args,
       {"--hot-window", {&c.hot_window_s, 60, 7 * 86400}},
       {"--webhook-retry-ms", {&c.webhook_retry_ms, 10, 600000}},
       {"--bus-ack-wait-ms", {&c.bus_ack_wait_ms, 5000, 3600000}},
+      {"--lease-ttl-ms", {&c.lease_ttl_ms, 1000, 600000}},
       {"--threads", {&c.threads, 0, 256}},
       {"--routing-timeout-ms", {&c.routing_timeout_ms, 10, 60000}},
       {"--routing-breaker-failures", {&c.routing_breaker_failures, 1, 1000}},
@@ -154,6 +159,14 @@ Result<Config> parse_config(const std::vector<std::string>& args,
   };
   for (const auto& [flag, v] : values) {
     if (flag == "--listen") c.listen = v;
+    if (flag == "--advertise") c.advertise = v;
+    if (flag == "--replica") {
+      const bool ok =
+          !v.empty() && v.size() <= 64 &&
+          v.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") == std::string::npos;
+      if (!ok) return invalid("--replica must be 1-64 letters, digits, '-', '_' or '.'");
+      c.replica = v;
+    }
     if (flag == "--data-dir") c.data_dir = v;
     if (flag == "--admin-token") {
       if (v.size() < 16) return invalid("--admin-token must be at least 16 characters");
@@ -198,6 +211,19 @@ Result<Config> parse_config(const std::vector<std::string>& args,
       if (!r) return r.status();
       *it->second.field = *r;
     }
+  }
+  if (!c.replica.empty()) {
+    // One replica of several shares the store and the bus: the embedded store and the in-process bus
+    // are each one process's own.
+    if (c.store_url.empty()) return invalid("--replica needs --store postgres://…: replicas share one store");
+    if (c.bus_url.empty()) return invalid("--replica needs --bus nats://…: replicas share one bus");
+    if (c.advertise.empty()) c.advertise = c.listen;
+    if (c.advertise.rfind("0.0.0.0:", 0) == 0 || c.advertise.rfind("[::]:", 0) == 0 ||
+        (c.advertise.size() > 2 && c.advertise.substr(c.advertise.size() - 2) == ":0")) {
+      return invalid("--advertise must be an address the other replicas can reach (listening on all interfaces)");
+    }
+  } else if (!c.advertise.empty()) {
+    return invalid("--advertise is for --replica");
   }
   return c;
 }

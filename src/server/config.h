@@ -19,6 +19,12 @@ struct Config {
   std::string archive_dir;  // PostgreSQL: where partitions past retention are archived (on the DB server)
   std::string bus_url;      // nats://…: committed events also go to NATS JetStream; empty: in-process only
   std::optional<std::string> admin_token;
+  // Several replicas on one PostgreSQL and NATS (docs/replicas.md): this replica's name (empty: the
+  // only process), the host:port the others forward its partitions' requests to, and the TTL of
+  // its partition leases.
+  std::string replica;
+  std::string advertise;  // default: --listen
+  int lease_ttl_ms = 9000;
   int ack_timeout_s = 300;
   int shard_level = 13;
   double match_radius_m = 10000;

@@ -8,10 +8,12 @@
 
 #include <sys/stat.h>
 
+#include <condition_variable>
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <future>
+#include <mutex>
 #include <random>
 #include <thread>
 
@@ -21,6 +23,7 @@
 #include "adapters/geo/s2_ngo_directory.h"
 #include "adapters/http/api_handler.h"
 #include "adapters/http/http_server.h"
+#include "adapters/http/request_forwarder.h"
 #include "adapters/journal/file_event_journal.h"
 #include "adapters/nats/jetstream_bus.h"
 #include "adapters/nats/jetstream_consumer.h"
@@ -40,6 +43,7 @@
 #include "engine/expiry_scheduler.h"
 #include "engine/guarded_route_estimator.h"
 #include "engine/haversine_route_estimator.h"
+#include "engine/lease_keeper.h"
 #include "engine/match_trigger.h"
 #include "engine/matcher.h"
 #include "engine/outbox_relay.h"
@@ -128,6 +132,7 @@ Status secure_data_dir(const std::string& dir) {
 struct OpenStore {
   std::unique_ptr<Store> store;
   std::function<void()> flush_and_stop;
+  LeaseStore* leases = nullptr;  // PostgreSQL: where several replicas keep their partition leases
 };
 
 Result<OpenStore> open_store(const Config& config, MetricsRegistry& metrics) {
@@ -139,12 +144,58 @@ Result<OpenStore> open_store(const Config& config, MetricsRegistry& metrics) {
     auto pg = PostgresStore::open(std::move(o), &metrics);
     if (!pg) return pg.status();
     PostgresStore* raw = pg->get();
-    return OpenStore{std::move(*pg), [raw] { raw->flush_and_stop(); }};
+    return OpenStore{std::move(*pg), [raw] { raw->flush_and_stop(); }, raw};
   }
   auto lite = SqliteStore::open(SqliteStoreOptions{config.data_dir + "/pahlawan.db"}, &metrics);
   if (!lite) return lite.status();
   SqliteStore* raw = lite->get();
   return OpenStore{std::move(*lite), [raw] { raw->flush_and_stop(); }};
+}
+
+// The lease that says which replica relays the outbox to NATS (one at a time). 0 is no S2 cell, so
+// no partition's lease.
+constexpr int64_t kBusRelayLease = 0;
+
+// Ticks the lease keeper (renewals, orphaned partitions) every ninth of the TTL, on its own thread.
+class KeeperTicker {
+ public:
+  KeeperTicker(LeaseKeeper& keeper, Millis every) : keeper_(keeper), every_(every) {}
+  ~KeeperTicker() { stop(); }
+  void start() {
+    thread_ = std::thread([this] {
+      name_this_thread("pp-leases");
+      std::unique_lock lock(mu_);
+      while (!cv_.wait_for(lock, every_, [this] { return stopping_; })) {
+        lock.unlock();
+        keeper_.tick();
+        lock.lock();
+      }
+    });
+  }
+  void stop() {
+    {
+      std::lock_guard lock(mu_);
+      stopping_ = true;
+    }
+    cv_.notify_all();
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  LeaseKeeper& keeper_;
+  const Millis every_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stopping_ = false;  // GUARDED_BY(mu_)
+  std::thread thread_;
+};
+
+std::string random_hex(size_t n) {
+  std::random_device rd;
+  std::string out;
+  static const char* kHex = "0123456789abcdef";
+  for (size_t i = 0; i < n; ++i) out += kHex[rd() % 16];
+  return out;
 }
 
 }  // namespace
@@ -249,7 +300,35 @@ int run_server(const Config& config) {
     for (const auto& c : *claims) ledger.record_claim(*c.claimed_by, c.id, c.quantity_kg, *c.claimed_at);
   }
   router.enable_matching(matcher, ledger, &line, batch.get());
-  if (Status s = router.load_open_items(); !s) {
+  // Several replicas (docs/replicas.md): this replica serves the partitions whose leases it holds,
+  // adopting each one's items as its lease is gained and dropping them when it is lost; the rest
+  // are forwarded to their owners.
+  const bool replicated = !config.replica.empty();
+  std::unique_ptr<LeaseKeeper> keeper;
+  if (replicated) {
+    if (!store_r->leases) {
+      std::fprintf(stderr, "--replica needs a store that keeps leases (PostgreSQL)\n");
+      return 1;
+    }
+    const std::string owner = replica_owner_id(config.replica, config.advertise, random_hex(8));
+    LeaseKeeper::Callbacks callbacks;
+    callbacks.gained = [&router](int64_t partition, int64_t epoch) {
+      if (partition == kBusRelayLease) return;
+      if (Status s = router.adopt_partition(partition); !s) {
+        // Its items are adopted one by one as commands reach them (find_item reads the store), but
+        // their deadlines wait for the next owner: say so loudly.
+        std::fprintf(stderr, "partition %lld (epoch %lld): cannot load its items: %s\n",
+                     static_cast<long long>(partition), static_cast<long long>(epoch), s.message().c_str());
+      }
+    };
+    callbacks.lost = [&router](int64_t partition) {
+      if (partition != kBusRelayLease) router.drop_partition(partition);
+    };
+    keeper = std::make_unique<LeaseKeeper>(*store_r->leases, clock, owner, Millis(config.lease_ttl_ms),
+                                           std::move(callbacks));
+    router.enable_leases(*keeper);
+    std::printf("replica %s (leases of %d ms)\n", owner.c_str(), config.lease_ttl_ms);
+  } else if (Status s = router.load_open_items(); !s) {
     std::fprintf(stderr, "cannot load surplus: %s\n", s.message().c_str());
     return 1;
   }
@@ -314,8 +393,11 @@ int run_server(const Config& config) {
     }
     jetstream = std::move(*js);
     nats_relay = std::make_unique<OutboxRelay>(store, *jetstream, "nats");
+    // Replicas relay to NATS one at a time, whoever holds the relay's lease.
+    if (keeper) nats_relay->set_gate([&keeper] { return keeper->fence_for(kBusRelayLease).is_ok(); });
   }
-  OutboxRelay relay(store, bus);
+  // Each replica's own cursor: every replica hands every event to its own streams and party sync.
+  OutboxRelay relay(store, bus, replicated ? "relay-" + config.replica : "relay");
   store.on_events_committed([&relay, &nats_relay] {
     relay.notify();
     if (nats_relay) nats_relay->notify();
@@ -337,8 +419,10 @@ int run_server(const Config& config) {
       const char* filter;
       EventSubscriber* subscriber;
     };
-    for (const Wanted& w : {Wanted{"matcher", "pp.surplus.posted.>", &match_trigger},
-                            Wanted{"metrics", "pp.surplus.>", &metrics_subscriber}}) {
+    std::vector<Wanted> wanted = {Wanted{"metrics", "pp.surplus.>", &metrics_subscriber}};
+    // Replicas match a post when its insert commits, on the replica that owns its partition.
+    if (!replicated) wanted.push_back(Wanted{"matcher", "pp.surplus.posted.>", &match_trigger});
+    for (const Wanted& w : wanted) {
       JetStreamConsumerOptions co;
       co.link.url = config.bus_url;
       co.durable = w.durable;
@@ -370,8 +454,11 @@ int run_server(const Config& config) {
   // The cursors that hold outbox rows back: the in-process relay's, and webhooks' own or, on the
   // bus, the relay to JetStream's (which keeps what its consumers have not taken). A cursor left by
   // an earlier configuration holds nothing back.
-  retention_options.consumers =
-      via_jetstream ? std::vector<std::string>{"relay", "nats"} : std::vector<std::string>{"relay", "webhooks"};
+  // Replicas: only the relay to JetStream's; each replica's own relay feeds only its live streams
+  // and party sync, and one that falls a retention period behind skips what was pruned.
+  retention_options.consumers = replicated      ? std::vector<std::string>{"nats"}
+                                : via_jetstream ? std::vector<std::string>{"relay", "nats"}
+                                                : std::vector<std::string>{"relay", "webhooks"};
   RetentionSweeper retention(store, clock, retention_options);
   retention.start();
   if (guarded) {
@@ -424,6 +511,7 @@ int run_server(const Config& config) {
   registry.on_provider_added([&surplus](const Provider& p) { surplus.learn_provider(p); });
   surplus.set_max_post_distance_m(config.max_post_distance_m);
   surplus.set_waiting_line(&line);
+  surplus.browse_from_store(replicated);
   std::atomic<bool> ready{false};
   std::random_device rd;
   std::mt19937_64 seed_rng((static_cast<uint64_t>(rd()) << 32) ^ rd());
@@ -433,6 +521,17 @@ int run_server(const Config& config) {
                                       std::lock_guard lock(rng_mu);
                                       return seed_rng();
                                     }});
+  std::unique_ptr<RequestForwarder> forwarder;
+  if (replicated) {
+    forwarder = std::make_unique<RequestForwarder>(std::chrono::milliseconds(config.request_timeout_ms));
+    handler.set_forwarder(forwarder.get());
+    metrics.add_collector([&metrics, &keeper, &forwarder] {
+      metrics.gauge("replica_partitions_held", "Partition leases this replica holds")
+          .set(static_cast<double>(keeper->held().size()));
+      metrics.gauge("replica_requests_forwarded", "Commands forwarded to the replica owning their partition")
+          .set(static_cast<double>(forwarder->forwarded()));
+    });
+  }
   HttpLimits http_limits;
   http_limits.max_connections = config.max_connections;
   http_limits.request_timeout = std::chrono::milliseconds(config.request_timeout_ms);
@@ -444,6 +543,11 @@ int run_server(const Config& config) {
     return 1;
   }
   expiry.start();
+  std::unique_ptr<KeeperTicker> ticker;
+  if (keeper) {
+    ticker = std::make_unique<KeeperTicker>(*keeper, Millis(config.lease_ttl_ms / 9));
+    ticker->start();
+  }
   std::vector<std::thread> io_threads;
   for (unsigned i = 0; i < threads; ++i)
     io_threads.emplace_back([&io] {
@@ -464,6 +568,7 @@ int run_server(const Config& config) {
   std::fflush(stdout);
   ready = false;
   http.drain(std::chrono::seconds(30));
+  if (forwarder) forwarder->stop();
   reads.stop();  // answers the reads still queued while the I/O threads can still send them
   expiry.stop();
   work.reset();
@@ -478,6 +583,10 @@ int run_server(const Config& config) {
   webhooks.stop();
   consumers.clear();
   retention.stop();
+  // The next owners need not wait out the TTL. A unit still queued commits unless one of them has
+  // already taken its partition (fencing).
+  if (ticker) ticker->stop();
+  if (keeper) keeper->release_all();
   store_r->flush_and_stop();
   std::printf("drained; bye\n");
   std::fflush(stdout);

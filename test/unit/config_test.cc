@@ -58,5 +58,28 @@ TEST(Config, TheMatchWindowIsADurationWithItsUnit) {
   EXPECT_FALSE(parse_config({"--max-wait", "-1"}, env_of({})));
 }
 
+TEST(Config, AReplicaNeedsTheSharedStoreAndBusAndAnAddressTheOthersReach) {
+  const std::vector<std::string> shared = {"--store", "postgres://pp@127.0.0.1:5432/pp", "--bus",
+                                           "nats://127.0.0.1:4222"};
+  auto with = [&](std::vector<std::string> more) {
+    std::vector<std::string> args = shared;
+    args.insert(args.end(), more.begin(), more.end());
+    return parse_config(args, env_of({}));
+  };
+  auto c = with({"--replica", "r1", "--listen", "127.0.0.1:9001"});
+  ASSERT_TRUE(c) << c.status().message();
+  EXPECT_EQ(c->advertise, "127.0.0.1:9001") << "the listen address by default";
+  EXPECT_EQ(c->lease_ttl_ms, 9000);
+  EXPECT_EQ(with({"--replica", "r1", "--advertise", "10.0.0.5:8080"})->advertise, "10.0.0.5:8080");
+  EXPECT_FALSE(with({"--replica", "r1", "--listen", "0.0.0.0:8080"})) << "not an address to forward to";
+  EXPECT_FALSE(with({"--replica", "r1", "--listen", "127.0.0.1:0"})) << "nor is a port chosen at start";
+  EXPECT_FALSE(with({"--replica", "r 1"}));
+  EXPECT_FALSE(with({"--replica", "r1", "--lease-ttl-ms", "10"}));
+  EXPECT_FALSE(parse_config({"--replica", "r1"}, env_of({}))) << "the embedded store is one process's own";
+  EXPECT_FALSE(parse_config({"--replica", "r1", "--store", "postgres://pp@h/pp"}, env_of({}))) << "no bus";
+  EXPECT_FALSE(parse_config({"--advertise", "127.0.0.1:1"}, env_of({})));
+  EXPECT_TRUE(parse_config({}, env_of({}))->replica.empty()) << "one process by default";
+}
+
 }  // namespace
 }  // namespace pahlawan

@@ -40,5 +40,36 @@ TEST(OutboxRelay, AFailedReadIsRetriedWithoutWaitingForTheNextCommit) {
   relay.stop();
 }
 
+// Several replicas share the relay to the bus through a gate (a lease): only the holder publishes,
+// and the next holder resumes where the last one stopped. run_once on the test's thread, no start().
+TEST(OutboxRelay, ASharedRelayRunsOnlyBehindItsGateAndTheNextHolderResumesWhereTheLastStopped) {
+  testing::InMemoryStore store;
+  auto append = [&](int n, int from) {
+    UnitOfWork unit;
+    for (int i = 0; i < n; ++i) {
+      unit.events.push_back(
+          Event{"e" + std::to_string(from + i), "surplus.posted", "s", from_unix_ms(1'795'000'000'000), "", "{}", 0});
+    }
+    std::promise<Status> done;
+    store.commit(std::move(unit), [&](Status s) { done.set_value(s); });
+    ASSERT_TRUE(done.get_future().get());
+  };
+  InProcessBus bus;
+  Counting counter;
+  bus.subscribe(counter);
+  bool a_holds = true;
+  OutboxRelay a(store, bus, "nats", 16, 1024), b(store, bus, "nats", 16, 1024);
+  a.set_gate([&] { return a_holds; });
+  b.set_gate([&] { return !a_holds; });
+  append(3, 0);
+  EXPECT_EQ(*b.run_once(), 0u) << "b does not hold the gate";
+  EXPECT_EQ(*a.run_once(), 3u);
+  a_holds = false;
+  append(2, 3);
+  EXPECT_EQ(*a.run_once(), 0u) << "a gave the gate up";
+  EXPECT_EQ(*b.run_once(), 2u) << "b resumed from a's cursor: nothing published twice";
+  EXPECT_EQ(counter.seen.load(), 5);
+}
+
 }  // namespace
 }  // namespace pahlawan

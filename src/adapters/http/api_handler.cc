@@ -146,6 +146,19 @@ void ApiHandler::handle(ApiRequest req, Respond respond) {
   }
   const std::string tp = child_traceparent(req.traceparent, d_.random64);
 
+  // Several replicas: a command for a place another replica serves comes back kElsewhere (before
+  // anything is written) and goes on to that replica as it came.
+  const bool command = (route == Route::kSurplusList && m == "POST") || (route == Route::kSurplus && m == "DELETE") ||
+                       route == Route::kClaim || route == Route::kPickup || route == Route::kDecline ||
+                       route == Route::kDlqRetry || route == Route::kDlqAssign;
+  if (forwarder_ && command && !req.forwarded) {
+    respond = [this, copy = std::make_shared<const ApiRequest>(req),
+               respond = std::move(respond)](ApiResponse r) mutable {
+      if (r.forward_to.empty()) return respond(std::move(r));
+      forwarder_->forward(r.forward_to, *copy, std::move(respond));
+    };
+  }
+
   switch (route) {
     case Route::kProviders: return register_provider(p, req, std::move(respond));
     case Route::kNgos: return register_ngo(p, req, std::move(respond));

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "adapters/http/api_types.h"
+#include "adapters/http/request_forwarder.h"
 #include "adapters/http/sse_hub.h"
 #include "app/authenticator.h"
 #include "app/rate_limiter.h"
@@ -37,6 +38,8 @@ class ApiHandler {
  public:
   explicit ApiHandler(ApiHandlerDeps deps) : d_(std::move(deps)) {}
   void handle(ApiRequest req, Respond respond);
+  // Several replicas: commands answered kElsewhere are forwarded to the partition's owner.
+  void set_forwarder(RequestForwarder* forwarder) { forwarder_ = forwarder; }
 
  private:
   void post_surplus(const Principal& p, ApiRequest& req, const std::string& tp, Respond respond);
@@ -49,6 +52,7 @@ class ApiHandler {
   void dlq_assign(const Principal& p, ApiRequest& req, const std::string& id, const std::string& tp, Respond respond);
 
   ApiHandlerDeps d_;
+  RequestForwarder* forwarder_ = nullptr;
 };
 
 }  // namespace pahlawan

@@ -265,6 +265,7 @@ struct HttpServer::Impl {
         api.idempotency_key = header(req, "Idempotency-Key");
         api.traceparent = header(req, "traceparent");
         api.last_event_id = header(req, "Last-Event-ID");
+        api.forwarded = !header(req, "X-Pahlawan-Forwarded").empty();
         in_flight.fetch_add(1);
         resp = co_await await_handler(handler, std::move(api));
         if (in_flight.fetch_sub(1) == 1) {

@@ -1,0 +1,183 @@
+// Replicas as they run in production, on this machine: real `pahlawan serve --replica` processes on
+// one PostgreSQL and one nats-server, with short leases (2 s) so a takeover fits a test.
+// - Any replica takes any request: a command for a partition another replica holds is forwarded.
+// - Claims of the same items through different replicas at once: exactly one winner per item.
+// - kill -9 of the replica holding a partition: another takes it over within the lease TTL; the
+//   acknowledged posts are there; an offer made by the dead replica still escalates, once.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <thread>
+
+#include <boost/json.hpp>
+
+#include "http_client.h"
+#include "nats_server_process.h"
+#include "pg_test_db.h"
+#include "server_process.h"
+
+#include <gtest/gtest.h>
+
+namespace pahlawan::testing {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// A loopback port free now (bound, read, closed): a replica must be told the address the others
+// forward to before it listens, so it cannot take port 0.
+int free_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  EXPECT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  socklen_t len = sizeof a;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  ::close(fd);
+  return ntohs(a.sin_port);
+}
+
+// Polls `check` (it reads the servers' state) until it holds, for at most `seconds`.
+bool eventually(const std::function<bool()>& check, int seconds = 30) {
+  for (auto until = Clock::now() + std::chrono::seconds(seconds); Clock::now() < until;) {
+    if (check()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));  // a bounded poll, not a sync
+  }
+  return false;
+}
+
+double metric(HttpClient& c, const std::string& sample) {
+  const std::string body = c.request("GET", "/metrics").body;
+  const auto at = body.find("\n" + sample + " ");
+  return at == std::string::npos ? -1 : std::stod(body.substr(at + sample.size() + 2));
+}
+
+constexpr double kLat = -6.2, kLon = 106.8;  // Jakarta: one partition for everything below
+
+class Replicas : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_FALSE(db_.url().empty());
+    nats_.start();
+  }
+
+  std::unique_ptr<ServerProcess> replica(const std::string& name) {
+    const std::string listen = "127.0.0.1:" + std::to_string(free_port());
+    auto r = std::make_unique<ServerProcess>(
+        "", std::vector<std::string>{"--store", db_.url(), "--bus", nats_.url(), "--replica", name, "--listen", listen,
+                                     "--lease-ttl-ms", "2000", "--ack-timeout", "3", "--rate-limit", "0"});
+    r->start();
+    return r;
+  }
+
+  std::string token_of(const HttpResult& r) {
+    EXPECT_EQ(r.status, 201) << r.body;
+    return std::string(r.json().at("token").as_string());
+  }
+
+  std::string post(HttpClient& c, const std::string& token, double dlat = 0) {
+    auto r = c.call("POST", "/v1/surplus", token,
+                    R"({"title":"Nasi","category":"prepared_meal","quantity_kg":5,"ttl_seconds":3600,"lat":)" +
+                        std::to_string(kLat + dlat) + R"(,"lon":)" + std::to_string(kLon) + "}");
+    EXPECT_EQ(r.status, 201) << r.body;
+    return r.status == 201 ? std::string(r.json().at("id").as_string()) : "";
+  }
+
+  PgTestDb db_;
+  NatsServerProcess nats_;
+};
+
+TEST_F(Replicas, AnyReplicaTakesAnyCommandAndEachItemHasOneWinner) {
+  auto a = replica("a");
+  auto b = replica("b");
+  HttpClient ca("127.0.0.1", a->port()), cb("127.0.0.1", b->port());
+  const std::string provider =
+      token_of(ca.call("POST", "/v1/providers", a->admin_token(), R"({"name":"Warung","lat":-6.2,"lon":106.8})"));
+  // NGOs far enough away that nothing is offered to them: the claims below race on open items.
+  const std::string n1 =
+      token_of(ca.call("POST", "/v1/ngos", a->admin_token(), R"({"name":"P1","lat":-7.8,"lon":110.4})"));
+  const std::string n2 =
+      token_of(ca.call("POST", "/v1/ngos", a->admin_token(), R"({"name":"P2","lat":-7.8,"lon":110.4})"));
+  // b learns the parties a registered from the shared outbox (its own relay).
+  ASSERT_TRUE(eventually([&] { return cb.call("GET", "/v1/offers", n2).status == 200; }));
+
+  const std::string first = post(ca, provider);  // a takes Jakarta's partition
+  ASSERT_FALSE(first.empty());
+  std::vector<std::string> ids = {first};
+  for (int i = 0; i < 9; ++i) ids.push_back(post(i % 2 ? cb : ca, provider, 0.0001 * i));
+  EXPECT_GE(metric(cb, "replica_requests_forwarded"), 4) << "b's posts went on to a";
+  EXPECT_EQ(metric(ca, "replica_requests_forwarded"), 0);
+
+  // Each item claimed by two NGOs at once, one through each replica.
+  std::atomic<int> won{0}, lost{0}, other{0};
+  std::vector<std::thread> racers;
+  for (int side = 0; side < 2; ++side) {
+    racers.emplace_back([&, side] {
+      HttpClient c("127.0.0.1", side ? b->port() : a->port());
+      for (const auto& id : ids) {
+        auto r = c.call("POST", "/v1/surplus/" + id + "/claim", side ? n2 : n1);
+        (r.status == 200 ? won : r.status == 409 ? lost : other).fetch_add(1);
+      }
+    });
+  }
+  for (auto& t : racers) t.join();
+  EXPECT_EQ(won.load(), 10) << "one winner per item";
+  EXPECT_EQ(lost.load(), 10);
+  EXPECT_EQ(other.load(), 0);
+  for (const auto& id : ids) {
+    auto g = cb.call("GET", "/v1/surplus/" + id, provider);
+    EXPECT_EQ(std::string(g.json().at("status").as_string()), "claimed") << id;
+  }
+  EXPECT_EQ(a->stop(), 0) << a->output();
+  EXPECT_EQ(b->stop(), 0) << b->output();
+}
+
+TEST_F(Replicas, AKilledReplicasPartitionIsTakenOverWithItsItemsAndItsOfferDeadline) {
+  auto a = replica("a");
+  auto b = replica("b");
+  HttpClient ca("127.0.0.1", a->port()), cb("127.0.0.1", b->port());
+  const std::string provider =
+      token_of(ca.call("POST", "/v1/providers", a->admin_token(), R"({"name":"Warung","lat":-6.2,"lon":106.8})"));
+  const std::string near =
+      token_of(ca.call("POST", "/v1/ngos", a->admin_token(), R"({"name":"Near","lat":-6.201,"lon":106.801})"));
+  const std::string far =
+      token_of(ca.call("POST", "/v1/ngos", a->admin_token(), R"({"name":"Far","lat":-6.21,"lon":106.81})"));
+  ASSERT_TRUE(eventually([&] { return cb.call("GET", "/v1/offers", far).status == 200; }));
+
+  const std::string item = post(ca, provider);  // a holds the partition and offers the item
+  ASSERT_TRUE(eventually([&] { return ca.call("GET", "/v1/offers", near).body.find(item) != std::string::npos; }));
+  std::vector<std::string> acknowledged = {item};
+  for (int i = 1; i < 5; ++i) acknowledged.push_back(post(cb, provider, 0.0001 * i));  // through b, to a
+
+  a->kill();
+  const auto killed = Clock::now();
+  // b answers 503 while a's lease runs out, then takes the partition and serves it.
+  std::string after;
+  ASSERT_TRUE(eventually([&] {
+    auto r = cb.call("POST", "/v1/surplus", provider,
+                     R"({"title":"Roti","category":"bakery","quantity_kg":2,"ttl_seconds":3600})");
+    if (r.status == 201) after = std::string(r.json().at("id").as_string());
+    EXPECT_TRUE(r.status == 201 || r.status == 503) << r.status << " " << r.body;
+    return r.status == 201;
+  }));
+  const double takeover_s = std::chrono::duration<double>(Clock::now() - killed).count();
+  EXPECT_LT(takeover_s, 10) << "within a few lease TTLs";
+  std::printf("partition taken over %.1f s after kill -9 (lease TTL 2 s)\n", takeover_s);
+  for (const auto& id : acknowledged) EXPECT_EQ(cb.call("GET", "/v1/surplus/" + id, provider).status, 200) << id;
+
+  // The offer a made lapses (ack timeout 3 s) on b, which offers the item to the other NGO, once.
+  ASSERT_TRUE(eventually([&] { return cb.call("GET", "/v1/offers", far).body.find(item) != std::string::npos; }));
+  auto g = cb.call("GET", "/v1/surplus/" + item, provider);
+  ASSERT_EQ(g.status, 200);
+  EXPECT_EQ(cb.call("GET", "/v1/offers", near).body.find(item), std::string::npos);
+  EXPECT_EQ(b->stop(), 0) << b->output();
+}
+
+}  // namespace
+}  // namespace pahlawan::testing

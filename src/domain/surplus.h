@@ -23,6 +23,18 @@ struct Offer {
   int attempt = 0;
 };
 
+// The room an offer needs at its NGO: no more than max_pending offers pending, and (with a
+// capacity) the kg it claimed since claims_since plus the kg offered to it, this one included,
+// within capacity_kg. Several replicas offer to one NGO: the store checks this again inside the
+// offer's commit, against every replica's offers (docs/replicas.md).
+struct OfferBudget {
+  std::string ngo_id;
+  double kg = 0;
+  int max_pending = 0;
+  std::optional<double> capacity_kg;
+  TimePoint claims_since;
+};
+
 struct Surplus {
   std::string id;
   std::string provider_id;

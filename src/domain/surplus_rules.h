@@ -15,7 +15,8 @@ namespace pahlawan {
 struct Decision {
   Surplus after;
   bool changed = true;
-  const char* event_type = nullptr;  // set when changed
+  const char* event_type = nullptr;   // set when changed
+  std::optional<OfferBudget> budget;  // an offer the matcher made within the NGO's limits
 };
 
 // A claim is first-come: whoever's claim the owning shard processes first wins.

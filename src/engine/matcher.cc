@@ -76,7 +76,7 @@ Decision Matcher::choose(const Surplus& s, const MatchPlan& plan, const RouteAns
   for (const auto& c : ranked) {
     for (const auto& ngo : plan.eligible) {
       if (ngo->id == c.ngo_id && ledger_.try_reserve(*ngo, s.id, s.quantity_kg, plan.policy.max_pending_offers)) {
-        return offer(s, ngo->id);
+        return budgeted(offer(s, ngo->id), *ngo, plan.policy.max_pending_offers);
       }
     }
   }
@@ -113,7 +113,13 @@ std::optional<Decision> Matcher::offer_if_room(const Surplus& s, const std::stri
   const auto why = check_eligibility(*ngo, ledger_.load(ngo_id), s, d, offered, settings_.policy);
   if (why && *why != Ineligible::kNotificationCap) return std::nullopt;
   if (!ledger_.try_reserve(*ngo, s.id, s.quantity_kg, settings_.policy.max_pending_offers)) return std::nullopt;
-  return offer(s, ngo_id);
+  return budgeted(offer(s, ngo_id), *ngo, settings_.policy.max_pending_offers);
+}
+
+Decision Matcher::budgeted(Decision d, const Ngo& ngo, int max_pending) const {
+  d.budget =
+      OfferBudget{ngo.id, d.after.quantity_kg, max_pending, ngo.capacity_kg, clock_.now() - std::chrono::hours(24)};
+  return d;
 }
 
 Decision Matcher::offer_to(const Surplus& s, const Ngo& ngo) {

@@ -88,6 +88,8 @@ class Matcher {
   void committed(const Surplus& after);
 
  private:
+  // The decision with the room its offer needs at the NGO, for the store to check again.
+  Decision budgeted(Decision d, const Ngo& ngo, int max_pending) const;
   Decision offer(const Surplus& s, const std::string& ngo_id);
   Decision dead_letter(const Surplus& s, const char* reason);
   // Every NGO that could take it is busy: the line, or the Geo-DLQ if it has waited long enough.

@@ -196,6 +196,8 @@ void ShardActor::do_mutate(const std::string& id, const std::string& traceparent
   }
   UnitOfWork unit;
   unit.fence = *fenced;
+  // Several replicas offer to one NGO: its limits are checked again in the commit, across them all.
+  if (ctx_.leases) unit.budget = decided->budget;
   unit.updates.push_back(SurplusUpdate{after, current.version});
   unit.events.push_back(ctx_.events.make(decided->event_type, after, traceparent));
   std::string json = unit.events.back().data_json;

@@ -18,6 +18,7 @@
 #include "common/fault.h"
 #include "common/metrics.h"
 #include "common/thread_name.h"
+#include "domain/validation.h"
 #include "ports/store.h"
 
 namespace pahlawan {
@@ -162,6 +163,53 @@ inline Result<std::vector<bool>> fenced_out(
     results[i] = UnitOfWork::lease_lost(*f);
   }
   return out;
+}
+
+// What an NGO holds in the store now: offers pending (available items offered to it) with their kg,
+// and the kg it claimed since a time.
+struct NgoHolding {
+  int pending = 0;
+  double offered_kg = 0;
+  double claimed_kg = 0;
+};
+
+// NGO budgets, as every store checks them inside a batch's transaction, after fencing: the offer
+// units whose NGO has no room left, counting what the store holds (every replica's offers and
+// claims) and the batch's earlier offers. `holdings` reads the NGOs' holdings inside the
+// transaction, so that offers to one NGO from two processes are checked one after the other; its
+// failure fails the batch. Marks refused units in `skip` (with their result set: kConflict, nothing
+// of them is written). Conservative: an offer ending in the same batch frees nothing until the
+// next one.
+inline Status refuse_over_budget(
+    const std::vector<CommitJob>& batch, std::vector<Status>& results, std::vector<bool>& skip,
+    const std::function<Result<std::map<std::string, NgoHolding>>(const std::map<std::string, TimePoint>& since)>&
+        holdings) {
+  std::map<std::string, TimePoint> since;  // per NGO, the earliest claims_since asked
+  for (size_t i = 0; i < batch.size(); ++i) {
+    const auto& b = batch[i].unit.budget;
+    if (!b || skip[i]) continue;
+    auto [it, added] = since.emplace(b->ngo_id, b->claims_since);
+    if (!added) it->second = std::min(it->second, b->claims_since);
+  }
+  if (since.empty()) return Status::ok();
+  auto held = holdings(since);
+  if (!held) return held.status();
+  for (size_t i = 0; i < batch.size(); ++i) {
+    const auto& b = batch[i].unit.budget;
+    if (!b || skip[i]) continue;
+    NgoHolding& h = (*held)[b->ngo_id];
+    const bool room =
+        h.pending < b->max_pending &&
+        (!b->capacity_kg || grams_of(h.claimed_kg + h.offered_kg) + grams_of(b->kg) <= grams_of(*b->capacity_kg));
+    if (room) {
+      ++h.pending;
+      h.offered_kg += b->kg;
+      continue;
+    }
+    skip[i] = true;
+    results[i] = Status(ErrorCode::kConflict, "NGO " + b->ngo_id + " has no room for this offer any more");
+  }
+  return Status::ok();
 }
 
 }  // namespace pahlawan

@@ -88,6 +88,9 @@ struct UnitOfWork {
     int64_t epoch = 0;
   };
   std::optional<Fence> fence;
+  // Several replicas: an offer that must still fit its NGO's limits when it commits (see
+  // OfferBudget); otherwise the unit fails alone, kConflict, writing nothing.
+  std::optional<OfferBudget> budget;
   // How a unit fenced out fails, in every store.
   static Status lease_lost(const Fence& f) {
     return Status(ErrorCode::kUnavailable, "this replica no longer holds the lease of partition " +

@@ -33,6 +33,7 @@
 #include "adapters/webhook/webhook_sender.h"
 #include "app/authenticator.h"
 #include "app/json_event_factory.h"
+#include "app/ledger_sync.h"
 #include "app/metrics_subscriber.h"
 #include "app/party_sync.h"
 #include "app/rate_limiter.h"
@@ -350,6 +351,10 @@ int run_server(const Config& config) {
   // NGO directory through their admin.* events.
   PartySync party_sync(store, auth, &ngos, new_ngo_slots);
   bus.subscribe(party_sync);
+  // Replicas: the offers and claims the others made reach this replica's ledger (a cache; the store
+  // checks every offer's budget in its commit).
+  LedgerSync ledger_sync(ledger);
+  if (!config.replica.empty()) bus.subscribe(ledger_sync);
   auto journal =
       FileEventJournal::open(config.data_dir + "/events.jsonl",
                              JournalOptions{static_cast<uint64_t>(config.journal_max_mb) << 20, config.journal_keep});

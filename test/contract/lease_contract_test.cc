@@ -2,7 +2,8 @@
 // suite run against every implementation (store_harnesses.cc): a free partition is granted at epoch
 // 1, renewed without a change, refused to another owner until it expires or is released, and taken
 // over at the next epoch; a unit fenced at an epoch the lease has left writes nothing, inserts
-// included, and fails alone among units committed with it.
+// included, and fails alone among units committed with it; an offer beyond its NGO's limits (the
+// budget several replicas share) fails alone too.
 #include <gtest/gtest.h>
 
 #include <future>
@@ -163,6 +164,43 @@ TEST_P(LeaseContract, AFencedOutUnitFailsAloneAmongUnitsCommittedWithIt) {
   for (int i = 0; i < 30; ++i) EXPECT_EQ(exists("item-" + std::to_string(i)), i != 12) << i;
   EXPECT_FALSE(in_outbox("e-item-12"));
   EXPECT_FALSE(in_outbox("e-dup"));
+}
+
+// NGO budgets (UnitOfWork::budget): an offer commits only if its NGO still has room, counting every
+// offer and claim the store holds — whichever process made them — and the offers committed with it.
+TEST_P(LeaseContract, AnOfferBeyondItsNgosLimitsFailsAloneAndWritesNothing) {
+  UnitOfWork reg;
+  reg.ngo = UnitOfWork::NgoInsert{Ngo{"n1", "Panti", -6.2, 106.8, NgoKind::kNgo, {}, 10.0, std::nullopt, kSampleNow},
+                                  "hash", std::nullopt};
+  ASSERT_TRUE(commit(std::move(reg)));
+  for (const char* id : {"a", "b", "c", "d"}) ASSERT_TRUE(commit(posting(id, std::nullopt)));  // 4.5 kg each
+  auto offer = [&](const std::string& id, int max_pending, std::optional<double> capacity = std::nullopt) {
+    Surplus s = sample_surplus(id);
+    Surplus after = s;
+    after.version = 2;
+    after.offer = Offer{"n1", kSampleNow + seconds(300), 1};
+    after.offered_to = {"n1"};
+    UnitOfWork u;
+    u.updates.push_back(SurplusUpdate{after, 1});
+    u.events.push_back(sample_event(after, "offer-" + id, event_type::kOffered));
+    u.budget = OfferBudget{"n1", s.quantity_kg, max_pending, capacity, kSampleNow - std::chrono::hours(24)};
+    return u;
+  };
+  auto version_of = [&](const std::string& id) { return (*store().find_surplus(id))->version; };
+
+  ASSERT_TRUE(commit(offer("a", 2)));
+  // Two more offers committed together: the first fits the cap of 2, the second no longer does.
+  std::promise<Status> b, c;
+  store().commit(offer("b", 2), [&](Status s) { b.set_value(std::move(s)); });
+  store().commit(offer("c", 2), [&](Status s) { c.set_value(std::move(s)); });
+  EXPECT_TRUE(b.get_future().get());
+  const Status refused = c.get_future().get();
+  EXPECT_EQ(refused.code(), ErrorCode::kConflict) << refused.message();
+  EXPECT_EQ(version_of("c"), 1) << "nothing of the refused offer written";
+  EXPECT_FALSE(in_outbox("offer-c"));
+  // Capacity: 10 kg in 24 hours, 9 kg offered already: 4.5 kg more does not fit, whatever the cap.
+  EXPECT_EQ(commit(offer("d", 10, 10.0)).code(), ErrorCode::kConflict);
+  EXPECT_TRUE(commit(offer("d", 10, 13.5))) << "9 + 4.5 kg fits 13.5 kg";
 }
 
 INSTANTIATE_TEST_SUITE_P(Every, LeaseContract, ::testing::ValuesIn(store_implementations()),

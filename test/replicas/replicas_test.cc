@@ -114,6 +114,26 @@ TEST_F(Replicas, AnyReplicaTakesAnyCommandAndEachItemHasOneWinner) {
   EXPECT_GE(metric(cb, "replica_requests_forwarded"), 4) << "b's posts went on to a";
   EXPECT_EQ(metric(ca, "replica_requests_forwarded"), 0);
 
+  // The same keyed post through both replicas at once, again and again: one item per key, named
+  // by both answers — one 201 and one 200 — never a 409 or a second item.
+  for (int k = 0; k < 5; ++k) {
+    HttpResult answers[2];
+    std::vector<std::thread> twins;
+    for (int side = 0; side < 2; ++side) {
+      twins.emplace_back([&, side] {
+        HttpClient c("127.0.0.1", side ? b->port() : a->port());
+        answers[side] = c.call("POST", "/v1/surplus", provider,
+                               R"({"title":"Kue","category":"bakery","quantity_kg":1,"ttl_seconds":3600})",
+                               {{"Idempotency-Key", "twin-" + std::to_string(k)}});
+      });
+    }
+    for (auto& t : twins) t.join();
+    ASSERT_TRUE(answers[0].status == 201 || answers[0].status == 200) << answers[0].body;
+    ASSERT_TRUE(answers[1].status == 201 || answers[1].status == 200) << answers[1].body;
+    EXPECT_EQ(answers[0].status + answers[1].status, 401) << "one created, one replayed";
+    EXPECT_EQ(answers[0].json().at("id"), answers[1].json().at("id"));
+  }
+
   // Each item claimed by two NGOs at once, one through each replica.
   std::atomic<int> won{0}, lost{0}, other{0};
   std::vector<std::thread> racers;

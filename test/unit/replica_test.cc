@@ -7,6 +7,7 @@
 #include "adapters/geo/s2_hot_geo_index.h"
 #include "adapters/geo/s2_ngo_directory.h"
 #include "app/json_event_factory.h"
+#include "app/ledger_sync.h"
 #include "app/surplus_service.h"
 #include "domain/geo.h"
 #include "engine/expiry_scheduler.h"
@@ -30,25 +31,25 @@ constexpr Millis kTtl = seconds(9);
 constexpr double kLat = -6.1754, kLon = 106.8272;  // Monas, Jakarta
 const Principal kProvider{Role::kProvider, "prov-1"};
 
-MatcherSettings match_settings() {
+MatcherSettings match_settings(int max_pending) {
   MatcherSettings s;
   s.policy.radius_m = 10000;
   s.policy.max_attempts = 5;
-  s.policy.max_pending_offers = 3;
+  s.policy.max_pending_offers = max_pending;
   s.ack_timeout = seconds(300);
   return s;
 }
 
 // One replica: everything a `pahlawan serve` holds in memory, on the shared store and clock.
 struct Replica {
-  Replica(const std::string& name, InMemoryStore& store, FakeClock& clock)
+  Replica(const std::string& name, InMemoryStore& store, FakeClock& clock, int max_pending = 3)
       : store(store),
         ids(clock),
         events(ids, clock),
         router(13, store, index, expiries, events, pool, clock),
         expiry(expiries, router, clock),
         ledger(clock),
-        matcher(ngos, ledger, routes, clock, match_settings()),
+        matcher(ngos, ledger, routes, clock, match_settings(max_pending)),
         keeper(store, clock, name, kTtl,
                LeaseKeeper::Callbacks{[this](int64_t p, int64_t) { ASSERT_TRUE(router.adopt_partition(p)); },
                                       [this](int64_t p) { router.drop_partition(p); }}),
@@ -214,6 +215,42 @@ TEST_F(ReplicaTest, AReplicaPausedPastItsLeaseCommitsNothingThenDropsThePartitio
   EXPECT_EQ(b.index.size(), 1u) << "b adopted the item as the store has it";
   EXPECT_EQ(a.claim("ngo-2", item->id).status().code(), ErrorCode::kElsewhere) << "a rejoined: b serves it";
   EXPECT_TRUE(b.claim("ngo-2", item->id));
+}
+
+// Two replicas whose partitions touch offer to one NGO, whose notification cap is 1 here: the store
+// refuses the second offer whichever replica's ledger missed the first, and once the first
+// replica's offer reaches the second one's ledger (its events), the second item waits in line.
+TEST(ReplicaBudgets, TwoReplicasOfferingToOneNgoKeepItsCap) {
+  FakeClock clock;
+  InMemoryStore store;
+  store.set_lease_clock(&clock);
+  Replica a{"a", store, clock, 1}, b{"b", store, clock, 1};
+  // Two places 2 km apart on either side of a partition boundary, the NGO between them.
+  double lon_a = kLon, lon_b = kLon;
+  while (partition_of_cell(cell_id_at(kLat, lon_b, 13)) == partition_of_cell(cell_id_at(kLat, kLon, 13)))
+    lon_b += 0.005;
+  lon_a = lon_b - 0.02;
+  ASSERT_NE(partition_of_cell(cell_id_at(kLat, lon_a, 13)), partition_of_cell(cell_id_at(kLat, lon_b, 13)));
+  Ngo n{"ngo-1", "ngo", kLat, lon_b - 0.01, NgoKind::kNgo, {}, std::nullopt, std::nullopt, clock.now()};
+  for (Replica* r : {&a, &b}) r->ngos.add(n);
+
+  auto first = a.post(kLat, lon_a);
+  ASSERT_TRUE(first) << first.status().message();
+  ASSERT_TRUE((**store.find_surplus(first->id)).offer);
+  auto second = b.post(kLat, lon_b);  // b's ledger has not heard of a's offer
+  ASSERT_TRUE(second) << second.status().message();
+  auto pending = *store.find_offers_for("ngo-1");
+  ASSERT_EQ(pending.size(), 1u) << "the store refused b's offer";
+  EXPECT_EQ(pending[0].id, first->id);
+
+  LedgerSync sync(b.ledger);
+  for (const auto& e : store.events()) sync.on_event(e);
+  clock.advance(seconds(2));  // b's retry of the refused match
+  b.tick();
+  const Surplus waiting = **store.find_surplus(second->id);
+  EXPECT_FALSE(waiting.offer);
+  EXPECT_TRUE(waiting.waiting_since) << "b now knows the NGO is busy: the item waits for its slot";
+  EXPECT_EQ(store.find_offers_for("ngo-1")->size(), 1u);
 }
 
 }  // namespace

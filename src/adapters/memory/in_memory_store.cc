@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <set>
 
+#include "ports/group_commit.h"
+
 namespace pahlawan {
 
 void InMemoryStore::commit(UnitOfWork unit, CommitDone done) {
@@ -104,6 +106,28 @@ Status InMemoryStore::check(const UnitOfWork& u) const {
   if (const auto& f = u.fence; f && !u.empty()) {
     const auto it = leases_.find(f->partition);
     if (it == leases_.end() || it->second.epoch != f->epoch) return UnitOfWork::lease_lost(*f);
+  }
+  if (const auto& b = u.budget) {
+    // One unit at a time under the lock: the batch of one is checked like any store's.
+    std::vector<CommitJob> one(1);
+    one[0].unit.budget = b;
+    std::vector<Status> results(1);
+    std::vector<bool> skip(1, false);
+    Status st = refuse_over_budget(one, results, skip, [this](const std::map<std::string, TimePoint>& since) {
+      std::map<std::string, NgoHolding> out;
+      for (const auto& [id, s] : surplus_) {
+        if (s.status == SurplusStatus::kAvailable && s.offer && since.count(s.offer->ngo_id)) {
+          ++out[s.offer->ngo_id].pending;
+          out[s.offer->ngo_id].offered_kg += s.quantity_kg;
+        }
+        if (s.claimed_by && s.claimed_at && since.count(*s.claimed_by) && *s.claimed_at > since.at(*s.claimed_by)) {
+          out[*s.claimed_by].claimed_kg += s.quantity_kg;
+        }
+      }
+      return Result<std::map<std::string, NgoHolding>>(std::move(out));
+    });
+    if (!st) return st;
+    if (!results[0]) return results[0];
   }
   std::set<std::string> inserted;
   for (const auto& x : u.inserts) {

@@ -67,6 +67,15 @@ const std::vector<PgStatement>& writes() {
       // Fencing: the current epochs of a batch's partitions, their rows locked until the commit, so
       // a takeover (FOR UPDATE) waits for this transaction and cannot slip in between. KEY SHARE,
       // the weakest lock, lets the owner's renewals (plain UPDATEs) pass.
+      // NGO budgets (UnitOfWork::budget): the NGOs' rows locked so that two processes' offers to one
+      // NGO are checked one after the other, then what each holds.
+      {"ngo_lock", "SELECT id FROM ngos WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE"},
+      {"ngo_offers",
+       "SELECT offer_ngo_id, count(*), coalesce(sum(quantity_kg), 0) FROM surplus "
+       "WHERE status = 'available' AND offer_ngo_id = ANY($1::text[]) GROUP BY offer_ngo_id"},
+      {"ngo_claims",
+       "SELECT claimed_by, coalesce(sum(quantity_kg), 0) FROM surplus "
+       "WHERE claimed_by = ANY($1::text[]) AND claimed_at > pp_ts($2) GROUP BY claimed_by"},
       {"lease_epochs", "SELECT partition_id, epoch FROM leases WHERE partition_id = ANY($1::bigint[]) FOR KEY SHARE"},
       {"insert_idempotency",
        "INSERT INTO idempotency (provider_id, key, body_hash, surplus_id, created_at) "

@@ -283,6 +283,35 @@ Result<std::map<int64_t, int64_t>> lease_epochs(PgConn& writer, const std::set<i
   return out;
 }
 
+// What the NGOs hold now, their rows locked (FOR UPDATE) until the batch's transaction ends.
+Result<std::map<std::string, NgoHolding>> ngo_holdings(PgConn& writer, const std::map<std::string, TimePoint>& since) {
+  std::vector<const std::string*> ids;
+  TimePoint earliest = since.begin()->second;
+  for (const auto& [id, t] : since) {
+    ids.push_back(&id);
+    earliest = std::min(earliest, t);
+  }
+  std::map<std::string, NgoHolding> out;
+  PgParams lock;
+  lock.add_text_array(ids);
+  if (auto r = writer.run("ngo_lock", lock); !r) return r.status();
+  PgParams offers;
+  offers.add_text_array(ids);
+  auto o = writer.run("ngo_offers", offers);
+  if (!o) return o.status();
+  for (int i = 0; i < o->rows(); ++i) {
+    auto& h = out[o->text(i, 0)];
+    h.pending = static_cast<int>(o->int64(i, 1));
+    h.offered_kg = o->real(i, 2);
+  }
+  PgParams claims;
+  claims.add_text_array(ids).add(to_unix_ms(earliest));
+  auto c = writer.run("ngo_claims", claims);
+  if (!c) return c.status();
+  for (int i = 0; i < c->rows(); ++i) out[c->text(i, 0)].claimed_kg = c->real(i, 1);
+  return out;
+}
+
 }  // namespace
 
 void PostgresStore::commit_batch(Lane& lane, std::vector<CommitJob>& batch) {
@@ -313,13 +342,20 @@ Status PostgresStore::apply_batch(PgConn& writer, std::vector<CommitJob>& batch,
     (void)writer.exec("ROLLBACK");
     return fenced.status();
   }
+  std::vector<bool>& skip = *fenced;
+  if (Status s = refuse_over_budget(batch, results, skip,
+                                    [&writer](const auto& since) { return ngo_holdings(writer, since); });
+      !s) {
+    (void)writer.exec("ROLLBACK");
+    return s;
+  }
   std::vector<PgCommand> commands, others;
   std::vector<const Event*> events;
   std::vector<const Surplus*> inserts;
   std::vector<const SurplusUpdate*> updates;
   size_t applied = 0;
   for (size_t i = 0; i < batch.size(); ++i) {
-    if ((*fenced)[i]) continue;  // lease lost: its result says so, nothing of it is written
+    if (skip[i]) continue;  // lease lost, or no room at its NGO: its result says so, nothing is written
     results[i] = Status::ok();
     const UnitOfWork& unit = batch[i].unit;
     if (unit.empty()) continue;  // a barrier: nothing to write, answered after the commit

@@ -147,9 +147,15 @@ Status SqliteStore::apply_batch(std::vector<CommitJob>& batch, std::vector<Statu
     (void)run_cached("ROLLBACK");
     return Status(ErrorCode::kUnavailable, fenced.status().message());
   }
+  std::vector<bool>& skip = *fenced;
+  if (Status s = refuse_over_budget(batch, results, skip, [this](const auto& since) { return ngo_holdings(since); });
+      !s) {
+    (void)run_cached("ROLLBACK");
+    return Status(ErrorCode::kUnavailable, s.message());
+  }
   size_t applied = 0;
   for (size_t i = 0; i < batch.size(); ++i) {
-    if ((*fenced)[i]) continue;  // lease lost: its result says so, nothing of it is written
+    if (skip[i]) continue;  // lease lost, or no room at its NGO: its result says so, nothing is written
     results[i] = Status::ok();
     if (batch[i].unit.empty()) continue;  // a barrier: nothing to write, answered after the commit
     if (!savepoints) {
@@ -179,6 +185,30 @@ Status SqliteStore::apply_batch(std::vector<CommitJob>& batch, std::vector<Statu
   }
   if (batch_size_) batch_size_->observe(static_cast<double>(applied));
   return Status::ok();
+}
+
+Result<std::map<std::string, NgoHolding>> SqliteStore::ngo_holdings(const std::map<std::string, TimePoint>& since) {
+  std::map<std::string, NgoHolding> out;
+  for (const auto& [id, t] : since) {
+    NgoHolding& h = out[id];
+    {
+      ASSIGN_STMT(st, *writer_,
+                  "SELECT count(*), coalesce(sum(quantity_kg), 0) FROM surplus "
+                  "WHERE status = 'available' AND offer_ngo_id = ?");
+      st.bind(1, id);
+      auto row = st.step();
+      if (!row) return row.status();
+      h.pending = static_cast<int>(st.int64(0));
+      h.offered_kg = st.real(1);
+    }
+    ASSIGN_STMT(st, *writer_,
+                "SELECT coalesce(sum(quantity_kg), 0) FROM surplus WHERE claimed_by = ? AND claimed_at > ?");
+    st.bind(1, id).bind(2, to_unix_ms(t));
+    auto row = st.step();
+    if (!row) return row.status();
+    h.claimed_kg = st.real(0);
+  }
+  return out;
 }
 
 Result<std::map<int64_t, int64_t>> SqliteStore::lease_epochs(const std::set<int64_t>& partitions) {

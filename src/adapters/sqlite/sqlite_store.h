@@ -84,6 +84,8 @@ class SqliteStore final : public Store, public LeaseStore {
   void commit_batch(std::vector<CommitJob>& batch);
   Status apply(const UnitOfWork& unit);
   // The current epochs of these partitions' leases, read in the committer's open transaction.
+  // What the NGOs hold now (NGO budgets). REQUIRES: the writer's transaction.
+  Result<std::map<std::string, NgoHolding>> ngo_holdings(const std::map<std::string, TimePoint>& since);
   Result<std::map<int64_t, int64_t>> lease_epochs(const std::set<int64_t>& partitions);
   Status open_lease_db();  // REQUIRES: lease_mu_ held
   Status run_cached(const char* sql);

@@ -216,6 +216,8 @@ void ShardActor::do_mutate(const std::string& id, const std::string& traceparent
 // ordered with the decisions made since.
 void ShardActor::finish(Status st, Surplus after, std::string json, SurplusReply reply) {
   if (!st.is_ok()) {
+    // Counted here, before any barrier queued after this write is answered (see answer_after_pending).
+    failed_writes_.fetch_add(1);
     // in_flight_ stays raised until the reload has run, so no refusal is answered from the stale copy.
     return turn([this, st = std::move(st), id = after.id, reply = std::move(reply)]() mutable {
       write_decided(id);
@@ -235,7 +237,15 @@ void ShardActor::finish(Status st, Surplus after, std::string json, SurplusReply
 
 void ShardActor::answer_after_pending(Result<Surplus> result, SurplusReply reply) {
   if (in_flight_ == 0) return reply(std::move(result));
-  ctx_.store.commit(UnitOfWork{}, [result = std::move(result), reply = std::move(reply)](Status) mutable {
+  // The answer was decided against the copy those writes made. If one of them fails (fenced out, an
+  // NGO's budget refused, the store down) that copy never existed: "already yours" or a version
+  // nobody will ever read again would be untrue, so the caller is told to ask again.
+  const uint64_t failed_before = failed_writes_.load();
+  ctx_.store.commit(UnitOfWork{}, [this, self = shared_from_this(), failed_before, result = std::move(result),
+                                   reply = std::move(reply)](Status) mutable {
+    if (failed_writes_.load() != failed_before) {
+      return reply(Status(ErrorCode::kUnavailable, "the item changed while this was decided; retry"));
+    }
     reply(std::move(result));
   });
 }

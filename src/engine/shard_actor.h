@@ -147,6 +147,7 @@ class ShardActor : public std::enable_shared_from_this<ShardActor> {
   std::unordered_map<std::string, Surplus> items_;  // mailbox only: open items, and ones changing
   std::unordered_set<std::string> cold_;            // mailbox only: available, older than hot_window
   std::atomic<int> in_flight_{0};                   // writes handed to the store, not yet decided
+  std::atomic<uint64_t> failed_writes_{0};          // writes the store refused, ever (see answer_after_pending)
   std::unordered_map<std::string, int> writes_;     // mailbox only: the same, per item (absent: none)
   std::atomic<size_t> held_{0};                     // items_ + writes_ after the last turn
 };

@@ -61,7 +61,9 @@ class UpstreamClient::Call : public std::enable_shared_from_this<Call> {
     connect_fresh();
   }
 
-  void fail(const std::string& why) { answer(Status(ErrorCode::kUnavailable, owner_.options_.what + ": " + why)); }
+  void fail(const std::string& why) {
+    answer(Status(sent_ ? ErrorCode::kInternal : ErrorCode::kUnavailable, owner_.options_.what + ": " + why));
+  }
 
   // Answers a call that never started (any thread): it holds no socket or timer in use yet.
   void refuse(const std::string& why) {
@@ -110,6 +112,7 @@ class UpstreamClient::Call : public std::enable_shared_from_this<Call> {
     http::async_write(*stream_, request_, [self = shared_from_this()](beast::error_code ec, size_t) {
       if (self->answered_) return;
       if (ec) return self->retry_or_fail("cannot send to " + self->key_ + ": " + ec.message());
+      self->sent_ = true;
       self->read();
     });
   }
@@ -139,6 +142,7 @@ class UpstreamClient::Call : public std::enable_shared_from_this<Call> {
     if (!reused_ || !repeatable_) return fail(why);
     beast::error_code ignored;
     stream_->socket().close(ignored);
+    sent_ = false;  // the retry is a new request: what the broken connection took is not an answer
     connect_fresh();
   }
 
@@ -179,6 +183,7 @@ class UpstreamClient::Call : public std::enable_shared_from_this<Call> {
   bool answered_ = false;
   bool reused_ = false;  // stream_ came from the pool
   bool keep_ = false;    // the answer allows another request on stream_
+  bool sent_ = false;    // the request was written in full: the other side may act on it
 };
 
 UpstreamClient::UpstreamClient(UpstreamOptions options, const char* thread_name)

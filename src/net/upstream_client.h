@@ -11,6 +11,10 @@
 // deadline only if the caller says it may be repeated (`repeatable`): a POST the other side may have
 // applied before the connection broke is not sent twice.
 //
+// A failure before the request was sent in full (resolve, connect, send, refused, shutting down) is
+// kUnavailable: the other side did nothing. A failure after (no complete answer, the deadline) is
+// kInternal: the other side may have acted on it, and the caller must not say it did not.
+//
 // Lifetime: stop() (or the destructor) answers every call still in flight with kUnavailable and joins
 // the thread; calls made after stop() are answered kUnavailable at once. Whoever receives answers
 // must outlive stop(). Thread-safety: send() and stop() from any thread.

@@ -19,6 +19,11 @@ journal (events.jsonl):
 
 A request that got no answer may or may not have happened: the checker accepts both, never half.
 
+With --replicas N (and --stack postgres) it runs N `serve --replica` processes on one database and
+one nats-server (started here), sends each request to a random live replica (commands for another
+replica's partition are forwarded), and kills any replica but the first, restarting it as a new
+incarnation; the first one's journal (its own relay reads every replica's events) is the one checked.
+
 Exit status 0 when every invariant holds, 1 with the violations listed when one does not, 2 when the
 run itself failed (the server would not start). `--expect-violation` inverts 0 and 1: how the test
 suite shows the checker catches a planted bug.
@@ -33,6 +38,7 @@ import random
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -47,8 +53,9 @@ CATEGORIES = ["prepared_meal", "bakery", "produce"]
 class Server:
     """One `pahlawan serve` child on an ephemeral port; restarted on the same data directory."""
 
-    def __init__(self, binary, data_dir, faults, extra):
+    def __init__(self, binary, data_dir, faults, extra, fixed_port=False):
         self.binary, self.data_dir, self.faults, self.extra = binary, data_dir, faults, extra
+        self.fixed_port = fixed_port  # a replica: told its port (the others forward to it), not port 0
         self.proc = None
         self.port = None
         self.generation = 0
@@ -60,7 +67,8 @@ class Server:
         env.pop("PAHLAWAN_FAULTS", None)
         if self.faults:
             env["PAHLAWAN_FAULTS"] = self.faults
-        args = [self.binary, "serve", "--listen", "127.0.0.1:0", "--data-dir", self.data_dir,
+        listen = "127.0.0.1:%d" % (free_port() if self.fixed_port else 0)
+        args = [self.binary, "serve", "--listen", listen, "--data-dir", self.data_dir,
                 "--admin-token", ADMIN_TOKEN, "--rate-limit", "0"] + self.extra
         self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, text=True)
         for line in self.proc.stdout:
@@ -92,6 +100,63 @@ class Server:
         self.up.clear()
         self.proc.send_signal(signal.SIGTERM)
         return self.proc.wait(timeout=60)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Cluster:
+    """Replicas seen as one server: each call goes to a random live replica."""
+
+    def __init__(self, members):
+        self.members = members
+        self.up = threading.Event()  # the first replica is never killed: up once it has started
+        self.lock = threading.Lock()
+        self.rng = random.Random(7)
+
+    @property
+    def port(self):
+        live = [m.port for m in self.members if m.up.is_set()]
+        return self.rng.choice(live) if live else self.members[0].port
+
+    def start(self):
+        for m in self.members:
+            m.start()
+        self.up.set()
+
+    def alive(self):
+        return all(m.alive() for m in self.members)
+
+    def stop(self):
+        # The first last: once the others are gone its relay reads every event there is.
+        codes = [m.stop() for m in self.members[1:]] + [self.members[0].stop()]
+        return next((c for c in codes if c != 0), 0)
+
+
+class NatsServer:
+    def __init__(self):
+        self.dir = tempfile.mkdtemp(prefix="pahlawan-history-nats-")
+        self.port = free_port()
+        self.proc = subprocess.Popen(["nats-server", "-js", "-sd", self.dir, "-a", "127.0.0.1", "-p", str(self.port)],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for _ in range(200):
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+                return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("nats-server did not start")
+
+    def url(self):
+        return "nats://127.0.0.1:%d" % self.port
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait()
+        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 class Recorder:
@@ -433,10 +498,15 @@ def main():
     ap.add_argument("--stack", choices=["embedded", "postgres"], default="embedded",
                     help="postgres: the server keeps its data in a fresh database on the PostgreSQL server "
                          "named by PAHLAWAN_TEST_POSTGRES (as scripts/test.sh starts it)")
+    ap.add_argument("--replicas", type=int, default=1,
+                    help="several `serve --replica` processes on one database and nats-server (--stack postgres)")
     args, extra = ap.parse_known_args()
     store_args, drop_database = [], None
     if args.stack == "postgres":
         store_args, drop_database = postgres_database()
+    if args.replicas > 1 and args.stack != "postgres":
+        print("history: --replicas needs --stack postgres", flush=True)
+        return 2
 
     # A watchdog, so that a hang (of the server or of the checker) fails the run rather than CI's clock.
     limit = 3 * args.duration + 120
@@ -450,12 +520,25 @@ def main():
     watchdog.start()
     data_dir = tempfile.mkdtemp(prefix="pahlawan-history-")
     rng = random.Random(args.seed)
-    print("history: seed %d, %d clients, %.0f s, %d kills, data %s" % (args.seed, args.clients, args.duration,
-                                                                       args.kills, data_dir), flush=True)
+    print("history: seed %d, %d clients, %.0f s, %d kills, %d replica(s), data %s" % (
+        args.seed, args.clients, args.duration, args.kills, args.replicas, data_dir), flush=True)
     # Short offer deadlines so that re-matches, lapses and DLQ entries happen within the run.
-    server = Server(args.server, data_dir, args.faults,
-                    ["--ack-timeout", "2", "--max-pending-offers", "2"] + store_args +
-                    [a for a in extra if a != "--"])
+    common = ["--ack-timeout", "2", "--max-pending-offers", "2"] + store_args + [a for a in extra if a != "--"]
+    nats = None
+    if args.replicas > 1:
+        nats = NatsServer()
+        members = []
+        for i in range(args.replicas):
+            d = os.path.join(data_dir, "r%d" % i)
+            os.makedirs(d)
+            members.append(Server(args.server, d, args.faults,
+                                  common + ["--bus", nats.url(), "--replica", "r%d" % i, "--lease-ttl-ms", "2000"],
+                                  fixed_port=True))
+        server = Cluster(members)
+        journal_dir = members[0].data_dir
+    else:
+        server = Server(args.server, data_dir, args.faults, common)
+        journal_dir = data_dir
     rec = Recorder()
     violations = []
     try:
@@ -472,6 +555,15 @@ def main():
             assert s == 201, (s, a)
             ngos.append((a["id"], a["token"]))
 
+        if nats:
+            # Every replica learns the parties from the shared outbox; the last one registered is
+            # known once the rest are (events in commit order).
+            for m in server.members:
+                deadline = time.monotonic() + 30
+                while call(m, "GET", "/v1/offers", ngos[-1][1])[0] != 200:
+                    if time.monotonic() > deadline:
+                        raise RuntimeError("replica %s never learned the NGOs" % m.data_dir)
+                    time.sleep(0.05)  # a bounded poll of the replica's state
         work = Workload(server, rec, providers, ngos, args.seed)
         # Daemon threads: if the run itself fails, the checker still exits.
         threads = [threading.Thread(target=work.client, args=(n,), daemon=True) for n in range(args.clients)]
@@ -484,12 +576,13 @@ def main():
         checked = set()
         for at in kill_at:
             time.sleep(max(0.0, start + at - time.monotonic()))  # the schedule of the run, not a synchronisation
-            if server.alive():
-                server.kill()
+            victim = rng.choice(server.members[1:]) if nats else server
+            if victim.alive():
+                victim.kill()
             else:
-                server.proc.wait()  # a fault point crashed it already
+                victim.proc.wait()  # a fault point crashed it already
             restarts += 1
-            server.start()
+            victim.start()
             # The clients pause while the restart is checked: the check reads thousands of items, and
             # competing with a dozen busy client threads for the interpreter made it crawl.
             work.running.clear()
@@ -498,7 +591,7 @@ def main():
             violations += check_visible(server, so_far, checked, rng, "after restart %d" % restarts)
             work.running.set()
         while time.monotonic() < end:
-            if not server.alive():  # crashed by an armed fault point: restart
+            if not nats and not server.alive():  # crashed by an armed fault point: restart
                 server.up.clear()
                 server.proc.wait()
                 restarts += 1
@@ -509,7 +602,7 @@ def main():
             t.join()
         if work.errors:
             raise RuntimeError("; ".join(work.errors))
-        if args.faults or not server.alive():  # the final reads need a server that stays up
+        if not nats and (args.faults or not server.alive()):  # the final reads need a server that stays up
             if server.alive():
                 server.kill()
             server.proc.wait()
@@ -520,7 +613,7 @@ def main():
         # stop, after which the journal holds every event committed.
         final = {}
         ids = {o["answer"]["id"] for o in rec.ops if isinstance(o["answer"], dict) and "provider_id" in o["answer"]}
-        ids |= {line["event"]["surplus_id"] for line in read_journal(data_dir) if line["event"]["surplus_id"]}
+        ids |= {line["event"]["surplus_id"] for line in read_journal(journal_dir) if line["event"]["surplus_id"]}
         got = read_all(server, sorted(ids))
         if len(got) != len(ids):
             raise RuntimeError("the final server stopped answering after %d of %d reads" % (len(got), len(ids)))
@@ -530,7 +623,7 @@ def main():
         code = server.stop()
         if code != 0:
             violations.append("graceful stop exited %s" % code)
-        journal = read_journal(data_dir)
+        journal = read_journal(journal_dir)
         violations += check(rec.ops, final, journal)
     except Exception as e:  # the run, not the server's behaviour, failed
         import traceback
@@ -538,9 +631,14 @@ def main():
         print("history: run failed: %r" % (e,), flush=True)
         if 'work' in locals():
             work.stop.set()
-        if server.alive():
-            server.kill()
+        for m in (server.members if nats else [server]):
+            if m.alive():
+                m.kill()
+        if nats:
+            nats.stop()
         return 2
+    if nats:
+        nats.stop()
 
     kinds = collections.Counter((o["kind"], o["status"]) for o in rec.ops)
     print("history: %d requests, %d restarts, %d items, %d journal events" % (len(rec.ops), restarts, len(final),

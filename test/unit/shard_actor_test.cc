@@ -127,6 +127,26 @@ TEST_F(ShardActorTest, FailedCommitIsReportedAndTheItemReloaded) {
   EXPECT_EQ((*second)->version, 2);
 }
 
+// A claim decided against a copy whose write is still out ("already yours") is answered only after
+// that write; if the write failed, the copy never existed, and "claimed by you" would be untrue.
+TEST_F(ShardActorTest, AnAnswerDecidedAgainstAWriteThatThenFailsIsNotGiven) {
+  Surplus s = post(-6.2, 106.8);
+  store.hold(true);
+  std::optional<Result<Surplus>> first, again;
+  service.claim(ngo(1), s.id, std::nullopt, "", [&](Result<Surplus> r) { first = std::move(r); });
+  pool.run_all();
+  service.claim(ngo(1), s.id, std::nullopt, "", [&](Result<Surplus> r) { again = std::move(r); });
+  pool.run_all();
+  ASSERT_FALSE(again.has_value()) << "held behind the first claim's write";
+  store.fail_next(Status(ErrorCode::kUnavailable, "fenced out"));
+  store.hold(false);
+  settle();
+  ASSERT_TRUE(first && again);
+  EXPECT_EQ(first->status().code(), ErrorCode::kUnavailable);
+  EXPECT_EQ(again->status().code(), ErrorCode::kUnavailable) << "not 200: the claim it repeated never happened";
+  EXPECT_FALSE((**store.find_surplus(s.id)).claimed_by);
+}
+
 TEST_F(ShardActorTest, StaleVersionFromAnotherReplicaIsAConflict) {
   Surplus s = post(-6.2, 106.8);
   // Another replica claims the item behind this actor's back.

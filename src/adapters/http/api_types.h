@@ -30,6 +30,7 @@ struct ApiResponse {
   std::vector<std::pair<std::string, std::string>> headers;
   std::shared_ptr<SseStream> sse;  // set: the response is an event stream that HttpServer keeps open
   std::string forward_to;          // several replicas: the owner id of the replica that serves this request
+  bool drop_connection = false;    // no answer at all: the connection is closed (a forward's lost answer)
 };
 
 using Respond = UniqueFunction<void(ApiResponse)>;

@@ -273,6 +273,7 @@ struct HttpServer::Impl {
           idle.notify_all();
         }
       }
+      if (resp.drop_connection) break;  // the outcome is unknown here: no answer rather than a wrong one
       count(resp.status, started);
       if (resp.sse) {
         co_await stream_events(stream, req.version(), std::move(resp));

@@ -64,6 +64,13 @@ void RequestForwarder::forward(const std::string& owner, const ApiRequest& req, 
   forwarded_.fetch_add(1);
   client_.send(address->first, address->second, std::move(up),
                [respond = std::move(respond)](Result<UpstreamResponse> r) mutable {
+                 if (!r && r.status().code() == ErrorCode::kInternal) {
+                   // Sent, and no answer came back: the owner may have applied it. The client is
+                   // told nothing rather than something untrue, as if this replica had died.
+                   ApiResponse dropped;
+                   dropped.drop_connection = true;
+                   return respond(std::move(dropped));
+                 }
                  if (!r) {
                    return respond(error_response(Status(
                        ErrorCode::kUnavailable,

@@ -5,9 +5,10 @@
 // Retry-After, and the client's retry finds the new owner.
 //
 // A forwarded request is never sent twice by this side (a POST the owner may have applied before the
-// connection broke): a failure to reach the owner is a 503 the client retries, with its
-// Idempotency-Key for posts. Thread-safety: forward() from any thread; the answer comes on the
-// client's thread.
+// connection broke). A failure to reach the owner is a 503 the client retries (with its
+// Idempotency-Key for posts); a request sent on whose answer never came closes the client's
+// connection unanswered, as the owner's own death would have: "not done" would be a lie. Thread-safety: forward() from
+// any thread; the answer comes on the client's thread.
 #pragma once
 
 #include <optional>

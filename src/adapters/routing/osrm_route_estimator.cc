@@ -46,7 +46,7 @@ void OsrmRouteEstimator::estimate(const GeoPoint& origin, const std::vector<GeoP
   client_.send(
       host_, port_, std::move(req),
       [n = destinations.size(), done = std::move(done)](Result<UpstreamResponse> r) mutable {
-        if (!r) return done(r.status());
+        if (!r) return done(Status(ErrorCode::kUnavailable, r.status().message()));
         // OSRM answers its own errors (no route table, bad query) as JSON with 4xx; any
         // non-200 is a failure of the call either way.
         if (r->status != 200) {

@@ -142,6 +142,7 @@ Result<OpenStore> open_store(const Config& config, MetricsRegistry& metrics) {
     o.url = config.store_url;
     o.migrate = config.migrate;
     o.archive_dir = config.archive_dir;
+    if (!config.replica.empty()) o.stall_limit = std::chrono::milliseconds(config.lease_ttl_ms);
     auto pg = PostgresStore::open(std::move(o), &metrics);
     if (!pg) return pg.status();
     PostgresStore* raw = pg->get();

@@ -3,7 +3,9 @@
 // the expired lease. The check locked the lease row (FOR KEY SHARE), so the takeover (FOR UPDATE)
 // waits for that commit: when the new owner holds the lease, the old owner's last write is already
 // visible to it — it can load the partition's state knowing nothing of the old epoch commits after.
-// The owner's own renewal, a plain UPDATE, does not wait.
+// The owner's own renewal, a plain UPDATE, does not wait. And a replica paused inside such a
+// transaction (SIGSTOP) holds the lease only until the stall limit: the server ends its transaction,
+// which commits nothing, and the takeover goes ahead.
 #include <chrono>
 #include <future>
 #include <memory>
@@ -24,8 +26,13 @@ class LeaseFencing : public ::testing::Test {
  protected:
   void SetUp() override {
     ASSERT_FALSE(db_.url().empty());
+    open(Millis(0));
+  }
+  void open(Millis stall_limit) {
+    store_.reset();
     PostgresStoreOptions o;
     o.url = db_.url();
+    o.stall_limit = stall_limit;
     auto s = PostgresStore::open(o, nullptr);
     ASSERT_TRUE(s) << s.status().message();
     store_ = std::move(*s);
@@ -105,6 +112,28 @@ TEST_F(LeaseFencing, TheOwnersRenewalDoesNotWaitForItsFencedCommit) {
   ASSERT_TRUE(lease && *lease);
   EXPECT_EQ((*lease)->epoch, 1);
   EXPECT_TRUE(committed.get()) << "a renewal keeps the epoch: the fence still holds";
+}
+
+TEST_F(LeaseFencing, AReplicaStalledInsideItsCommitHoldsThePartitionOnlyUntilTheStallLimit) {
+  open(std::chrono::seconds(1));
+  PostgresStore& s = *store_;
+  auto held = s.acquire(7, "replica-a", Millis(0));
+  ASSERT_TRUE(held && *held);
+  auto committed = commit_fenced("x", 1, true);  // stalled before COMMIT, the lease row locked
+  // Another replica tries to take the lease until it can (each try waits for the lock at most the
+  // stall limit; the server ends the stalled transaction after it).
+  std::optional<Lease> taken;
+  for (int i = 0; i < 30 && !taken; ++i) {
+    auto lease = s.acquire(7, "replica-b", std::chrono::seconds(30));
+    if (lease && *lease) taken = **lease;
+  }
+  ASSERT_TRUE(taken) << "the stalled transaction held the lease row for good";
+  EXPECT_EQ(taken->epoch, 2);
+  resume();
+  EXPECT_FALSE(committed.get()) << "the stalled commit was ended, not applied";
+  auto x = s.find_surplus("x");
+  ASSERT_TRUE(x);
+  EXPECT_FALSE(x->has_value()) << "nothing of it written";
 }
 
 }  // namespace

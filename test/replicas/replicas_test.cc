@@ -4,8 +4,11 @@
 // - Claims of the same items through different replicas at once: exactly one winner per item.
 // - kill -9 of the replica holding a partition: another takes it over within the lease TTL; the
 //   acknowledged posts are there; an offer made by the dead replica still escalates, once.
+// - A replica paused (SIGSTOP) past its lease and resumed commits nothing for the partition it lost,
+//   and rejoins: its commands go to the new owner.
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -58,6 +61,17 @@ double metric(HttpClient& c, const std::string& sample) {
   return at == std::string::npos ? -1 : std::stod(body.substr(at + sample.size() + 2));
 }
 
+// A call that may get no answer (a forward whose owner never answered closes the connection): status
+// 0 then.
+HttpResult try_call(int port, const std::string& method, const std::string& target, const std::string& token) {
+  try {
+    HttpClient c("127.0.0.1", port);
+    return c.call(method, target, token);
+  } catch (const std::exception&) {
+    return HttpResult{};
+  }
+}
+
 constexpr double kLat = -6.2, kLon = 106.8;  // Jakarta: one partition for everything below
 
 class Replicas : public ::testing::Test {
@@ -67,11 +81,13 @@ class Replicas : public ::testing::Test {
     nats_.start();
   }
 
-  std::unique_ptr<ServerProcess> replica(const std::string& name) {
+  std::unique_ptr<ServerProcess> replica(const std::string& name, std::vector<std::string> more = {}) {
     const std::string listen = "127.0.0.1:" + std::to_string(free_port());
-    auto r = std::make_unique<ServerProcess>(
-        "", std::vector<std::string>{"--store", db_.url(), "--bus", nats_.url(), "--replica", name, "--listen", listen,
-                                     "--lease-ttl-ms", "2000", "--ack-timeout", "3", "--rate-limit", "0"});
+    std::vector<std::string> args = {"--store",      db_.url(), "--bus",          nats_.url(), "--replica",     name,
+                                     "--listen",     listen,    "--lease-ttl-ms", "2000",      "--ack-timeout", "3",
+                                     "--rate-limit", "0"};
+    args.insert(args.end(), more.begin(), more.end());
+    auto r = std::make_unique<ServerProcess>("", args);
     r->start();
     return r;
   }
@@ -196,6 +212,49 @@ TEST_F(Replicas, AKilledReplicasPartitionIsTakenOverWithItsItemsAndItsOfferDeadl
   auto g = cb.call("GET", "/v1/surplus/" + item, provider);
   ASSERT_EQ(g.status, 200);
   EXPECT_EQ(cb.call("GET", "/v1/offers", near).body.find(item), std::string::npos);
+  EXPECT_EQ(b->stop(), 0) << b->output();
+}
+
+TEST_F(Replicas, AReplicaPausedPastItsLeaseCommitsNothingForItThenRejoins) {
+  // Forwards to a paused replica give up after 2 s (the request timeout) rather than 10.
+  auto a = replica("a", {"--request-timeout-ms", "2000"});
+  auto b = replica("b", {"--request-timeout-ms", "2000"});
+  HttpClient ca("127.0.0.1", a->port()), cb("127.0.0.1", b->port());
+  const std::string provider =
+      token_of(ca.call("POST", "/v1/providers", a->admin_token(), R"({"name":"Warung","lat":-6.2,"lon":106.8})"));
+  // Far away: no offers, the item stays open for the claims below.
+  const std::string n1 =
+      token_of(ca.call("POST", "/v1/ngos", a->admin_token(), R"({"name":"P1","lat":-7.8,"lon":110.4})"));
+  const std::string n2 =
+      token_of(ca.call("POST", "/v1/ngos", a->admin_token(), R"({"name":"P2","lat":-7.8,"lon":110.4})"));
+  ASSERT_TRUE(eventually([&] { return cb.call("GET", "/v1/offers", n2).status == 200; }));
+  ASSERT_TRUE(eventually([&] { return ca.call("GET", "/v1/offers", n2).status == 200; }));
+  const std::string item = post(ca, provider);  // a holds the partition, the item open in its memory
+
+  ASSERT_EQ(::kill(a->pid(), SIGSTOP), 0);
+  // b takes the partition once a's lease runs out (meanwhile its forwards to a go unanswered).
+  std::string winner;
+  ASSERT_TRUE(eventually([&] {
+    auto r = try_call(b->port(), "POST", "/v1/surplus/" + item + "/claim", n1);
+    if (r.status == 200) winner = std::string(r.json().at("claimed_by").as_string());
+    return r.status == 200;
+  }));
+  ASSERT_EQ(::kill(a->pid(), SIGCONT), 0);
+
+  // a wakes with the item still open in its memory. Its claim must not win: a's lease is gone, so
+  // the command goes to b, which says the item is taken.
+  HttpClient woke("127.0.0.1", a->port());
+  auto late = try_call(a->port(), "POST", "/v1/surplus/" + item + "/claim", n2);
+  EXPECT_TRUE(late.status == 409 || late.status == 503) << late.status << " " << late.body;
+  std::printf("a claim through the resumed replica: %d %s\n", late.status, late.body.c_str());
+  auto g = cb.call("GET", "/v1/surplus/" + item, provider);
+  EXPECT_EQ(std::string(g.json().at("claimed_by").as_string()), winner) << "the claim b decided stands";
+  // a rejoins: it holds nothing, and what it receives for the partition goes to b.
+  ASSERT_TRUE(eventually([&] { return metric(woke, "replica_partitions_held") == 0; }));
+  const double forwarded = metric(woke, "replica_requests_forwarded");
+  EXPECT_FALSE(post(woke, provider).empty());
+  EXPECT_EQ(metric(woke, "replica_requests_forwarded"), forwarded + 1);
+  EXPECT_EQ(a->stop(), 0) << a->output();
   EXPECT_EQ(b->stop(), 0) << b->output();
 }
 

@@ -56,7 +56,11 @@ Result<std::unique_ptr<PostgresStore>> PostgresStore::open(PostgresStoreOptions 
   std::vector<std::unique_ptr<PgConn>> writers;
   for (int i = 0; i < std::max(1, options.lanes); ++i) {
     // Durable before the reply, whatever the server's default (and again after a reconnect).
-    auto writer = PgConn::connect(options.url, pg_statements::writes(), "SET synchronous_commit = on");
+    std::string setup = "SET synchronous_commit = on";
+    if (options.stall_limit.count() > 0) {
+      setup += "; SET idle_in_transaction_session_timeout = " + std::to_string(options.stall_limit.count());
+    }
+    auto writer = PgConn::connect(options.url, pg_statements::writes(), setup);
     if (!writer) return writer.status();
     writers.push_back(std::move(*writer));
   }
@@ -422,7 +426,9 @@ std::unique_ptr<PgConn> PostgresStore::acquire_reader() {
       if (conn->check_alive()) return conn;
     }
   }
-  auto conn = PgConn::connect(options_.url, pg_statements::reads());
+  auto conn = PgConn::connect(
+      options_.url, pg_statements::reads(),
+      options_.stall_limit.count() > 0 ? "SET lock_timeout = " + std::to_string(options_.stall_limit.count()) : "");
   return conn ? std::move(*conn) : nullptr;
 }
 

@@ -51,6 +51,12 @@ struct PostgresStoreOptions {
   // Where partitions past retention are archived (a path on the database server; see pg_archive.h);
   // empty: they stay detached in pp_detached until `pahlawan archive`.
   std::string archive_dir;
+  // Several replicas (docs/replicas.md): a write transaction left idle this long is ended by the
+  // server (a replica paused mid-commit — SIGSTOP, a stalled VM — must not hold its lease rows'
+  // locks, and so its partitions, for as long as it sleeps; its transaction rolls back, fenced or
+  // not), and a read waits at most this long for a lock (a lease takeover never blocks the lease
+  // keeper's thread behind one). 0: no limit.
+  std::chrono::milliseconds stall_limit{0};
 };
 
 class PostgresStore final : public Store, public LeaseStore {

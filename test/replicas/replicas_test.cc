@@ -17,6 +17,7 @@
 #include <functional>
 #include <memory>
 #include <thread>
+#include <tuple>
 
 #include <boost/json.hpp>
 
@@ -105,6 +106,21 @@ class Replicas : public ::testing::Test {
     return r.status == 201 ? std::string(r.json().at("id").as_string()) : "";
   }
 
+  // A provider in Jakarta and two NGOs far from it (no offers: items stay open for claims), their
+  // tokens; registered through `r`, and known to every replica behind `clients` before it returns
+  // (each learns the parties from the shared outbox, through its own relay).
+  std::tuple<std::string, std::string, std::string> far_parties(ServerProcess& r, std::vector<HttpClient*> clients) {
+    HttpClient c("127.0.0.1", r.port());
+    std::string provider =
+        token_of(c.call("POST", "/v1/providers", r.admin_token(), R"({"name":"Warung","lat":-6.2,"lon":106.8})"));
+    std::string n1 = token_of(c.call("POST", "/v1/ngos", r.admin_token(), R"({"name":"P1","lat":-7.8,"lon":110.4})"));
+    std::string n2 = token_of(c.call("POST", "/v1/ngos", r.admin_token(), R"({"name":"P2","lat":-7.8,"lon":110.4})"));
+    for (HttpClient* k : clients) {
+      EXPECT_TRUE(eventually([&] { return k->call("GET", "/v1/offers", n2).status == 200; }));
+    }
+    return {provider, n1, n2};
+  }
+
   PgTestDb db_;
   NatsServerProcess nats_;
 };
@@ -113,15 +129,8 @@ TEST_F(Replicas, AnyReplicaTakesAnyCommandAndEachItemHasOneWinner) {
   auto a = replica("a");
   auto b = replica("b");
   HttpClient ca("127.0.0.1", a->port()), cb("127.0.0.1", b->port());
-  const std::string provider =
-      token_of(ca.call("POST", "/v1/providers", a->admin_token(), R"({"name":"Warung","lat":-6.2,"lon":106.8})"));
   // NGOs far enough away that nothing is offered to them: the claims below race on open items.
-  const std::string n1 =
-      token_of(ca.call("POST", "/v1/ngos", a->admin_token(), R"({"name":"P1","lat":-7.8,"lon":110.4})"));
-  const std::string n2 =
-      token_of(ca.call("POST", "/v1/ngos", a->admin_token(), R"({"name":"P2","lat":-7.8,"lon":110.4})"));
-  // b learns the parties a registered from the shared outbox (its own relay).
-  ASSERT_TRUE(eventually([&] { return cb.call("GET", "/v1/offers", n2).status == 200; }));
+  const auto [provider, n1, n2] = far_parties(*a, {&ca, &cb});
 
   const std::string first = post(ca, provider);  // a takes Jakarta's partition
   ASSERT_FALSE(first.empty());
@@ -220,15 +229,8 @@ TEST_F(Replicas, AReplicaPausedPastItsLeaseCommitsNothingForItThenRejoins) {
   auto a = replica("a", {"--request-timeout-ms", "2000"});
   auto b = replica("b", {"--request-timeout-ms", "2000"});
   HttpClient ca("127.0.0.1", a->port()), cb("127.0.0.1", b->port());
-  const std::string provider =
-      token_of(ca.call("POST", "/v1/providers", a->admin_token(), R"({"name":"Warung","lat":-6.2,"lon":106.8})"));
   // Far away: no offers, the item stays open for the claims below.
-  const std::string n1 =
-      token_of(ca.call("POST", "/v1/ngos", a->admin_token(), R"({"name":"P1","lat":-7.8,"lon":110.4})"));
-  const std::string n2 =
-      token_of(ca.call("POST", "/v1/ngos", a->admin_token(), R"({"name":"P2","lat":-7.8,"lon":110.4})"));
-  ASSERT_TRUE(eventually([&] { return cb.call("GET", "/v1/offers", n2).status == 200; }));
-  ASSERT_TRUE(eventually([&] { return ca.call("GET", "/v1/offers", n2).status == 200; }));
+  const auto [provider, n1, n2] = far_parties(*a, {&ca, &cb});
   const std::string item = post(ca, provider);  // a holds the partition, the item open in its memory
 
   ASSERT_EQ(::kill(a->pid(), SIGSTOP), 0);

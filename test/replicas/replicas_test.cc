@@ -6,16 +6,20 @@
 //   acknowledged posts are there; an offer made by the dead replica still escalates, once.
 // - A replica paused (SIGSTOP) past its lease and resumed commits nothing for the partition it lost,
 //   and rejoins: its commands go to the new owner.
+// - NATS stopped for 10 s: posts and claims through every replica succeed; when it returns, every
+//   event reaches JetStream, each once.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <set>
 #include <thread>
 #include <tuple>
 
@@ -256,6 +260,49 @@ TEST_F(Replicas, AReplicaPausedPastItsLeaseCommitsNothingForItThenRejoins) {
   const double forwarded = metric(woke, "replica_requests_forwarded");
   EXPECT_FALSE(post(woke, provider).empty());
   EXPECT_EQ(metric(woke, "replica_requests_forwarded"), forwarded + 1);
+  EXPECT_EQ(a->stop(), 0) << a->output();
+  EXPECT_EQ(b->stop(), 0) << b->output();
+}
+
+TEST_F(Replicas, WithNatsStoppedForTenSecondsPostsAndClaimsGoOnAndEveryEventArrivesOnce) {
+  auto a = replica("a");
+  auto b = replica("b");
+  HttpClient ca("127.0.0.1", a->port()), cb("127.0.0.1", b->port());
+  const auto [provider, n1, n2] = far_parties(*a, {&ca, &cb});
+  ASSERT_FALSE(post(ca, provider).empty());  // a holds the partition
+
+  nats_.stop();
+  int posts = 1, claims = 0;
+  for (auto until = Clock::now() + std::chrono::seconds(10); Clock::now() < until;) {  // the outage's length
+    HttpClient& via = posts % 2 ? cb : ca;
+    const std::string id = post(via, provider, 0.0001 * posts);
+    ASSERT_FALSE(id.empty()) << "a post while NATS is down";
+    ++posts;
+    if (posts % 3 == 0) {
+      auto c = (posts % 2 ? ca : cb).call("POST", "/v1/surplus/" + id + "/claim", n1);
+      ASSERT_EQ(c.status, 200) << "a claim while NATS is down: " << c.body;
+      ++claims;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));  // pacing the workload, not a sync
+  }
+  nats_.start();
+
+  // Every post and claim reaches the stream once the relay's holder reconnects, none twice.
+  std::vector<NatsServerProcess::Message> got;
+  auto count = [&](const std::string& prefix) {
+    return static_cast<int>(
+        std::count_if(got.begin(), got.end(), [&](const auto& m) { return m.subject.rfind(prefix, 0) == 0; }));
+  };
+  ASSERT_TRUE(eventually([&] {
+    got = nats_.read_stream("PAHLAWAN");
+    return count("pp.surplus.posted.") >= posts && count("pp.surplus.claimed.") >= claims;
+  })) << count("pp.surplus.posted.")
+      << " of " << posts << " posts";
+  std::set<std::string> ids;
+  for (auto& m : got) EXPECT_TRUE(ids.insert(m.headers["Nats-Msg-Id"]).second) << "twice: " << m.subject;
+  EXPECT_EQ(count("pp.surplus.posted."), posts);
+  EXPECT_EQ(count("pp.surplus.claimed."), claims);
+  std::printf("NATS down 10 s: %d posts and %d claims through two replicas, all in JetStream after\n", posts, claims);
   EXPECT_EQ(a->stop(), 0) << a->output();
   EXPECT_EQ(b->stop(), 0) << b->output();
 }

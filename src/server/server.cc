@@ -136,13 +136,16 @@ struct OpenStore {
   LeaseStore* leases = nullptr;  // PostgreSQL: where several replicas keep their partition leases
 };
 
-Result<OpenStore> open_store(const Config& config, MetricsRegistry& metrics) {
+Result<OpenStore> open_store(const Config& config, MetricsRegistry& metrics, const std::string& replica_owner) {
   if (is_postgres_url(config.store_url)) {
     PostgresStoreOptions o;
     o.url = config.store_url;
     o.migrate = config.migrate;
     o.archive_dir = config.archive_dir;
-    if (!config.replica.empty()) o.stall_limit = std::chrono::milliseconds(config.lease_ttl_ms);
+    if (!config.replica.empty()) {
+      o.stall_limit = std::chrono::milliseconds(config.lease_ttl_ms);
+      o.session_name = replica_owner;
+    }
     auto pg = PostgresStore::open(std::move(o), &metrics);
     if (!pg) return pg.status();
     PostgresStore* raw = pg->get();
@@ -217,7 +220,10 @@ int run_server(const Config& config) {
 
   MetricsRegistry metrics;
   SystemClock clock;
-  auto store_r = open_store(config, metrics);
+  // Several replicas: who this one is (a new incarnation each start), for its leases and sessions.
+  const std::string replica_owner =
+      config.replica.empty() ? "" : replica_owner_id(config.replica, config.advertise, random_hex(8));
+  auto store_r = open_store(config, metrics, replica_owner);
   if (!store_r) {
     std::fprintf(stderr, "cannot open store: %s\n", store_r.status().message().c_str());
     return 1;
@@ -312,7 +318,7 @@ int run_server(const Config& config) {
       std::fprintf(stderr, "--replica needs a store that keeps leases (PostgreSQL)\n");
       return 1;
     }
-    const std::string owner = replica_owner_id(config.replica, config.advertise, random_hex(8));
+    const std::string& owner = replica_owner;
     LeaseKeeper::Callbacks callbacks;
     callbacks.gained = [&router](int64_t partition, int64_t epoch) {
       if (partition == kBusRelayLease) return;

@@ -12,6 +12,8 @@
 #include <thread>
 
 #include "adapters/postgres/pg_conn.h"
+
+#include <libpq-fe.h>
 #include "adapters/postgres/pg_store.h"
 #include "common/fault.h"
 #include "pg_test_db.h"
@@ -33,6 +35,7 @@ class LeaseFencing : public ::testing::Test {
     PostgresStoreOptions o;
     o.url = db_.url();
     o.stall_limit = stall_limit;
+    o.session_name = "replica-a";
     auto s = PostgresStore::open(o, nullptr);
     ASSERT_TRUE(s) << s.status().message();
     store_ = std::move(*s);
@@ -134,6 +137,55 @@ TEST_F(LeaseFencing, AReplicaStalledInsideItsCommitHoldsThePartitionOnlyUntilThe
   auto x = s.find_surplus("x");
   ASSERT_TRUE(x);
   EXPECT_FALSE(x->has_value()) << "nothing of it written";
+}
+
+// The stall the server has no timeout for: inside a pipeline, the transaction open and its lock
+// taken, the rest of the batch never sent (the process stopped while sending). The replica taking
+// over ends the old owner's sessions once its lease is a stall limit past expiry.
+TEST_F(LeaseFencing, AReplicaStalledInsideAPipelineHasItsSessionsEndedByTheTakeover) {
+  open(std::chrono::seconds(1));
+  PostgresStore& s = *store_;
+  ASSERT_TRUE(s.acquire(7, "replica-a", Millis(0)));
+  const char* keys[] = {"dbname", "application_name", nullptr};
+  const char* values[] = {db_.url().c_str(), "replica-a", nullptr};
+  PGconn* stalled = PQconnectdbParams(keys, values, 1);
+  ASSERT_EQ(PQstatus(stalled), CONNECTION_OK) << PQerrorMessage(stalled);
+  ASSERT_EQ(PQenterPipelineMode(stalled), 1);
+  ASSERT_EQ(PQsendQueryParams(stalled, "BEGIN", 0, nullptr, nullptr, nullptr, nullptr, 0), 1);
+  ASSERT_EQ(PQsendQueryParams(stalled, "SELECT epoch FROM leases WHERE partition_id = 7 FOR KEY SHARE", 0, nullptr,
+                              nullptr, nullptr, nullptr, 0),
+            1);
+  ASSERT_EQ(PQflush(stalled), 0);  // sent, no Sync: the server waits for the rest, with no timeout
+  // The lock is taken once the server has run the SELECT (a bounded poll of its own view).
+  auto admin = PgConn::connect(db_.url());
+  ASSERT_TRUE(admin);
+  bool locked = false;
+  for (int i = 0; i < 200 && !locked; ++i) {
+    auto r = (*admin)->query(
+        "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a USING (pid) WHERE a.application_name = 'replica-a' "
+        "AND l.relation = 'leases'::regclass AND l.mode = 'RowShareLock' AND l.granted");
+    ASSERT_TRUE(r) << r.status().message();
+    locked = r->int64(0, 0) > 0;
+    if (!locked) std::this_thread::sleep_for(std::chrono::milliseconds(25));
+  }
+  ASSERT_TRUE(locked);
+
+  std::optional<Lease> taken;
+  for (int i = 0; i < 30 && !taken; ++i) {
+    auto lease = s.acquire(7, "replica-b", std::chrono::seconds(30));
+    if (lease && *lease) taken = **lease;
+  }
+  ASSERT_TRUE(taken) << "the stalled pipeline held the lease row for good";
+  EXPECT_EQ(taken->epoch, 2);
+  bool ended = false;
+  for (int i = 0; i < 200 && !ended; ++i) {  // the FATAL message and the close arrive soon after
+    ended = PQconsumeInput(stalled) == 0 || PQstatus(stalled) != CONNECTION_OK;
+    if (!ended) std::this_thread::sleep_for(std::chrono::milliseconds(25));
+  }
+  EXPECT_TRUE(ended) << "the old owner's session was ended";
+  PQfinish(stalled);
+  // The store's own write sessions (also replica-a's) were ended too: it reconnects.
+  EXPECT_TRUE(commit_fenced("y", 2, false).get());
 }
 
 }  // namespace

@@ -22,6 +22,7 @@
 #include "http_client.h"
 #include "nats_server_process.h"
 #include "pg_test_db.h"
+#include "polling.h"
 #include "server_process.h"
 
 #include <gtest/gtest.h>
@@ -71,27 +72,6 @@ TEST(PostgresOutage, WritesGet503WhileTheDatabaseIsDownAndTheServerRecoversByIts
   EXPECT_EQ(server.stop(), 0) << server.output();
 }
 
-int free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  EXPECT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
-  socklen_t len = sizeof a;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
-
-bool eventually(const std::function<bool()>& check) {
-  for (auto until = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-       std::chrono::steady_clock::now() < until;) {
-    if (check()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));  // a bounded poll, not a sync
-  }
-  return false;
-}
-
 TEST(PostgresOutage, ReplicasAnswer503WhileTheDatabaseIsDownAndBothRecoverByThemselves) {
   ASSERT_NE(std::getenv("PP_PG_DIR"), nullptr) << "run through scripts/test.sh, which starts PostgreSQL";
   PgTestDb db;
@@ -102,7 +82,7 @@ TEST(PostgresOutage, ReplicasAnswer503WhileTheDatabaseIsDownAndBothRecoverByThem
   for (const char* name : {"a", "b"}) {
     replicas.push_back(std::make_unique<ServerProcess>(
         "", std::vector<std::string>{"--store", db.url(), "--bus", nats.url(), "--replica", name, "--listen",
-                                     "127.0.0.1:" + std::to_string(free_port()), "--lease-ttl-ms", "2000",
+                                     "127.0.0.1:" + std::to_string(free_loopback_port()), "--lease-ttl-ms", "2000",
                                      "--rate-limit", "0"}));
     replicas.back()->start();
   }
@@ -130,7 +110,7 @@ TEST(PostgresOutage, ReplicasAnswer503WhileTheDatabaseIsDownAndBothRecoverByThem
   }
   postgres("postgres-start");
   for (size_t i = 0; i < 2; ++i) {
-    EXPECT_TRUE(eventually([&] { return post_via(i).status == 201; })) << "replica " << i << " did not recover";
+    EXPECT_TRUE(eventually([&] { return post_via(i).status == 201; }, 60)) << "replica " << i << " did not recover";
   }
   for (auto& r : replicas) EXPECT_EQ(r->stop(), 0) << r->output();
 }

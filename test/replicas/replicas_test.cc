@@ -28,6 +28,7 @@
 #include "http_client.h"
 #include "nats_server_process.h"
 #include "pg_test_db.h"
+#include "polling.h"
 #include "server_process.h"
 
 #include <gtest/gtest.h>
@@ -36,29 +37,6 @@ namespace pahlawan::testing {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-// A loopback port free now (bound, read, closed): a replica must be told the address the others
-// forward to before it listens, so it cannot take port 0.
-int free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  EXPECT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
-  socklen_t len = sizeof a;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
-
-// Polls `check` (it reads the servers' state) until it holds, for at most `seconds`.
-bool eventually(const std::function<bool()>& check, int seconds = 30) {
-  for (auto until = Clock::now() + std::chrono::seconds(seconds); Clock::now() < until;) {
-    if (check()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));  // a bounded poll, not a sync
-  }
-  return false;
-}
 
 double metric(HttpClient& c, const std::string& sample) {
   const std::string body = c.request("GET", "/metrics").body;
@@ -87,7 +65,7 @@ class Replicas : public ::testing::Test {
   }
 
   std::unique_ptr<ServerProcess> replica(const std::string& name, std::vector<std::string> more = {}) {
-    const std::string listen = "127.0.0.1:" + std::to_string(free_port());
+    const std::string listen = "127.0.0.1:" + std::to_string(free_loopback_port());
     std::vector<std::string> args = {"--store",      db_.url(), "--bus",          nats_.url(), "--replica",     name,
                                      "--listen",     listen,    "--lease-ttl-ms", "2000",      "--ack-timeout", "3",
                                      "--rate-limit", "0"};
@@ -240,12 +218,25 @@ TEST_F(Replicas, AReplicaPausedPastItsLeaseCommitsNothingForItThenRejoins) {
   ASSERT_EQ(::kill(a->pid(), SIGSTOP), 0);
   // b takes the partition once a's lease runs out (meanwhile its forwards to a go unanswered).
   std::string winner;
-  ASSERT_TRUE(eventually([&] {
+  std::vector<int> answers;
+  const bool taken = eventually([&] {
     auto r = try_call(b->port(), "POST", "/v1/surplus/" + item + "/claim", n1);
+    answers.push_back(r.status);
     if (r.status == 200) winner = std::string(r.json().at("claimed_by").as_string());
     return r.status == 200;
-  }));
+  });
   ASSERT_EQ(::kill(a->pid(), SIGCONT), 0);
+  if (!taken) {
+    std::string seen;
+    for (int st : answers) seen += std::to_string(st) + " ";
+    const std::string q =
+        "psql '" + db_.url() +
+        "' -c \"SELECT pid, state, backend_xid, wait_event_type, left(query, 60) FROM pg_stat_activity "
+        "WHERE datname = current_database()\" -c 'SELECT * FROM leases'";
+    (void)std::system(q.c_str());
+    b->stop();
+    FAIL() << "b never served the claim; answers: " << seen << "\nb:\n" << b->output();
+  }
 
   // a wakes with the item still open in its memory. Its claim must not win: a's lease is gone, so
   // the command goes to b, which says the item is taken.

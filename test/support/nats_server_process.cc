@@ -14,26 +14,14 @@
 
 #include <gtest/gtest.h>
 
-namespace pahlawan::testing {
+#include "polling.h"
 
-namespace {
-int free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
-}  // namespace
+namespace pahlawan::testing {
 
 NatsServerProcess::NatsServerProcess() {
   char tmpl[] = "/tmp/pahlawan-nats-XXXXXX";
   dir_ = mkdtemp(tmpl);
-  port_ = free_port();
+  port_ = free_loopback_port();
 }
 
 NatsServerProcess::~NatsServerProcess() {

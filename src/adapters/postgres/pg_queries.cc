@@ -185,6 +185,15 @@ Result<std::optional<Lease>> PostgresStore::acquire(int64_t partition, const std
   // A renewal, a new lease, or a takeover of an expired one; none of them: another owner's, unexpired.
   for (const char* step : {"lease_renew", "lease_create", "lease_take"}) {
     auto r = conn.run(step, p);
+    if (!r && std::string_view(step) == "lease_take" && options_.stall_limit.count() > 0) {
+      // The row stayed locked past the lock wait: a session of the old owner stalled inside a commit
+      // (see PostgresStoreOptions::session_name). Once its lease is a stall limit past expiry, its
+      // sessions are ended, and the lease taken.
+      PgParams e;
+      e.add(partition).add(owner).add(static_cast<int64_t>(options_.stall_limit.count()));
+      auto ended = conn.run("lease_evict", e);
+      if (ended && ended->rows() > 0 && ended->int64(0, 0) > 0) r = conn.run(step, p);
+    }
     if (!r) return r.status();
     if (r->rows() > 0) return std::optional<Lease>(read_lease(*r, 0));
   }

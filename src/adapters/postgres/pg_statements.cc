@@ -176,6 +176,11 @@ const std::vector<PgStatement>& reads() {
        "UPDATE leases l SET owner = $2, epoch = l.epoch + 1, expires_at = now() + $3 * interval '1 millisecond' "
        "FROM expired WHERE l.partition_id = expired.partition_id "
        "RETURNING l.partition_id, l.owner, l.epoch, pp_ms(l.expires_at)"},
+      {"lease_evict",
+       "SELECT count(pg_terminate_backend(a.pid)) FROM pg_stat_activity a JOIN leases l ON a.application_name = "
+       "left(l.owner, 63) "
+       "WHERE l.partition_id = $1 AND l.owner <> $2 AND l.expires_at <= now() - $3 * interval '1 millisecond' "
+       "AND a.datname = current_database() AND a.pid <> pg_backend_pid()"},
       {"lease_release", "UPDATE leases SET expires_at = now() WHERE partition_id = $1 AND owner = $2 AND epoch = $3"},
       {"leases", "SELECT partition_id, owner, epoch, pp_ms(expires_at) FROM leases ORDER BY partition_id"},
   };

@@ -60,6 +60,8 @@ Result<std::unique_ptr<PostgresStore>> PostgresStore::open(PostgresStoreOptions 
     if (options.stall_limit.count() > 0) {
       setup += "; SET idle_in_transaction_session_timeout = " + std::to_string(options.stall_limit.count());
     }
+    // Owner ids are letters, digits and -_.@:#[] (config.cc, request_forwarder.cc): no quoting needed.
+    if (!options.session_name.empty()) setup += "; SET application_name = '" + options.session_name + "'";
     auto writer = PgConn::connect(options.url, pg_statements::writes(), setup);
     if (!writer) return writer.status();
     writers.push_back(std::move(*writer));

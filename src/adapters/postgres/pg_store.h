@@ -57,6 +57,12 @@ struct PostgresStoreOptions {
   // not), and a read waits at most this long for a lock (a lease takeover never blocks the lease
   // keeper's thread behind one). 0: no limit.
   std::chrono::milliseconds stall_limit{0};
+  // Several replicas: the replica's owner id, as the application_name of its write sessions. A
+  // stall inside a pipelined batch (requests sent, the transaction open, the rest never coming) is
+  // not "idle in transaction" to the server and has no timeout; a replica taking over a lease that
+  // expired more than stall_limit ago and whose row such a session still locks ends the sessions
+  // of the lease's old owner (pg_terminate_backend: their transactions roll back), then takes it.
+  std::string session_name;
 };
 
 class PostgresStore final : public Store, public LeaseStore {

@@ -121,4 +121,17 @@ void NgoLedger::forget_claim(const std::string& surplus_id) {
   claimer_of_.erase(it);
 }
 
+void NgoLedger::follow(const Surplus& s) {
+  if (s.status == SurplusStatus::kAvailable && s.offer) {
+    force_reserve(s.offer->ngo_id, s.id, s.quantity_kg);
+  } else {
+    release(s.id);
+  }
+  if (s.claimed_by) {
+    record_claim(*s.claimed_by, s.id, s.quantity_kg, s.claimed_at.value_or(s.created_at));
+  } else {
+    forget_claim(s.id);
+  }
+}
+
 }  // namespace pahlawan

@@ -40,6 +40,10 @@ class NgoLedger {
   void record_claim(const std::string& ngo_id, const std::string& surplus_id, double kg, TimePoint at);
   // The item's claim did not happen after all (its write failed); no-op if none was recorded.
   void forget_claim(const std::string& surplus_id);
+  // Sets the item's reservation and claim to what its state `s` says (the store's word after a
+  // failed write; another replica's event): reserved for its pending offer or released, its claim
+  // counted or forgotten.
+  void follow(const Surplus& s);
   // Items the ledger holds anything for (pending offers, claims of the last 24 hours): tests, metrics.
   size_t items_held();
   // Called (outside the lock, on the thread that released it) each time an NGO's pending offer ends

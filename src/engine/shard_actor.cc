@@ -53,11 +53,9 @@ void ShardActor::adopt_gained(std::vector<Surplus> items) {
 void ShardActor::drop() {
   turn([this] {
     for (auto& [id, s] : items_) {
-      ctx_.index.remove(id);
-      forget_cold(id);
       if (ctx_.line && waits(s)) ctx_.line->remove(s);
       if (ctx_.ledger && s.offer) ctx_.ledger->release(id);
-      ctx_.track(id, cell_, false);
+      unlist(id);
     }
     items_.clear();
   });
@@ -420,6 +418,12 @@ void ShardActor::make_hot(const Surplus& s, std::string json) {
   ctx_.index.upsert(std::make_shared<const HotItem>(HotItem{s, std::move(json)}));
 }
 
+void ShardActor::unlist(const std::string& id) {
+  ctx_.index.remove(id);
+  forget_cold(id);
+  ctx_.track(id, cell_, false);
+}
+
 void ShardActor::forget_cold(const std::string& id) {
   if (cold_.erase(id)) --ctx_.cold_available;
 }
@@ -441,9 +445,7 @@ void ShardActor::reload(const std::string& id) {
   if (!fence()) {
     // Fenced out, or the partition went elsewhere: its next owner holds the item now.
     items_.erase(id);
-    ctx_.index.remove(id);
-    forget_cold(id);
-    ctx_.track(id, cell_, false);
+    unlist(id);
     return;
   }
   auto found = ctx_.store.find_surplus(id);
@@ -457,26 +459,12 @@ void ShardActor::reload(const std::string& id) {
       ctx_.ledger->forget_claim(id);
     }
     items_.erase(id);
-    ctx_.index.remove(id);
-    forget_cold(id);
-    ctx_.track(id, cell_, false);
+    unlist(id);
     return;
   }
   Surplus s = std::move(**found);
-  if (ctx_.ledger) {
-    // The failed write may have ended an offer, made one, or claimed the item: the store's word
-    // decides.
-    if (s.status == SurplusStatus::kAvailable && s.offer) {
-      ctx_.ledger->force_reserve(s.offer->ngo_id, s.id, s.quantity_kg);
-    } else {
-      ctx_.ledger->release(s.id);
-    }
-    if (s.claimed_by) {
-      ctx_.ledger->record_claim(*s.claimed_by, s.id, s.quantity_kg, s.claimed_at.value_or(s.created_at));
-    } else {
-      ctx_.ledger->forget_claim(s.id);
-    }
-  }
+  // The failed write may have ended an offer, made one, or claimed the item: the store's word decides.
+  if (ctx_.ledger) ctx_.ledger->follow(s);
   if (s.status == SurplusStatus::kAvailable && !s.dead_lettered && ctx_.matcher) {
     // The failed write may have been a match: an offer's escalation, whose deadline has fired already,
     // or an item's first offer. Queue it again, a second on, so a store that keeps failing is not

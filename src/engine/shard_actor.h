@@ -140,6 +140,9 @@ class ShardActor : public std::enable_shared_from_this<ShardActor> {
   void sync_line(const Surplus& s);
   void make_hot(const Surplus& s, std::string json);  // index it, unless it is cold
   void forget_cold(const std::string& id);
+  // Takes an item this actor no longer holds out of the hot index, the cold count and the router's
+  // map (the caller erases it from items_). REQUIRES: on the mailbox.
+  void unlist(const std::string& id);
 
   const uint64_t cell_;
   ShardContext& ctx_;

@@ -10,6 +10,7 @@ packages=(
   libsqlite3-dev liblemon-dev
   libpq-dev postgresql-15 postgresql-15-postgis-3 postgresql-15-partman postgresql-contrib
   libnats-dev nats-server nginx
+  libhiredis-dev redis-server
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   curl ca-certificates python3
   clang-14 libclang-rt-14-dev

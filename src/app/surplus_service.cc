@@ -198,13 +198,40 @@ Result<std::vector<NearbyHit>> SurplusService::browse(const Principal& caller, c
     if (Status s = validate_category(*req.category); !s) return s;
   }
   const TimePoint now = clock_.now();
+  if (shared_) {
+    if (auto answer = browse_shared(req, now)) {
+      ++browse_shared_;
+      return std::move(*answer);
+    }
+    ++browse_fallback_;
+  }
   auto hits = index_.nearby(NearbyQuery{req.lat, req.lon, req.radius_m, req.limit, req.category, now});
   if (router_.cold_available() == 0 && !browse_from_store_) return hits;
   // Some available items are older than the hot window (or, with several replicas, in another
   // replica's index): the store has them.
+  const TimePoint created_before = browse_from_store_ ? now + std::chrono::seconds(1) : now - router_.hot_window();
+  return merge_store(std::move(hits), req, created_before, now);
+}
+
+std::optional<Result<std::vector<NearbyHit>>> SurplusService::browse_shared(const BrowseRequest& req, TimePoint now) {
+  if (!shared_breaker_->allow()) return std::nullopt;
+  const auto started = std::chrono::steady_clock::now();
+  auto hits = shared_->nearby(NearbyQuery{req.lat, req.lon, req.radius_m, req.limit, req.category, now});
+  auto cold = hits ? shared_->cold_total(now) : Result<int64_t>(hits.status());
+  if (!hits || !cold) {
+    shared_breaker_->record_failure();
+    return std::nullopt;
+  }
+  shared_breaker_->record_success(std::chrono::duration_cast<Millis>(std::chrono::steady_clock::now() - started));
+  if (*cold == 0) return std::move(*hits);
+  // The copy holds the hot window; older available items (some replica counts them) are the store's.
+  return merge_store(std::move(*hits), req, now - router_.hot_window(), now);
+}
+
+Result<std::vector<NearbyHit>> SurplusService::merge_store(std::vector<NearbyHit> hits, const BrowseRequest& req,
+                                                           TimePoint created_before, TimePoint now) {
   const Store::BrowseArea area{req.lat, req.lon, req.radius_m,
                                covering_ranges(req.lat, req.lon, req.radius_m, router_.level())};
-  const TimePoint created_before = browse_from_store_ ? now + std::chrono::seconds(1) : now - router_.hot_window();
   auto cold = store_.find_available_near(area, created_before, now, req.category, req.limit);
   if (!cold) return cold.status();
   std::unordered_set<std::string> seen;

@@ -6,6 +6,7 @@
 // Thread-safe; replies arrive on the store's thread (or the caller's, for refusals).
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -18,9 +19,11 @@
 #include "common/executor.h"
 #include "common/ids.h"
 #include "domain/party.h"
+#include "engine/circuit_breaker.h"
 #include "engine/shard_router.h"
 #include "ports/hot_geo_index.h"
 #include "ports/ngo_directory.h"
+#include "ports/shared_hot_index.h"
 #include "ports/store.h"
 
 namespace pahlawan {
@@ -59,13 +62,25 @@ class SurplusService {
   // every available item near the place from the store (PostGIS), the index's own hits merged in.
   // Set once, before serving.
   void browse_from_store(bool on) { browse_from_store_ = on; }
+  // The hot index every replica shares (Redis; docs/replicas.md): browse reads it first, behind a
+  // circuit breaker, and falls back to the path above when it fails, is slow or is being rebuilt.
+  // Set once, before serving.
+  void set_shared_index(SharedHotIndex* shared, CircuitBreaker* breaker) {
+    shared_ = shared;
+    shared_breaker_ = breaker;
+  }
+  // Browses answered from the shared copy, and those that fell back (it failed or was refused).
+  struct BrowseSources {
+    uint64_t shared = 0, fallback = 0;
+  };
+  BrowseSources browse_sources() const { return {browse_shared_.load(), browse_fallback_.load()}; }
   // Where the use cases that must read the store (a keyed post, a command on an item not open in
   // memory) do that read, so an I/O thread never waits on it; null: on the caller's thread. Set once,
   // before serving.
   void set_read_executor(Executor* reads) { reads_ = reads; }
   // Whether browse will read the store (some available items are older than the hot window): the
   // HTTP layer then calls it where blocking is harmless.
-  bool browse_reads_store() const { return browse_from_store_ || router_.cold_available() > 0; }
+  bool browse_reads_store() const { return shared_ || browse_from_store_ || router_.cold_available() > 0; }
   // A provider's place, learned when this process registered it: its first post reads nothing.
   void learn_provider(const Provider& p);
   // matcher/directory may be null: matching is off, and decline/DLQ operations answer 503.
@@ -117,6 +132,15 @@ class SurplusService {
   double max_post_distance_m_ = 0;
   const WaitingLine* line_ = nullptr;
   bool browse_from_store_ = false;
+  SharedHotIndex* shared_ = nullptr;
+  CircuitBreaker* shared_breaker_ = nullptr;
+  std::atomic<uint64_t> browse_shared_{0}, browse_fallback_{0};
+  // The shared copy's answer, with the cluster's cold items from the store when any exist; nullopt:
+  // it failed (the caller falls back).
+  std::optional<Result<std::vector<NearbyHit>>> browse_shared(const BrowseRequest& req, TimePoint now);
+  // Adds the store's available items near the place created before `created_before` to `hits`.
+  Result<std::vector<NearbyHit>> merge_store(std::vector<NearbyHit> hits, const BrowseRequest& req,
+                                             TimePoint created_before, TimePoint now);
   // A provider's registered place, read from the store once: it never changes, and the post path
   // should not pay a store read for it.
   Result<std::pair<double, double>> provider_location(const std::string& provider_id);

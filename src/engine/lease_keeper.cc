@@ -127,6 +127,11 @@ void LeaseKeeper::release_all() {
   for (const auto& [partition, h] : held) (void)store_.release(partition, owner_, h.epoch);
 }
 
+bool LeaseKeeper::holds(int64_t partition) const {
+  std::lock_guard lock(mu_);
+  return held_.count(partition) > 0;
+}
+
 std::vector<int64_t> LeaseKeeper::held() const {
   std::lock_guard lock(mu_);
   std::vector<int64_t> out;

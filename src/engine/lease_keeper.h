@@ -52,6 +52,7 @@ class LeaseKeeper {
   // Gives every lease back (shutdown): the next owners need not wait out the TTL.
   void release_all();
   std::vector<int64_t> held() const;
+  bool holds(int64_t partition) const;
 
  private:
   struct Held {

@@ -37,6 +37,7 @@ std::string config_usage() {
   return "usage: pahlawan serve [--listen 127.0.0.1:8080] [--data-dir ./data] [--admin-token T]\n"
          "                      [--store postgres://user@host:port/db] [--migrate false] [--archive-dir DIR]\n"
          "                      [--bus nats://host:port] [--bus-ack-wait-ms 30000]\n"
+         "                      [--hot redis://host:port[/db]] [--hot-timeout-ms 200]\n"
          "                      [--replica NAME [--advertise HOST:PORT] [--lease-ttl-ms 9000]]\n"
          "                      [--ack-timeout 300] [--shard-level 13] [--match-radius-m 10000]\n"
          "                      [--max-attempts 5] [--max-pending-offers 3] [--routing-url URL] [--threads N]\n"
@@ -64,6 +65,8 @@ Result<Config> parse_config(const std::vector<std::string>& args,
       {"--store", "PAHLAWAN_STORE"},
       {"--migrate", "PAHLAWAN_MIGRATE"},
       {"--bus", "PAHLAWAN_BUS"},
+      {"--hot", "PAHLAWAN_HOT"},
+      {"--hot-timeout-ms", "PAHLAWAN_HOT_TIMEOUT_MS"},
       {"--replica", "PAHLAWAN_REPLICA"},
       {"--advertise", "PAHLAWAN_ADVERTISE"},
       {"--lease-ttl-ms", "PAHLAWAN_LEASE_TTL_MS"},
@@ -138,6 +141,7 @@ Result<Config> parse_config(const std::vector<std::string>& args,
       {"--hot-window", {&c.hot_window_s, 60, 7 * 86400}},
       {"--webhook-retry-ms", {&c.webhook_retry_ms, 10, 600000}},
       {"--bus-ack-wait-ms", {&c.bus_ack_wait_ms, 5000, 3600000}},
+      {"--hot-timeout-ms", {&c.hot_timeout_ms, 10, 10000}},
       {"--lease-ttl-ms", {&c.lease_ttl_ms, 1000, 600000}},
       {"--threads", {&c.threads, 0, 256}},
       {"--routing-timeout-ms", {&c.routing_timeout_ms, 10, 60000}},
@@ -192,6 +196,13 @@ Result<Config> parse_config(const std::vector<std::string>& args,
     if (flag == "--bus") {
       if (!v.empty() && v.rfind("nats://", 0) != 0) return invalid("--bus must be a NATS URL (nats://host:port)");
       c.bus_url = v;
+    }
+    if (flag == "--hot") {
+      if (!v.empty() && v.rfind("redis://", 0) != 0) {
+        return invalid(
+            "--hot must be a Redis URL (redis://host:port[/db]); without it the hot index is in-process only");
+      }
+      c.hot_url = v;
     }
     if (flag == "--store") {
       if (!v.empty() && !is_postgres_url(v)) {

@@ -14,10 +14,12 @@ namespace pahlawan {
 struct Config {
   std::string listen = "127.0.0.1:8080";
   std::string data_dir = "./data";
-  std::string store_url;    // empty: the embedded SQLite store in data_dir; postgres://…: PostgreSQL
-  bool migrate = false;     // apply missing PostgreSQL migrations at start
-  std::string archive_dir;  // PostgreSQL: where partitions past retention are archived (on the DB server)
-  std::string bus_url;      // nats://…: committed events also go to NATS JetStream; empty: in-process only
+  std::string store_url;     // empty: the embedded SQLite store in data_dir; postgres://…: PostgreSQL
+  bool migrate = false;      // apply missing PostgreSQL migrations at start
+  std::string archive_dir;   // PostgreSQL: where partitions past retention are archived (on the DB server)
+  std::string bus_url;       // nats://…: committed events also go to NATS JetStream; empty: in-process only
+  std::string hot_url;       // redis://…: the hot index is also kept in Redis, shared by every replica
+  int hot_timeout_ms = 200;  // one Redis call; slower is a failure and browse reads the store
   std::optional<std::string> admin_token;
   // Several replicas on one PostgreSQL and NATS (docs/replicas.md): this replica's name (empty: the
   // only process), the host:port the others forward its partitions' requests to, and the TTL of

@@ -28,10 +28,12 @@
 #include "adapters/nats/jetstream_bus.h"
 #include "adapters/nats/jetstream_consumer.h"
 #include "adapters/postgres/pg_store.h"
+#include "adapters/redis/redis_hot_index.h"
 #include "adapters/routing/osrm_route_estimator.h"
 #include "adapters/sqlite/sqlite_store.h"
 #include "adapters/webhook/webhook_sender.h"
 #include "app/authenticator.h"
+#include "app/hot_index_mirror.h"
 #include "app/json_event_factory.h"
 #include "app/ledger_sync.h"
 #include "app/metrics_subscriber.h"
@@ -247,12 +249,38 @@ int run_server(const Config& config) {
   asio::io_context io(static_cast<int>(threads));
   SaturationMeter saturation(threads);
   AsioExecutor pool(io, saturation);
-  S2HotGeoIndex index;
+  S2HotGeoIndex local_index;
+  // --hot redis://: the hot index is also written to Redis, which every replica browses (the mirror's
+  // thread writes it; docs/replicas.md). Its cold count and partition test are wired once the router
+  // and the keeper exist, before the mirror's thread starts.
+  std::unique_ptr<RedisLink> redis;
+  std::unique_ptr<RedisHotIndex> shared_index;
+  std::unique_ptr<HotIndexMirror> mirror;
+  std::function<int64_t()> cold_count;
+  std::function<bool(int64_t)> owns_partition;
+  if (!config.hot_url.empty()) {
+    auto endpoint = parse_redis_url(config.hot_url);
+    if (!endpoint) {
+      std::fprintf(stderr, "--hot: %s\n", endpoint.status().message().c_str());
+      return 1;
+    }
+    redis = std::make_unique<RedisLink>(*endpoint, Millis(config.hot_timeout_ms));
+    shared_index = std::make_unique<RedisHotIndex>(*redis);
+    HotIndexMirror::Options mirror_options;
+    mirror_options.owner = replica_owner.empty() ? "pahlawan@" + config.listen + "#" + random_hex(8) : replica_owner;
+    mirror_options.cold = [&cold_count] { return cold_count ? cold_count() : 0; };
+    if (!config.replica.empty()) {
+      mirror_options.owns = [&owns_partition](int64_t p) { return owns_partition && owns_partition(p); };
+    }
+    mirror = std::make_unique<HotIndexMirror>(local_index, *shared_index, clock, std::move(mirror_options));
+  }
+  HotGeoIndex& index = mirror ? static_cast<HotGeoIndex&>(*mirror) : local_index;
   DeadlineQueue expiries;
   IdGenerator ids(clock);
   JsonEventFactory events(ids, clock);
   ShardRouter router(config.shard_level, store, index, expiries, events, pool, clock,
                      std::chrono::seconds(config.hot_window_s));
+  cold_count = [&router] { return router.cold_available(); };
 
   // Matching: NGOs by place, their rolling load, and travel-time ranking — OSRM behind a circuit
   // breaker when --routing-url is set (a slow answer, half the deadline, counts as a failure), with
@@ -320,8 +348,10 @@ int run_server(const Config& config) {
     }
     const std::string& owner = replica_owner;
     LeaseKeeper::Callbacks callbacks;
-    callbacks.gained = [&router](int64_t partition, int64_t epoch) {
+    callbacks.gained = [&router, &mirror](int64_t partition, int64_t epoch) {
       if (partition == kBusRelayLease) return;
+      // What the shared copy holds of it may be stale (writes its last owner lost): reconciled.
+      if (mirror) mirror->request_rebuild();
       if (Status s = router.adopt_partition(partition); !s) {
         // Its items are adopted one by one as commands reach them (find_item reads the store), but
         // their deadlines wait for the next owner: say so loudly.
@@ -335,6 +365,7 @@ int run_server(const Config& config) {
     keeper = std::make_unique<LeaseKeeper>(*store_r->leases, clock, owner, Millis(config.lease_ttl_ms),
                                            std::move(callbacks));
     router.enable_leases(*keeper);
+    owns_partition = [&keeper](int64_t p) { return keeper->holds(p); };
     std::printf("replica %s (leases of %d ms)\n", owner.c_str(), config.lease_ttl_ms);
   } else if (Status s = router.load_open_items(); !s) {
     std::fprintf(stderr, "cannot load surplus: %s\n", s.message().c_str());
@@ -524,6 +555,31 @@ int run_server(const Config& config) {
   surplus.set_max_post_distance_m(config.max_post_distance_m);
   surplus.set_waiting_line(&line);
   surplus.browse_from_store(replicated);
+  // Redis answers browse while it answers fast: three failures or slow calls (over the call timeout)
+  // in a row send browse to the store for a second, then one probe.
+  CircuitBreaker hot_breaker(clock, CircuitBreakerOptions{3, Millis(config.hot_timeout_ms), Millis(1000)});
+  if (mirror) {
+    surplus.set_shared_index(shared_index.get(), &hot_breaker);
+    metrics.add_collector([&metrics, &mirror, &surplus, &hot_breaker] {
+      const auto st = mirror->stats();
+      metrics.gauge("hot_shared_in_step", "1 when this replica's part of the shared (Redis) hot index is written")
+          .set(st.in_step ? 1 : 0);
+      metrics.gauge("hot_shared_queue_depth", "Hot index changes waiting to be written to Redis")
+          .set(static_cast<double>(st.queued));
+      metrics.gauge("hot_shared_written", "Hot index changes written to Redis").set(static_cast<double>(st.written));
+      metrics.gauge("hot_shared_rebuilds", "Times this replica rebuilt its part of the Redis hot index")
+          .set(static_cast<double>(st.rebuilds));
+      metrics.gauge("hot_shared_failures", "Failed writes to the Redis hot index")
+          .set(static_cast<double>(st.failures));
+      metrics.gauge("hot_shared_breaker_state", "Breaker in front of Redis reads: 0 closed, 1 half-open, 2 open")
+          .set(hot_breaker.state_value());
+      const auto src = surplus.browse_sources();
+      metrics.gauge("browse_source", "Browse requests by where they were answered from", "source=\"shared\"")
+          .set(static_cast<double>(src.shared));
+      metrics.gauge("browse_source", "Browse requests by where they were answered from", "source=\"fallback\"")
+          .set(static_cast<double>(src.fallback));
+    });
+  }
   std::atomic<bool> ready{false};
   std::random_device rd;
   std::mt19937_64 seed_rng((static_cast<uint64_t>(rd()) << 32) ^ rd());
@@ -555,6 +611,7 @@ int run_server(const Config& config) {
     return 1;
   }
   expiry.start();
+  if (mirror) mirror->start();
   std::unique_ptr<KeeperTicker> ticker;
   if (keeper) {
     ticker = std::make_unique<KeeperTicker>(*keeper, Millis(config.lease_ttl_ms / 9));
@@ -597,6 +654,8 @@ int run_server(const Config& config) {
   retention.stop();
   // The next owners need not wait out the TTL. A unit still queued commits unless one of them has
   // already taken its partition (fencing).
+  // The last changes go to Redis while this replica still holds their partitions.
+  if (mirror) mirror->stop();
   if (ticker) ticker->stop();
   if (keeper) keeper->release_all();
   store_r->flush_and_stop();

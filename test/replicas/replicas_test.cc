@@ -8,6 +8,8 @@
 //   and rejoins: its commands go to the new owner.
 // - NATS stopped for 10 s: posts and claims through every replica succeed; when it returns, every
 //   event reaches JetStream, each once.
+// - Redis (--hot): a replica browses the items another replica holds from the shared copy; with
+//   Redis killed, browse still answers (from PostGIS); Redis back empty is rebuilt and read again.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -29,6 +31,7 @@
 #include "nats_server_process.h"
 #include "pg_test_db.h"
 #include "polling.h"
+#include "redis_server_process.h"
 #include "server_process.h"
 
 #include <gtest/gtest.h>
@@ -294,6 +297,62 @@ TEST_F(Replicas, WithNatsStoppedForTenSecondsPostsAndClaimsGoOnAndEveryEventArri
   EXPECT_EQ(count("pp.surplus.posted."), posts);
   EXPECT_EQ(count("pp.surplus.claimed."), claims);
   std::printf("NATS down 10 s: %d posts and %d claims through two replicas, all in JetStream after\n", posts, claims);
+  EXPECT_EQ(a->stop(), 0) << a->output();
+  EXPECT_EQ(b->stop(), 0) << b->output();
+}
+
+TEST_F(Replicas, NearbyReadsTheSharedRedisCopyAndSurvivesItsLoss) {
+  RedisServerProcess redis;
+  redis.start();
+  auto a = replica("a", {"--hot", redis.url()});
+  auto b = replica("b", {"--hot", redis.url()});
+  HttpClient ca("127.0.0.1", a->port()), cb("127.0.0.1", b->port());
+  const auto [provider, n1, n2] = far_parties(*a, {&ca, &cb});
+  const std::string id = post(ca, provider);  // a holds Jakarta; b holds nothing
+  ASSERT_FALSE(id.empty());
+  const std::string nearby =
+      "/v1/surplus?lat=" + std::to_string(kLat) + "&lon=" + std::to_string(kLon) + "&radius_m=2000";
+  const std::string shared = R"(browse_source{source="shared"})", fallback = R"(browse_source{source="fallback"})";
+  auto lists = [&](HttpClient& c, const std::string& want) {
+    auto r = c.call("GET", nearby, n1);
+    return r.status == 200 && r.body.find(want) != std::string::npos;
+  };
+
+  // b answers from Redis what a wrote there.
+  ASSERT_TRUE(eventually([&] { return redis.command({"EXISTS", "pp:i:" + id}) == "1"; }));
+  const double before = metric(cb, shared);
+  ASSERT_TRUE(lists(cb, id));
+  EXPECT_EQ(metric(cb, shared), before + 1) << "answered from the shared copy";
+
+  // A claim through b (forwarded to a) takes the item out of the copy.
+  const std::string second = post(ca, provider, 0.001);
+  ASSERT_TRUE(eventually([&] { return lists(cb, second); }));
+  ASSERT_EQ(cb.call("POST", "/v1/surplus/" + second + "/claim", n1).status, 200);
+  ASSERT_TRUE(eventually([&] { return !lists(cb, second); }));
+  EXPECT_EQ(redis.command({"EXISTS", "pp:i:" + second}), "0");
+
+  // Redis dies: nearby still answers, with the item, from the store.
+  redis.stop();
+  const double fell = metric(cb, fallback);
+  EXPECT_TRUE(lists(cb, id));
+  EXPECT_TRUE(lists(ca, id));
+  EXPECT_GT(metric(cb, fallback), fell);
+  const std::string third = post(cb, provider, 0.002);  // written while Redis is away
+  ASSERT_FALSE(third.empty());
+  EXPECT_TRUE(lists(cb, third));
+
+  // Redis comes back empty: a rebuilds its part (both items), and b reads the copy again.
+  redis.start();
+  ASSERT_TRUE(eventually([&] {
+    return redis.command({"EXISTS", "pp:i:" + id}) == "1" && redis.command({"EXISTS", "pp:i:" + third}) == "1" &&
+           redis.command({"EXISTS", "pp:ready"}) == "1";
+  }));
+  EXPECT_EQ(redis.command({"EXISTS", "pp:i:" + second}), "0") << "the claimed item is not brought back";
+  ASSERT_TRUE(eventually([&] {
+    const double s = metric(cb, shared);
+    return lists(cb, third) && metric(cb, shared) > s;
+  }));
+  EXPECT_GE(metric(ca, "hot_shared_rebuilds"), 2) << "at start, and after Redis came back";
   EXPECT_EQ(a->stop(), 0) << a->output();
   EXPECT_EQ(b->stop(), 0) << b->output();
 }

@@ -1,5 +1,7 @@
 #include "server/config.h"
 
+#include "adapters/redis/redis_link.h"
+
 #include <gtest/gtest.h>
 
 #include <map>
@@ -79,6 +81,30 @@ TEST(Config, AReplicaNeedsTheSharedStoreAndBusAndAnAddressTheOthersReach) {
   EXPECT_FALSE(parse_config({"--replica", "r1", "--store", "postgres://pp@h/pp"}, env_of({}))) << "no bus";
   EXPECT_FALSE(parse_config({"--advertise", "127.0.0.1:1"}, env_of({})));
   EXPECT_TRUE(parse_config({}, env_of({}))->replica.empty()) << "one process by default";
+}
+
+TEST(Config, TheSharedHotIndexIsARedisUrl) {
+  EXPECT_TRUE(parse_config({}, env_of({}))->hot_url.empty()) << "in-process only by default";
+  auto c = parse_config({"--hot", "redis://127.0.0.1:6390/2", "--hot-timeout-ms", "50"}, env_of({}));
+  ASSERT_TRUE(c) << c.status().message();
+  EXPECT_EQ(c->hot_url, "redis://127.0.0.1:6390/2");
+  EXPECT_EQ(c->hot_timeout_ms, 50);
+  EXPECT_EQ(parse_config({}, env_of({{"PAHLAWAN_HOT", "redis://h:1"}}))->hot_url, "redis://h:1");
+  EXPECT_FALSE(parse_config({"--hot", "memcached://h:1"}, env_of({})));
+  EXPECT_FALSE(parse_config({"--hot-timeout-ms", "0"}, env_of({})));
+  EXPECT_EQ(parse_config({"--hot-window", "600"}, env_of({}))->hot_window_s, 600) << "not mistaken for --hot";
+}
+
+TEST(Config, ARedisUrlNamesHostPortAndDatabase) {
+  auto e = parse_redis_url("redis://10.0.0.7:6390/3");
+  ASSERT_TRUE(e) << e.status().message();
+  EXPECT_EQ(e->host, "10.0.0.7");
+  EXPECT_EQ(e->port, 6390);
+  EXPECT_EQ(e->db, 3);
+  EXPECT_EQ(parse_redis_url("redis://cache")->port, 6379);
+  EXPECT_FALSE(parse_redis_url("redis://cache/x"));
+  EXPECT_FALSE(parse_redis_url("http://cache:6379"));
+  EXPECT_FALSE(parse_redis_url("redis://"));
 }
 
 }  // namespace

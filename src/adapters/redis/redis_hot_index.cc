@@ -249,25 +249,32 @@ Result<std::vector<NearbyHit>> RedisHotIndex::nearby(const NearbyQuery& q) {
   // Items past their expiry stay until their owner removes them (moments later): ask each set for a
   // few more, as the in-process index does, so that skipping them rarely shortens the page.
   const int count = q.limit + 16;
-  const double fine_radius = std::min(q.radius_m, kFineRadiusM);
-  auto near = search(set_keys(kFineLevel, q.lat, q.lon, fine_radius, q.category), q, fine_radius, count, true);
-  if (!near) return near.status();
+  // Widening circles: every item within a stage's radius is in the sets covering it, so when a stage
+  // yields `limit` items none further can be nearer, and the query stops. A city answers at the first.
+  struct Stage {
+    int level;
+    double radius_m;
+  };
+  constexpr Stage kStages[] = {{kFineLevel, kFineRadiusM}, {kFineLevel, kWideRadiusM}, {kCoarseLevel, 0}};
   std::vector<NearbyHit> out;
-  if (Status s = fill(*near, q, out); !s) return s;
-  // Every item within fine_radius is in those sets: if they gave `limit`, none further can be nearer.
-  if (static_cast<int>(out.size()) == q.limit || fine_radius >= q.radius_m) return out;
-  auto far = search(set_keys(kCoarseLevel, q.lat, q.lon, q.radius_m, q.category), q, q.radius_m, count, false);
-  if (!far) return far.status();
   std::unordered_set<std::string> seen;
-  for (const auto& h : out) seen.insert(h.item->surplus.id);
-  std::vector<Candidate> rest;
-  for (auto& c : *far) {
-    if (static_cast<int>(rest.size()) == count) break;  // nearest first: the rest cannot make the page
-    if (!seen.count(c.id)) rest.push_back(std::move(c));
+  bool first = true;
+  for (const Stage& stage : kStages) {
+    const double radius = stage.radius_m > 0 ? std::min(stage.radius_m, q.radius_m) : q.radius_m;
+    auto found = search(set_keys(stage.level, q.lat, q.lon, radius, q.category), q, radius, count, first);
+    if (!found) return found.status();
+    // What an earlier stage found is all there is within its radius, and nearer than the rest.
+    std::vector<Candidate> fresh;
+    for (auto& c : *found) {
+      if (static_cast<int>(fresh.size()) == count) break;  // nearest first: the rest cannot make the page
+      if (!seen.count(c.id)) fresh.push_back(std::move(c));
+    }
+    const size_t before = out.size();
+    if (Status s = fill(fresh, q, out); !s) return s;
+    for (size_t i = before; i < out.size(); ++i) seen.insert(out[i].item->surplus.id);
+    if (static_cast<int>(out.size()) == q.limit || radius >= q.radius_m) break;
+    first = false;
   }
-  if (Status s = fill(rest, q, out); !s) return s;
-  std::stable_sort(out.begin(), out.end(),
-                   [](const NearbyHit& a, const NearbyHit& b) { return a.distance_m < b.distance_m; });
   return out;
 }
 

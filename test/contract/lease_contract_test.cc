@@ -74,6 +74,25 @@ TEST_P(LeaseContract, AFreePartitionIsGrantedAtEpochOneAndARenewalChangesNoEpoch
   EXPECT_GE(renewed->expires_at, first->expires_at);
 }
 
+// The herd's first posts of a partition all ask for its lease at once, from one replica: every one
+// of them gets it (one creates it, the others find it theirs), none is refused by its own replica.
+TEST_P(LeaseContract, ManyThreadsOfOneOwnerTakingAFreePartitionAtOnceAllGetIt) {
+  for (int round = 0; round < 5; ++round) {
+    const int64_t partition = 100 + round;
+    std::vector<std::future<Result<std::optional<Lease>>>> takers;
+    for (int i = 0; i < 8; ++i) {
+      takers.push_back(std::async(std::launch::async, [&] { return leases().acquire(partition, "replica-a", kLong); }));
+    }
+    for (auto& t : takers) {
+      auto r = t.get();
+      ASSERT_TRUE(r) << r.status().message();
+      ASSERT_TRUE(r->has_value()) << "refused by its own replica (partition " << partition << ")";
+      EXPECT_EQ((*r)->epoch, 1);
+      EXPECT_EQ((*r)->owner, "replica-a");
+    }
+  }
+}
+
 TEST_P(LeaseContract, AnotherOwnerWaitsForTheExpiryThenTakesTheNextEpoch) {
   ASSERT_TRUE(acquire(7, "replica-a", kLong));
   EXPECT_FALSE(acquire(7, "replica-b", kLong)) << "held, unexpired";

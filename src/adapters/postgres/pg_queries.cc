@@ -183,7 +183,10 @@ Result<std::optional<Lease>> PostgresStore::acquire(int64_t partition, const std
   p.add(partition).add(owner).add(static_cast<int64_t>(ttl.count()));
   ReaderLease conn(*this);
   // A renewal, a new lease, or a takeover of an expired one; none of them: another owner's, unexpired.
-  for (const char* step : {"lease_renew", "lease_create", "lease_take"}) {
+  // Then a renewal again: another thread of this same replica may have created the lease between
+  // this one's renewal and creation (the herd's first posts of a partition, all at once), and then
+  // this thread is its owner too, not refused.
+  for (const char* step : {"lease_renew", "lease_create", "lease_take", "lease_renew"}) {
     auto r = conn.run(step, p);
     if (!r && std::string_view(step) == "lease_take" && options_.stall_limit.count() > 0) {
       // The row stayed locked past the lock wait: a session of the old owner stalled inside a commit

@@ -7,6 +7,9 @@
 # replica ended up holding. Starts its own PostgreSQL (scripts/services.sh), nats-server,
 # redis-server and nginx on free loopback ports, and stops them after.
 #   bash bench/herd_replicas.sh [providers=10000] [ngos=300]
+#   STACKS=3-replicas:3 HERDS=rescue bash bench/herd_replicas.sh   # one part of it
+#   HERDS=wrk bash bench/herd_replicas.sh    # the check by wrk: closed-loop posts through nginx
+# KEEP=1 keeps the servers' logs (printed at the end) instead of removing them.
 # Needs the release build (cmake --preset release && cmake --build --preset release).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,6 +29,7 @@ stop_stack() {
 cleanup() {
   stop_stack
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  [ "${KEEP:-0}" = 1 ] && { cp -r "$work" /tmp/herd-replicas-kept 2>/dev/null; echo "logs kept in /tmp/herd-replicas-kept"; }
   stop_services
 }
 trap cleanup EXIT
@@ -96,9 +100,31 @@ PY
   for p in "${server_pids[@]}"; do before+=("$(ticks_of "$p")"); done
   m0=$(machine_busy)
   local t0=$SECONDS
-  echo "== $label: $providers posts in 1 s$([ "$with_ngos" != 0 ] && echo ", $with_ngos NGOs acknowledging") (through nginx)"
-  "$gen" herd --port "$nginx_port" --admin-token "$admin" --providers "$providers" --ngos "$with_ngos" |
-    grep -vE "^  store:|server CPU" || true
+  if [ "$with_ngos" = wrk ]; then
+    # The check by an independent tool: wrk posting as 1,000 providers (registered first, not timed),
+    # closed loop, 256 connections, 5 s, through nginx.
+    python3 - "$nginx_port" "$admin" 1000 >"$dir/tokens" <<'PY'
+import http.client, json, random, sys
+port, admin, n = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
+conn = http.client.HTTPConnection("127.0.0.1", port)
+rng = random.Random(42)
+for i in range(n):
+    body = json.dumps({"name": f"wrk {i}", "lat": rng.uniform(-6.37, -6.08), "lon": rng.uniform(106.68, 106.98)})
+    conn.request("POST", "/v1/providers", body, {"Authorization": "Bearer " + admin})
+    print(json.loads(conn.getresponse().read())["token"])
+PY
+    m0=$(machine_busy)
+    before=()
+    for p in "${server_pids[@]}"; do before+=("$(ticks_of "$p")"); done
+    t0=$SECONDS
+    echo "== $label: wrk POST /v1/surplus, 1,000 providers, 1 thread, 256 connections, 5 s (through nginx)"
+    PROVIDER_TOKENS=$dir/tokens wrk -t1 -c256 -d5s --latency -s bench/post.lua "http://127.0.0.1:$nginx_port" |
+      grep -E "Requests/sec|^ +(50|99)%|wrk:|Non-2xx"
+  else
+    echo "== $label: $providers posts in 1 s$([ "$with_ngos" != 0 ] && echo ", $with_ngos NGOs acknowledging") (through nginx)"
+    "$gen" herd --port "$nginx_port" --admin-token "$admin" --providers "$providers" --ngos "$with_ngos" |
+      grep -vE "^  store:|server CPU" || true
+  fi
   m1=$(machine_busy)
   local wall=$((SECONDS - t0))
   i=0
@@ -113,8 +139,13 @@ PY
   stop_stack
 }
 
-for stack in "embedded 0" "1-replica 1" "3-replicas 3"; do
-  set -- $stack
-  run "herd, $1" "$2" 0
-  run "rescue herd, $1" "$2" "$ngos"
+# STACKS and HERDS pick a part of the run (e.g. STACKS=3-replicas:3 HERDS=rescue).
+for stack in ${STACKS:-embedded:0 1-replica:1 3-replicas:3}; do
+  for herd in ${HERDS:-herd rescue wrk}; do
+    case $herd in
+      herd) run "herd, ${stack%%:*}" "${stack##*:}" 0 ;;
+      rescue) run "rescue herd, ${stack%%:*}" "${stack##*:}" "$ngos" ;;
+      wrk) run "posts by wrk, ${stack%%:*}" "${stack##*:}" wrk ;;
+    esac
+  done
 done

@@ -94,7 +94,10 @@ void OutboxRelay::run() {
     bool stopping;
     {
       std::unique_lock lock(mu_);
-      if (failed) {
+      // Gated out (another replica holds the relay's lease): the gate is asked again after
+      // retry_after too, not only at the next commit — the holder may die at a quiet hour with
+      // events it never published, and no commit may come to wake this one.
+      if (failed || gated_out_) {
         cv_.wait_for(lock, retry_after_, [&] { return pending_ || stopping_; });  // then try again regardless
       } else {
         cv_.wait(lock, [&] { return pending_ || stopping_; });

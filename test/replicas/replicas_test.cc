@@ -8,6 +8,9 @@
 //   and rejoins: its commands go to the new owner.
 // - NATS stopped for 10 s: posts and claims through every replica succeed; when it returns, every
 //   event reaches JetStream, each once.
+// - Three replicas in a herd with NGOs acknowledging, kill -9 of the partition's holder in the
+//   middle: taken over within a few TTLs, every acknowledged post there and claimed in the end, no
+//   NGO offered the same item twice.
 // - Redis (--hot): a replica browses the items another replica holds from the shared copy; with
 //   Redis killed, browse still answers (from PostGIS); Redis back empty is rebuilt and read again.
 #include <arpa/inet.h>
@@ -20,7 +23,9 @@
 #include <atomic>
 #include <chrono>
 #include <functional>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <set>
 #include <thread>
 #include <tuple>
@@ -355,6 +360,165 @@ TEST_F(Replicas, NearbyReadsTheSharedRedisCopyAndSurvivesItsLoss) {
   EXPECT_GE(metric(ca, "hot_shared_rebuilds"), 2) << "at start, and after Redis came back";
   EXPECT_EQ(a->stop(), 0) << a->output();
   EXPECT_EQ(b->stop(), 0) << b->output();
+}
+
+TEST_F(Replicas, AHolderKilledInTheMiddleOfAHerdLosesNoPostAndNoItemIsOfferedTwiceToOneNgo) {
+  RedisServerProcess redis;
+  redis.start();
+  std::vector<std::unique_ptr<ServerProcess>> rs;
+  for (const char* name : {"a", "b", "c"}) rs.push_back(replica(name, {"--hot", redis.url()}));
+  HttpClient ca("127.0.0.1", rs[0]->port());
+  const std::string provider =
+      token_of(ca.call("POST", "/v1/providers", rs[0]->admin_token(), R"({"name":"Warung","lat":-6.2,"lon":106.8})"));
+  std::vector<std::string> ngos;
+  for (int i = 0; i < 4; ++i) {
+    ngos.push_back(token_of(ca.call("POST", "/v1/ngos", rs[0]->admin_token(),
+                                    R"({"name":"N)" + std::to_string(i) + R"(","lat":-6.201,"lon":106.801})")));
+  }
+  for (size_t r = 1; r < rs.size(); ++r) {
+    HttpClient c("127.0.0.1", rs[r]->port());
+    ASSERT_TRUE(eventually([&] { return c.call("GET", "/v1/offers", ngos.back()).status == 200; }));
+  }
+  ASSERT_FALSE(post(ca, provider).empty());  // a takes Jakarta's partition
+
+  std::atomic<bool> a_dead{false}, herd_over{false};  // herd_over: set under mu
+  std::mutex mu;
+  std::vector<std::string> acknowledged;           // GUARDED_BY(mu)
+  Clock::time_point killed{}, first_after_kill{};  // GUARDED_BY(mu)
+  std::map<int, int> statuses;                     // GUARDED_BY(mu)
+  // NGOs acknowledging: each polls its offers through the survivors and claims every one.
+  std::vector<std::thread> ngo_threads;
+  std::atomic<int> claimed{0};
+  for (size_t n = 0; n < ngos.size(); ++n) {
+    ngo_threads.emplace_back([&, n] {
+      for (;;) {
+        {
+          std::lock_guard lock(mu);
+          if (herd_over.load() && claimed.load() >= static_cast<int>(acknowledged.size())) return;
+          if (herd_over.load() && Clock::now() - killed > std::chrono::seconds(60)) return;  // bounded
+        }
+        const int port = rs[1 + n % 2]->port();
+        auto offers = try_call(port, "GET", "/v1/offers", ngos[n]);
+        if (offers.status == 200) {
+          const auto body = offers.json();
+          for (const auto& o : body.at("items").as_array()) {
+            const std::string id(o.at("id").as_string());
+            auto c = try_call(port, "POST", "/v1/surplus/" + id + "/claim", ngos[n]);
+            if (c.status == 200) claimed.fetch_add(1);
+          }
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));  // an NGO's polling pace
+      }
+    });
+  }
+  // The herd: 150 posts from 6 clients, round robin over the three replicas; a is killed once 50
+  // have been acknowledged, and the posts go on until one of a's partition is acknowledged after
+  // the kill (at most 20 s).
+  std::vector<std::thread> posters;
+  std::atomic<int> sent{0};
+  auto more = [&](int i) {
+    if (i < 150) return true;
+    std::lock_guard lock(mu);
+    return a_dead.load() && first_after_kill == Clock::time_point{} && Clock::now() - killed < std::chrono::seconds(20);
+  };
+  for (int t = 0; t < 6; ++t) {
+    posters.emplace_back([&, t] {
+      for (int i; more(i = sent.fetch_add(1));) {
+        const size_t r = static_cast<size_t>(i + t) % 3;
+        if (r == 0 && a_dead.load()) continue;
+        HttpResult res;
+        const bool sent_after_kill = a_dead.load();  // an answer in flight at the kill does not count
+        try {
+          HttpClient c("127.0.0.1", rs[r]->port());
+          res = c.call("POST", "/v1/surplus", provider,
+                       R"({"title":"Nasi","category":"prepared_meal","quantity_kg":1,"ttl_seconds":3600,"lat":)" +
+                           std::to_string(kLat + 0.00001 * (i % 1000)) + R"(,"lon":106.8})");
+        } catch (const std::exception&) {
+        }
+        std::lock_guard lock(mu);
+        ++statuses[res.status];
+        if (res.status == 201) {
+          acknowledged.emplace_back(res.json().at("id").as_string());
+          if (sent_after_kill && first_after_kill == Clock::time_point{}) first_after_kill = Clock::now();
+        }
+      }
+    });
+  }
+  const bool fifty = eventually([&] {
+    std::lock_guard lock(mu);
+    return acknowledged.size() >= 50;
+  });
+  {
+    std::lock_guard lock(mu);
+    rs[0]->kill();
+    killed = Clock::now();
+    a_dead = true;
+  }
+  for (auto& t : posters) t.join();
+  // Every acknowledged post is there, and in the end claimed: the offers the dead replica made
+  // lapsed on the new owner and went on; none was left without its deadline.
+  HttpClient cb("127.0.0.1", rs[1]->port());
+  const bool all_claimed = eventually(
+      [&] {
+        for (const auto& id : acknowledged) {
+          auto g = cb.call("GET", "/v1/surplus/" + id, provider);
+          if (g.status != 200 || g.json().at("status").as_string() != "claimed") return false;
+        }
+        return true;
+      },
+      90);
+  {
+    std::lock_guard lock(mu);
+    herd_over = true;
+  }
+  for (auto& t : ngo_threads) t.join();
+  ASSERT_TRUE(fifty) << "50 posts acknowledged before the kill";
+  EXPECT_TRUE(all_claimed) << "every acknowledged item claimed";
+  ASSERT_NE(first_after_kill, Clock::time_point{}) << "no post succeeded within 20 s of the kill";
+  const double takeover_s = std::chrono::duration<double>(first_after_kill - killed).count();
+  std::printf("herd: first post acknowledged %.1f s after kill -9 (lease TTL 2 s); %zu acknowledged; statuses:",
+              takeover_s, acknowledged.size());
+  for (auto [st, n] : statuses) std::printf(" %d×%d", n, st);
+  std::printf("\n");
+  EXPECT_LT(takeover_s, 10) << "within a few lease TTLs";
+  for (auto [st, n] : statuses) EXPECT_TRUE(st == 201 || st == 503 || st == 0) << n << " × " << st;
+  for (const auto& id : acknowledged) EXPECT_EQ(cb.call("GET", "/v1/surplus/" + id, provider).status, 200) << id;
+
+  // No NGO was offered the same item twice (JetStream has every committed event, once).
+  std::set<std::pair<std::string, std::string>> offered;
+  std::vector<NatsServerProcess::Message> events;
+  size_t claims = 0;
+  ASSERT_TRUE(eventually([&] {
+    events = nats_.read_stream("PAHLAWAN");
+    claims = 0;
+    for (const auto& m : events) claims += m.subject.rfind("pp.surplus.claimed.", 0) == 0;
+    return claims >= acknowledged.size();
+  })) << claims
+      << " claims of " << acknowledged.size() << " in JetStream's " << events.size() << " messages\n"
+      << [&] {
+           std::string out;
+           for (size_t r = 1; r < rs.size(); ++r) {
+             HttpClient c("127.0.0.1", rs[r]->port());
+             for (const std::string line : {"replica_partitions_held", "outbox_relay_position", "nats"}) {
+               const std::string body = c.request("GET", "/metrics").body;
+               for (size_t at = body.find(line); at != std::string::npos; at = body.find(line, at + 1)) {
+                 if (at > 0 && body[at - 1] != '\n') continue;
+                 out += std::to_string(r) + ": " + body.substr(at, body.find('\n', at) - at) + "\n";
+               }
+             }
+             out += rs[r]->output();
+           }
+           return out;
+         }();
+  for (const auto& m : events) {
+    if (m.subject.rfind("pp.surplus.offered.", 0) != 0) continue;
+    auto v = boost::json::parse(m.data).as_object();
+    const auto& d = v.contains("data") ? v.at("data").as_object() : v;
+    const std::string item(d.at("id").as_string()), ngo(d.at("offer").at("ngo_id").as_string());
+    EXPECT_TRUE(offered.emplace(item, ngo).second) << "item " << item << " offered twice to " << ngo;
+  }
+  EXPECT_GE(offered.size(), acknowledged.size());
+  for (size_t r = 1; r < rs.size(); ++r) EXPECT_EQ(rs[r]->stop(), 0) << rs[r]->output();
 }
 
 }  // namespace

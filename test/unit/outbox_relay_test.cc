@@ -71,5 +71,40 @@ TEST(OutboxRelay, ASharedRelayRunsOnlyBehindItsGateAndTheNextHolderResumesWhereT
   EXPECT_EQ(counter.seen.load(), 5);
 }
 
+// The holder of the relay's lease dies after the last commit of a quiet hour: the next holder
+// publishes what it left without waiting for another commit to wake it.
+TEST(OutboxRelay, AGatedRelayAsksItsGateAgainWithoutANewCommit) {
+  testing::InMemoryStore store;
+  UnitOfWork unit;
+  for (int i = 0; i < 3; ++i) {
+    unit.events.push_back(
+        Event{"q" + std::to_string(i), "surplus.posted", "s", from_unix_ms(1'795'000'000'000), "", "{}", 0});
+  }
+  std::promise<Status> done;
+  store.commit(std::move(unit), [&](Status s) { done.set_value(s); });
+  ASSERT_TRUE(done.get_future().get());
+  InProcessBus bus;
+  Counting counter;
+  bus.subscribe(counter);
+  std::atomic<bool> holds{false};
+  std::atomic<int> asked{0};
+  OutboxRelay relay(store, bus, "nats", 16, 1024, std::chrono::milliseconds(10));
+  relay.set_gate([&] {
+    asked.fetch_add(1);
+    return holds.load();
+  });
+  ASSERT_TRUE(relay.start());  // its first round finds the gate shut (another replica holds it)
+  auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (asked.load() == 0 && std::chrono::steady_clock::now() < until) std::this_thread::yield();
+  ASSERT_GT(asked.load(), 0);
+  EXPECT_EQ(counter.seen.load(), 0);
+  holds = true;  // that replica dies and this one gains the lease — and no commit follows
+  until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (counter.seen.load() < 3 && std::chrono::steady_clock::now() < until) std::this_thread::yield();
+  const int published = counter.seen.load();  // before stop(), which drains regardless
+  relay.stop();
+  EXPECT_EQ(published, 3);
+}
+
 }  // namespace
 }  // namespace pahlawan

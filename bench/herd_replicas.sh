@@ -78,7 +78,7 @@ run() {
   fi
   for port in "${ports[@]}"; do
     until curl -sf "127.0.0.1:$port/readyz" >/dev/null 2>&1; do sleep 0.1; done
-    servers+="    server 127.0.0.1:$port;"$'\n'
+    servers+="    server 127.0.0.1:$port max_fails=0;"$'\n'
   done
   local server_pids=("${stack_pids[@]}")
   local nginx_port

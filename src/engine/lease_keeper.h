@@ -6,16 +6,25 @@
 // (`lost`) so that its items and deadlines are dropped. Fencing in the store keeps commits correct
 // even when this replica learns late; the keeper keeps it from deciding on stale state meanwhile.
 //
+// Balancing: each replica also holds a member lease (an odd id, one of kMemberSlots), renewed with
+// its partitions, so the others see it while it holds no partition. Every read of the leases, a
+// replica holding more partitions than its fair share (the live members' partitions, divided
+// among them, rounded up) hands one, in the store, to the live member holding the fewest, then
+// drops it; the receiver adopts it at its next read (or at the first request for it). One hand-over
+// per read each: a restarted replica, or the survivors of a dead one, level out within a few reads.
+//
 // Time is the injected clock's (a renewal counts from when it was sent: the store's own expiry is
 // never earlier than that). tick() is called by a thread in the server and directly by tests.
 // Thread-safety: every method from any thread; callbacks run on the calling thread, with no lock
 // of the keeper's held.
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -27,6 +36,11 @@ namespace pahlawan {
 
 class LeaseKeeper {
  public:
+  // Member leases live at the odd ids 1, 3, … (2 × kMemberSlots − 1): no partition has an odd id.
+  static constexpr int64_t kMemberSlots = 64;
+  // Partitions that count in balancing: S2 cells (even, not 0; 0 is the bus relay's lease).
+  static bool balanced(int64_t id) { return id != 0 && (id & 1) == 0; }
+  static bool member_slot(int64_t id) { return (id & 1) != 0; }
   struct Callbacks {
     std::function<void(int64_t partition, int64_t epoch)> gained;  // load its state, re-arm deadlines
     std::function<void(int64_t partition)> lost;                   // drop its state
@@ -51,7 +65,8 @@ class LeaseKeeper {
   void tick();
   // Gives every lease back (shutdown): the next owners need not wait out the TTL.
   void release_all();
-  std::vector<int64_t> held() const;
+  std::vector<int64_t> held() const;                           // the relay's lease too, not the member lease
+  int64_t handed_over() const { return handed_over_.load(); }  // partitions given to others, ever
   bool holds(int64_t partition) const;
 
  private:
@@ -66,10 +81,22 @@ class LeaseKeeper {
     TimePoint expires_at;  // the store's clock: compared only with itself
     TimePoint unchanged_since;
     TimePoint read;
+    bool released = false;  // its expiry moved back (a release), not forward (a renewal)
+  };
+  struct Member {
+    int64_t id = 0, epoch = 0;
+    TimePoint renewed;
   };
   void lose(int64_t partition);  // REQUIRES: mu_ not held
-  // Reads every lease into foreign_; returns the partitions that look orphaned.
-  std::vector<int64_t> read_foreign();
+  // Reads every lease into foreign_. Returns the partitions that look orphaned (another owner's,
+  // not renewed for half a TTL, or released) and those the store says are this replica's but it
+  // does not hold (handed to it by another replica).
+  struct Read {
+    std::vector<int64_t> orphaned, given;
+  };
+  Read read_foreign();
+  void keep_membership();  // joins (takes a free member slot) or renews
+  void balance();          // hands over one partition if above the fair share
 
   LeaseStore& store_;
   const Clock& clock_;
@@ -80,6 +107,9 @@ class LeaseKeeper {
   std::map<int64_t, Held> held_;        // GUARDED_BY(mu_)
   std::map<int64_t, Foreign> foreign_;  // GUARDED_BY(mu_)
   TimePoint foreign_read_{};            // GUARDED_BY(mu_): the last full read
+  std::optional<Member> member_;        // GUARDED_BY(mu_)
+  std::set<int64_t> shedding_;          // GUARDED_BY(mu_): being handed over; not to be taken meanwhile
+  std::atomic<int64_t> handed_over_{0};
 };
 
 }  // namespace pahlawan

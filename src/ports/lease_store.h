@@ -14,6 +14,12 @@
 //   it; a takeover cannot slip between the check and the commit.
 // - release() lets the lease expire now if `owner` still holds it at `epoch` (a clean hand-over: the
 //   next owner need not wait for the TTL).
+// - hand_over() gives the lease from `from`, if it holds it at `epoch`, to `to` at the next epoch,
+//   for a TTL from now, and returns it; nullopt if `from` no longer holds it at that epoch. Like a
+//   takeover, it waits for fenced commits of the partition that passed their check, and fences out
+//   `from`'s later ones. (Balancing: a replica above its share gives a partition to one below.)
+// - Partition ids are S2 cell ids of a fixed level (even numbers) and 0; the store gives no id a
+//   meaning, so users may keep other leases under ids no partition has (LeaseKeeper: odd ids).
 // Thread-safety: every method from any thread.
 #pragma once
 
@@ -38,6 +44,8 @@ class LeaseStore {
   virtual ~LeaseStore() = default;
   virtual Result<std::optional<Lease>> acquire(int64_t partition, const std::string& owner, Millis ttl) = 0;
   virtual Status release(int64_t partition, const std::string& owner, int64_t epoch) = 0;
+  virtual Result<std::optional<Lease>> hand_over(int64_t partition, const std::string& from, int64_t epoch,
+                                                 const std::string& to, Millis ttl) = 0;
   // Every lease, expired ones included, by partition.
   virtual Result<std::vector<Lease>> leases() = 0;
 };

@@ -598,6 +598,8 @@ int run_server(const Config& config) {
           .set(static_cast<double>(keeper->held().size()));
       metrics.gauge("replica_requests_forwarded", "Commands forwarded to the replica owning their partition")
           .set(static_cast<double>(forwarder->forwarded()));
+      metrics.gauge("replica_partitions_handed_over", "Partitions this replica gave to another (balancing)")
+          .set(static_cast<double>(keeper->handed_over()));
     });
   }
   HttpLimits http_limits;

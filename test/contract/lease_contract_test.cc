@@ -1,9 +1,10 @@
 // The LeaseStore contract (src/ports/lease_store.h) and the Store's fencing (UnitOfWork::fence), one
 // suite run against every implementation (store_harnesses.cc): a free partition is granted at epoch
 // 1, renewed without a change, refused to another owner until it expires or is released, and taken
-// over at the next epoch; a unit fenced at an epoch the lease has left writes nothing, inserts
-// included, and fails alone among units committed with it; an offer beyond its NGO's limits (the
-// budget several replicas share) fails alone too.
+// over at the next epoch, or handed over by its holder to a named owner at the next epoch; a unit
+// fenced at an epoch the lease has left writes nothing, inserts included, and fails alone among
+// units committed with it; an offer beyond its NGO's limits (the budget several replicas share)
+// fails alone too.
 #include <gtest/gtest.h>
 
 #include <future>
@@ -122,6 +123,35 @@ TEST_P(LeaseContract, OnlyTheHolderAtItsEpochCanReleaseAndThenTheNextOwnerNeedNo
   auto taken = acquire(7, "replica-b", kLong);
   ASSERT_TRUE(taken);
   EXPECT_EQ(taken->epoch, 2);
+}
+
+TEST_P(LeaseContract, AHandOverGivesTheLeaseToTheNextOwnerAtTheNextEpochAndFencesTheGiver) {
+  ASSERT_TRUE(acquire(7, "replica-a", kLong));
+  ASSERT_TRUE(commit(posting("x", UnitOfWork::Fence{7, 1})));
+  auto not_holder = leases().hand_over(7, "replica-c", 1, "replica-b", kLong);
+  ASSERT_TRUE(not_holder);
+  EXPECT_FALSE(*not_holder) << "only the holder gives a lease away";
+  auto wrong_epoch = leases().hand_over(7, "replica-a", 2, "replica-b", kLong);
+  ASSERT_TRUE(wrong_epoch);
+  EXPECT_FALSE(*wrong_epoch) << "and only at its epoch";
+
+  auto given = leases().hand_over(7, "replica-a", 1, "replica-b", kLong);
+  ASSERT_TRUE(given) << given.status().message();
+  ASSERT_TRUE(*given);
+  EXPECT_EQ((*given)->owner, "replica-b");
+  EXPECT_EQ((*given)->epoch, 2);
+  EXPECT_FALSE(acquire(7, "replica-a", kLong)) << "the giver is refused: the lease runs for the receiver";
+  auto renewed = acquire(7, "replica-b", kLong);
+  ASSERT_TRUE(renewed) << "the receiver finds it its own";
+  EXPECT_EQ(renewed->epoch, 2);
+
+  Status late = commit(posting("y", UnitOfWork::Fence{7, 1}));
+  EXPECT_EQ(late.code(), ErrorCode::kUnavailable) << late.message();
+  EXPECT_FALSE(exists("y")) << "the giver's commits after the hand-over write nothing";
+  EXPECT_TRUE(commit(posting("z", UnitOfWork::Fence{7, 2})));
+  auto again = leases().hand_over(7, "replica-a", 1, "replica-c", kLong);
+  ASSERT_TRUE(again);
+  EXPECT_FALSE(*again) << "given once";
 }
 
 TEST_P(LeaseContract, AUnitFencedAtALeftEpochWritesNothing) {

@@ -1,26 +1,16 @@
 // nginx (Debian's) in front of two replicas, with deploy/nginx/pahlawan.conf: requests spread over
 // both, a client's traceparent reaches the replica unchanged, a request without one gets a trace id
 // from nginx, and each request's trace id is in nginx's access log and in the events it caused.
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <signal.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <chrono>
-#include <filesystem>
-#include <fstream>
-#include <functional>
-#include <regex>
-#include <set>
-#include <sstream>
-#include <thread>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
 
 #include <boost/json.hpp>
 
 #include "http_client.h"
 #include "nats_server_process.h"
+#include "nginx_process.h"
 #include "pg_test_db.h"
 #include "polling.h"
 #include "server_process.h"
@@ -29,64 +19,6 @@
 
 namespace pahlawan::testing {
 namespace {
-
-std::string slurp(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-void replace_all(std::string& s, const std::string& from, const std::string& to) {
-  for (size_t at = s.find(from); at != std::string::npos; at = s.find(from, at + to.size()))
-    s.replace(at, from.size(), to);
-}
-
-// nginx in the foreground with the deployment's configuration, rendered into a temp prefix.
-class Nginx {
- public:
-  explicit Nginx(const std::vector<int>& upstreams) : port_(free_loopback_port()) {
-    prefix_ = std::filesystem::temp_directory_path() / ("pp-nginx-" + std::to_string(::getpid()));
-    std::filesystem::create_directories(prefix_);
-    std::string conf = slurp(std::string(PAHLAWAN_SOURCE_DIR) + "/deploy/nginx/pahlawan.conf");
-    std::string servers;
-    for (int p : upstreams) servers += "    server 127.0.0.1:" + std::to_string(p) + ";\n";
-    replace_all(conf, "@UPSTREAMS@\n", servers);
-    replace_all(conf, "@LISTEN@", "127.0.0.1:" + std::to_string(port_));
-    replace_all(conf, "@PREFIX@", prefix_.string());
-    replace_all(conf, "@USER@", ::geteuid() == 0 ? "user root;" : "");  // workers write the temp paths
-    std::ofstream(prefix_ / "nginx.conf") << conf;
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      ::execlp("nginx", "nginx", "-p", prefix_.c_str(), "-c", (prefix_ / "nginx.conf").c_str(), "-g", "daemon off;",
-               nullptr);
-      ::_exit(127);
-    }
-    EXPECT_TRUE(eventually([&] {
-      const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-      sockaddr_in a{};
-      a.sin_family = AF_INET;
-      a.sin_port = htons(static_cast<uint16_t>(port_));
-      a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-      const bool up = ::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
-      ::close(fd);
-      return up;
-    })) << "nginx did not start: "
-        << slurp((prefix_ / "error.log").string());
-  }
-  ~Nginx() {
-    ::kill(pid_, SIGQUIT);  // graceful: the access log is complete
-    ::waitpid(pid_, nullptr, 0);
-    std::filesystem::remove_all(prefix_);
-  }
-  int port() const { return port_; }
-  std::string access_log() const { return slurp((prefix_ / "access.log").string()); }
-
- private:
-  int port_;
-  std::filesystem::path prefix_;
-  pid_t pid_ = -1;
-};
 
 std::string trace_id_of(const std::string& traceparent) {
   return traceparent.size() >= 35 ? traceparent.substr(3, 32) : "";
@@ -107,7 +39,7 @@ TEST(Ingress, NginxSpreadsRequestsAndEveryRequestsTraceIdIsInItsLogAndInItsEvent
     replicas.back()->start();
     ports.push_back(port);
   }
-  Nginx nginx(ports);
+  NginxProcess nginx(ports);
   HttpClient c("127.0.0.1", nginx.port());
   auto p = c.call("POST", "/v1/providers", replicas[0]->admin_token(), R"({"name":"Warung","lat":-6.2,"lon":106.8})");
   ASSERT_EQ(p.status, 201) << p.body;

@@ -61,6 +61,16 @@ Status InMemoryStore::release(int64_t partition, const std::string& owner, int64
   return Status::ok();
 }
 
+Result<std::optional<Lease>> InMemoryStore::hand_over(int64_t partition, const std::string& from, int64_t epoch,
+                                                      const std::string& to, Millis ttl) {
+  const TimePoint now = lease_clock_ ? lease_clock_->now() : SystemClock().now();
+  std::lock_guard lock(mu_);
+  auto it = leases_.find(partition);
+  if (it == leases_.end() || it->second.owner != from || it->second.epoch != epoch) return std::optional<Lease>();
+  it->second = Lease{partition, to, epoch + 1, now + ttl};
+  return std::optional<Lease>(it->second);
+}
+
 Result<std::vector<Lease>> InMemoryStore::leases() {
   std::lock_guard lock(mu_);
   std::vector<Lease> out;

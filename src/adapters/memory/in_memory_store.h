@@ -67,6 +67,8 @@ class InMemoryStore final : public Store, public LeaseStore {
   void set_lease_clock(const Clock* clock) { lease_clock_ = clock; }
   Result<std::optional<Lease>> acquire(int64_t partition, const std::string& owner, Millis ttl) override;
   Status release(int64_t partition, const std::string& owner, int64_t epoch) override;
+  Result<std::optional<Lease>> hand_over(int64_t partition, const std::string& from, int64_t epoch,
+                                         const std::string& to, Millis ttl) override;
   Result<std::vector<Lease>> leases() override;
   void on_events_committed(UniqueFunction<void()> listener) override { listener_ = std::move(listener); }
 

@@ -210,6 +210,15 @@ Status PostgresStore::release(int64_t partition, const std::string& owner, int64
   return Status::ok();
 }
 
+Result<std::optional<Lease>> PostgresStore::hand_over(int64_t partition, const std::string& from, int64_t epoch,
+                                                      const std::string& to, Millis ttl) {
+  PgParams p;
+  p.add(partition).add(from).add(epoch).add(to).add(static_cast<int64_t>(ttl.count()));
+  READ(r, "lease_hand_over", p);
+  if (r->rows() == 0) return std::optional<Lease>();
+  return std::optional<Lease>(read_lease(*r, 0));
+}
+
 Result<std::vector<Lease>> PostgresStore::leases() {
   READ(r, "leases");
   std::vector<Lease> out;

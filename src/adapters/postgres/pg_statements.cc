@@ -181,6 +181,13 @@ const std::vector<PgStatement>& reads() {
        "left(l.owner, 63) "
        "WHERE l.partition_id = $1 AND l.owner <> $2 AND l.expires_at <= now() - $3 * interval '1 millisecond' "
        "AND a.datname = current_database() AND a.pid <> pg_backend_pid()"},
+      // FOR UPDATE, as in a takeover: it waits for the fenced commits that passed their check.
+      {"lease_hand_over",
+       "WITH held AS (SELECT partition_id FROM leases "
+       "  WHERE partition_id = $1 AND owner = $2 AND epoch = $3 FOR UPDATE) "
+       "UPDATE leases l SET owner = $4, epoch = l.epoch + 1, expires_at = now() + $5 * interval '1 millisecond' "
+       "FROM held WHERE l.partition_id = held.partition_id "
+       "RETURNING l.partition_id, l.owner, l.epoch, pp_ms(l.expires_at)"},
       {"lease_release", "UPDATE leases SET expires_at = now() WHERE partition_id = $1 AND owner = $2 AND epoch = $3"},
       {"leases", "SELECT partition_id, owner, epoch, pp_ms(expires_at) FROM leases ORDER BY partition_id"},
   };

@@ -231,6 +231,21 @@ Status SqliteStore::open_lease_db() {
   return Status::ok();
 }
 
+namespace {
+
+// The lease a writing statement's RETURNING gave, if any, after running it to completion (its write
+// is committed then).
+Result<std::optional<Lease>> returned_lease(SqliteStmt& st) {
+  auto row = st.step();
+  if (!row) return row.status();
+  if (!*row) return std::optional<Lease>();
+  Lease l{st.int64(0), st.text(1), st.int64(2), from_unix_ms(st.int64(3))};
+  RETURN_IF_ERROR(st.run());
+  return std::optional<Lease>(std::move(l));
+}
+
+}  // namespace
+
 Result<std::optional<Lease>> SqliteStore::acquire(int64_t partition, const std::string& owner, Millis ttl) {
   std::lock_guard lock(lease_mu_);
   RETURN_IF_ERROR(open_lease_db());
@@ -244,12 +259,7 @@ Result<std::optional<Lease>> SqliteStore::acquire(int64_t partition, const std::
               "WHERE leases.owner = excluded.owner OR leases.expires_at <= ?3 "
               "RETURNING partition_id, owner, epoch, expires_at");
   st.bind(1, partition).bind(2, owner).bind(3, now).bind(4, static_cast<int64_t>(ttl.count()));
-  auto row = st.step();
-  if (!row) return row.status();
-  if (!*row) return std::optional<Lease>();  // another owner's, unexpired
-  Lease l{st.int64(0), st.text(1), st.int64(2), from_unix_ms(st.int64(3))};
-  RETURN_IF_ERROR(st.run());  // to completion: the statement's write is committed then
-  return std::optional<Lease>(std::move(l));
+  return returned_lease(st);  // none: another owner's, unexpired
 }
 
 Status SqliteStore::release(int64_t partition, const std::string& owner, int64_t epoch) {
@@ -259,6 +269,24 @@ Status SqliteStore::release(int64_t partition, const std::string& owner, int64_t
   ASSIGN_STMT(st, *lease_db_, "UPDATE leases SET expires_at = ? WHERE partition_id = ? AND owner = ? AND epoch = ?");
   st.bind(1, now).bind(2, partition).bind(3, owner).bind(4, epoch);
   return st.run();
+}
+
+Result<std::optional<Lease>> SqliteStore::hand_over(int64_t partition, const std::string& from, int64_t epoch,
+                                                    const std::string& to, Millis ttl) {
+  std::lock_guard lock(lease_mu_);
+  RETURN_IF_ERROR(open_lease_db());
+  const int64_t now = to_unix_ms(SystemClock().now());
+  ASSIGN_STMT(st, *lease_db_,
+              "UPDATE leases SET owner = ?1, epoch = epoch + 1, expires_at = ?2 + ?3 "
+              "WHERE partition_id = ?4 AND owner = ?5 AND epoch = ?6 "
+              "RETURNING partition_id, owner, epoch, expires_at");
+  st.bind(1, to)
+      .bind(2, now)
+      .bind(3, static_cast<int64_t>(ttl.count()))
+      .bind(4, partition)
+      .bind(5, from)
+      .bind(6, epoch);
+  return returned_lease(st);  // none: not the holder at that epoch
 }
 
 Result<std::vector<Lease>> SqliteStore::leases() {

@@ -70,6 +70,8 @@ class SqliteStore final : public Store, public LeaseStore {
   // which wait for the committer's transaction through SQLite's busy timeout).
   Result<std::optional<Lease>> acquire(int64_t partition, const std::string& owner, Millis ttl) override;
   Status release(int64_t partition, const std::string& owner, int64_t epoch) override;
+  Result<std::optional<Lease>> hand_over(int64_t partition, const std::string& from, int64_t epoch,
+                                         const std::string& to, Millis ttl) override;
   Result<std::vector<Lease>> leases() override;
 
   // Stops taking units and waits until everything queued is committed.

@@ -45,6 +45,7 @@ std::string config_usage() {
          "                      [--routing-timeout-ms 1000] [--routing-breaker-failures 5]\n"
          "                      [--routing-breaker-cooldown-ms 30000] [--webhook-ca-file PEM]\n"
          "                      [--max-connections 10000] [--request-timeout-ms 10000] [--write-timeout-ms 10000]\n"
+         "                      [--sse-heartbeat-ms 10000]\n"
          "                      [--max-streams-per-ngo 8] [--idempotency-retention-h 24]\n"
          "                      [--outbox-retention-h 24] [--journal-max-mb 256] [--journal-keep 4]\n"
          "                      [--webhook-allow-private false] [--max-post-distance-m 50000]\n"
@@ -100,6 +101,7 @@ Result<Config> parse_config(const std::vector<std::string>& args,
       {"--max-streams-per-ngo", "PAHLAWAN_MAX_STREAMS_PER_NGO"},
       {"--request-timeout-ms", "PAHLAWAN_REQUEST_TIMEOUT_MS"},
       {"--write-timeout-ms", "PAHLAWAN_WRITE_TIMEOUT_MS"},
+      {"--sse-heartbeat-ms", "PAHLAWAN_SSE_HEARTBEAT_MS"},
   };
   std::map<std::string, std::string> values;
   for (const auto& f : kFlags) {
@@ -155,6 +157,7 @@ Result<Config> parse_config(const std::vector<std::string>& args,
       {"--max-streams-per-ngo", {&c.max_streams_per_ngo, 1, 1000}},
       {"--request-timeout-ms", {&c.request_timeout_ms, 100, 600000}},
       {"--write-timeout-ms", {&c.write_timeout_ms, 100, 600000}},
+      {"--sse-heartbeat-ms", {&c.sse_heartbeat_ms, 10, 15000}},  // the contract: one at least every 15 s
   };
   const std::map<std::string, DoubleFlag> doubles = {
       {"--match-radius-m", {&c.match_radius_m, 1, 1000000}},

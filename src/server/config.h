@@ -57,6 +57,7 @@ struct Config {
   int max_connections = 10000;         // open client connections; more are answered 503
   int request_timeout_ms = 10000;      // a request's first byte → all of it read
   int write_timeout_ms = 10000;        // each write to a client (responses, event frames)
+  int sse_heartbeat_ms = 10000;        // a comment line on an event stream quiet this long
   double rate_limit = 100;             // requests per second per provider/NGO token (0: off); bursts of 2 s worth
 };
 

@@ -606,6 +606,7 @@ int run_server(const Config& config) {
   http_limits.max_connections = config.max_connections;
   http_limits.request_timeout = std::chrono::milliseconds(config.request_timeout_ms);
   http_limits.write_timeout = std::chrono::milliseconds(config.write_timeout_ms);
+  http_limits.sse_heartbeat = std::chrono::milliseconds(config.sse_heartbeat_ms);
   HttpServer http(io, handler, metrics, sse_hub, http_limits);
   auto port = http.listen(config.listen);
   if (!port) {

@@ -5,7 +5,9 @@
 
 #include <boost/asio.hpp>
 #include <chrono>
+#include <memory>
 #include <thread>
+#include <vector>
 
 #include "api_fixture.h"
 #include "sse_client.h"
@@ -138,6 +140,47 @@ TEST(MatchingE2E, OffersArriveOnTheNgosEventStreamAndReplayFromLastEventId) {
   ASSERT_TRUE(unknown.read_until(second)) << unknown.received();
   EXPECT_EQ(unknown.received().find(first), std::string::npos) << unknown.received();
   EXPECT_EQ(server.stop(), 0);  // open streams do not hold up the drain
+}
+
+// Heartbeats every 50 ms on ten NGOs' streams while thirty offers ring them from the relay thread:
+// each stream gets heartbeats while quiet, every offer of its NGO, and heartbeats again after (the
+// doorbell and the heartbeat's wait race each other many times here, under the sanitizers too).
+TEST(MatchingE2E, QuietStreamsGetHeartbeatsAndEveryOfferRingsThrough) {
+  ServerProcess server("", {"--sse-heartbeat-ms", "50"});
+  server.start();
+  HttpClient c("127.0.0.1", server.port());
+  const std::string admin = server.admin_token();
+  const std::string ptoken =
+      str(c.call("POST", "/v1/providers", admin, R"({"name":"Resto","lat":-6.9,"lon":107.6})").json(), "token");
+  std::vector<std::string> tokens;
+  std::vector<std::unique_ptr<SseClient>> streams;
+  for (int i = 0; i < 10; ++i) {
+    tokens.push_back(
+        str(c.call("POST", "/v1/ngos", admin, R"({"name":"Panti","lat":-6.9,"lon":107.601})").json(), "token"));
+    streams.push_back(std::make_unique<SseClient>(server.port(), tokens.back()));
+  }
+  for (auto& s : streams) ASSERT_TRUE(s->read_until(": heartbeat")) << s->received();
+  for (int i = 0; i < 30; ++i) {  // three each: the NGOs' cap of pending offers spreads them
+    ASSERT_EQ(c.call("POST", "/v1/surplus", ptoken,
+                     R"({"title":"Roti","category":"bakery","quantity_kg":1,"ttl_seconds":900})")
+                  .status,
+              201);
+  }
+  for (size_t n = 0; n < tokens.size(); ++n) {
+    boost::json::value offers;
+    for (auto until = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+         std::chrono::steady_clock::now() < until; std::this_thread::sleep_for(std::chrono::milliseconds(20))) {
+      offers = c.call("GET", "/v1/offers", tokens[n]).json();  // polling the matcher, bounded
+      if (offers.at("items").as_array().size() == 3) break;
+    }
+    ASSERT_EQ(offers.at("items").as_array().size(), 3u) << offers;
+    for (const auto& o : offers.at("items").as_array()) {
+      EXPECT_TRUE(streams[n]->read_until(std::string(o.at("id").as_string()))) << streams[n]->received();
+    }
+    const size_t after = streams[n]->received().size();
+    EXPECT_TRUE(streams[n]->read_until(": heartbeat", after)) << "quiet again: heartbeats again";
+  }
+  EXPECT_EQ(server.stop(), 0);
 }
 
 // One NGO token opening stream after stream holds at most --max-streams-per-ngo: the oldest end.

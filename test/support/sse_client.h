@@ -21,9 +21,10 @@ class SseClient {
     if (!last_event_id.empty()) req += "Last-Event-ID: " + last_event_id + "\r\n";
     boost::asio::write(socket_, boost::asio::buffer(req + "\r\n"));
   }
-  bool read_until(const std::string& needle) {
+  // `from`: where in what was received to look (what came before is not searched).
+  bool read_until(const std::string& needle, size_t from = 0) {
     char buf[4096];
-    while (received_.find(needle) == std::string::npos) {
+    while (received_.find(needle, from) == std::string::npos) {
       boost::system::error_code ec;
       const size_t n = socket_.read_some(boost::asio::buffer(buf), ec);
       if (ec) return false;

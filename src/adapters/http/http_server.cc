@@ -2,8 +2,6 @@
 
 #include <boost/asio.hpp>
 #include <boost/asio/experimental/as_tuple.hpp>
-#include <boost/asio/experimental/awaitable_operators.hpp>
-#include <boost/asio/experimental/concurrent_channel.hpp>
 #include <boost/beast.hpp>
 
 #include <condition_variable>
@@ -19,7 +17,6 @@ using tcp = asio::ip::tcp;
 namespace {
 
 constexpr size_t kBodyLimit = 64 * 1024;
-constexpr auto kHeartbeat = std::chrono::seconds(10);  // the contract asks for one at least every 15 s
 constexpr auto use_nothrow = asio::experimental::as_tuple(asio::use_awaitable);
 
 // Awaits a callback-style reply from the application; resumes on the session's executor (its strand),
@@ -187,32 +184,42 @@ struct HttpServer::Impl {
     http::response_serializer<http::empty_body> sr{head};
     stream.expires_after(limits.write_timeout);
     auto [hec, hn] = co_await http::async_write_header(stream, sr, use_nothrow);
-    auto ex = co_await asio::this_coro::executor;
-    // A doorbell the hub rings from the relay thread: a concurrent channel is safe to send to from
-    // any thread, and one pending ring is enough (the frames themselves wait in the stream).
-    using Doorbell = asio::experimental::concurrent_channel<void(boost::system::error_code)>;
-    auto bell = std::make_shared<Doorbell>(ex, 1);
-    events->on_wake([bell] { bell->try_send(boost::system::error_code{}); });
-    asio::steady_timer heartbeat(ex);
+    auto ex = co_await asio::this_coro::executor;  // this connection's strand
+    // A doorbell the hub rings from the relay thread. The ring is posted to this connection's strand,
+    // where it sets a flag and cuts the heartbeat's wait short: no part of the wait is touched from
+    // another thread. (It was a concurrent channel raced against the heartbeat timer with asio's
+    // experimental `||`, cancelled across threads, which asio has crash reports about — a suspect of
+    // the one heap corruption seen in a replica under the rescue herd, docs/replicas.md.)
+    struct Bell {
+      explicit Bell(const asio::any_io_executor& e) : wait(e) {}
+      asio::steady_timer wait;
+      bool rung = false;
+    };
+    auto bell = std::make_shared<Bell>(ex);
+    events->on_wake([ex, weak = std::weak_ptr<Bell>(bell)] {
+      asio::post(ex, [weak] {
+        if (auto b = weak.lock()) {
+          b->rung = true;
+          b->wait.cancel();
+        }
+      });
+    });
     bool ok = !hec;
-    try {
-      while (ok) {
-        std::vector<std::string> frames;
-        const bool open = events->take(frames);
-        for (const auto& f : frames) {
-          ok = co_await write_frame(stream, f);
-          if (!ok) break;
-        }
-        if (!ok || !open || draining.load()) break;
-        heartbeat.expires_after(kHeartbeat);
-        using asio::experimental::awaitable_operators::operator||;
-        auto woke = co_await (bell->async_receive(asio::use_awaitable) || heartbeat.async_wait(asio::use_awaitable));
-        if (woke.index() == 1) {  // quiet for a while: a comment line keeps proxies from closing the connection
-          ok = co_await write_frame(stream, ": heartbeat\n\n");
-        }
+    while (ok) {
+      std::vector<std::string> frames;
+      const bool open = events->take(frames);
+      for (const auto& f : frames) {
+        ok = co_await write_frame(stream, f);
+        if (!ok) break;
       }
-    } catch (const boost::system::system_error&) {
-      // the doorbell or the timer failed: the stream ends like a closed connection
+      if (!ok || !open || draining.load()) break;
+      if (!bell->rung) {
+        bell->wait.expires_after(limits.sse_heartbeat);
+        auto [cut_short] = co_await bell->wait.async_wait(use_nothrow);
+        // Quiet for a while: a comment line keeps proxies from closing the connection.
+        if (!cut_short && !bell->rung) ok = co_await write_frame(stream, ": heartbeat\n\n");
+      }
+      bell->rung = false;  // rung: take what came (a ring while writing is not lost: the flag held it)
     }
     events->on_wake(nullptr);
     sse.close(events);

@@ -33,6 +33,7 @@ struct HttpLimits {
   std::chrono::milliseconds request_timeout{10000};  // first byte → whole request read
   std::chrono::milliseconds write_timeout{10000};    // each write to the client
   std::chrono::milliseconds accept_backoff{100};     // pause after a failed accept (EMFILE)
+  std::chrono::milliseconds sse_heartbeat{10000};    // an event stream quiet this long gets a comment line
   int max_connections = 10000;                       // beyond this: 503 and close
 };
 

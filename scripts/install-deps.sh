@@ -12,7 +12,7 @@ packages=(
   libnats-dev nats-server nginx
   libhiredis-dev redis-server
   libgtest-dev libgmock-dev googletest libbenchmark-dev
-  curl ca-certificates python3
+  curl ca-certificates python3 wrk
   clang-14 libclang-rt-14-dev
 )
 

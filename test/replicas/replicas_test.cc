@@ -1,7 +1,7 @@
 // Replicas as they run in production, on this machine: real `pahlawan serve --replica` processes on
 // one PostgreSQL and one nats-server, with short leases (2 s) so a takeover fits a test.
 // - Any replica takes any request: a command for a partition another replica holds is forwarded.
-// - Claims of the same items through different replicas at once: exactly one winner per item.
+// - Claims of the same items through three replicas and nginx at once: exactly one winner per item.
 // - kill -9 of the replica holding a partition: another takes it over within the lease TTL; the
 //   acknowledged posts are there; an offer made by the dead replica still escalates, once.
 // - A replica that joins is handed its share of the partitions (balancing), and their offers'
@@ -121,9 +121,16 @@ class Replicas : public ::testing::Test {
 TEST_F(Replicas, AnyReplicaTakesAnyCommandAndEachItemHasOneWinner) {
   auto a = replica("a");
   auto b = replica("b");
-  HttpClient ca("127.0.0.1", a->port()), cb("127.0.0.1", b->port());
+  auto c3 = replica("c");
+  NginxProcess nginx({a->port(), b->port(), c3->port()});
+  HttpClient ca("127.0.0.1", a->port()), cb("127.0.0.1", b->port()), cc("127.0.0.1", c3->port());
   // NGOs far enough away that nothing is offered to them: the claims below race on open items.
-  const auto [provider, n1, n2] = far_parties(*a, {&ca, &cb});
+  const auto [provider, n1, n2] = far_parties(*a, {&ca, &cb, &cc});
+  std::string n3 = token_of(ca.call("POST", "/v1/ngos", a->admin_token(), R"({"name":"P3","lat":-7.8,"lon":110.4})"));
+  std::string n4 = token_of(ca.call("POST", "/v1/ngos", a->admin_token(), R"({"name":"P4","lat":-7.8,"lon":110.4})"));
+  for (HttpClient* k : {&ca, &cb, &cc}) {
+    ASSERT_TRUE(eventually([&] { return k->call("GET", "/v1/offers", n4).status == 200; }));
+  }
 
   const std::string first = post(ca, provider);  // a takes Jakarta's partition
   ASSERT_FALSE(first.empty());
@@ -152,21 +159,23 @@ TEST_F(Replicas, AnyReplicaTakesAnyCommandAndEachItemHasOneWinner) {
     EXPECT_EQ(answers[0].json().at("id"), answers[1].json().at("id"));
   }
 
-  // Each item claimed by two NGOs at once, one through each replica.
+  // Each item claimed by four NGOs at once: one through each replica, one through nginx.
   std::atomic<int> won{0}, lost{0}, other{0};
   std::vector<std::thread> racers;
-  for (int side = 0; side < 2; ++side) {
-    racers.emplace_back([&, side] {
-      HttpClient c("127.0.0.1", side ? b->port() : a->port());
+  const std::vector<std::pair<int, std::string>> claimants = {
+      {a->port(), n1}, {b->port(), n2}, {c3->port(), n3}, {nginx.port(), n4}};
+  for (const auto& [port, ngo] : claimants) {
+    racers.emplace_back([&, port = port, ngo = ngo] {
+      HttpClient c("127.0.0.1", port);
       for (const auto& id : ids) {
-        auto r = c.call("POST", "/v1/surplus/" + id + "/claim", side ? n2 : n1);
+        auto r = c.call("POST", "/v1/surplus/" + id + "/claim", ngo);
         (r.status == 200 ? won : r.status == 409 ? lost : other).fetch_add(1);
       }
     });
   }
   for (auto& t : racers) t.join();
   EXPECT_EQ(won.load(), 10) << "one winner per item";
-  EXPECT_EQ(lost.load(), 10);
+  EXPECT_EQ(lost.load(), 30);
   EXPECT_EQ(other.load(), 0);
   for (const auto& id : ids) {
     auto g = cb.call("GET", "/v1/surplus/" + id, provider);
@@ -174,6 +183,7 @@ TEST_F(Replicas, AnyReplicaTakesAnyCommandAndEachItemHasOneWinner) {
   }
   EXPECT_EQ(a->stop(), 0) << a->output();
   EXPECT_EQ(b->stop(), 0) << b->output();
+  EXPECT_EQ(c3->stop(), 0) << c3->output();
 }
 
 TEST_F(Replicas, AKilledReplicasPartitionIsTakenOverWithItsItemsAndItsOfferDeadline) {

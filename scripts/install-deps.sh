@@ -9,7 +9,7 @@ packages=(
   libs2-dev libabsl-dev libssl-dev
   libsqlite3-dev liblemon-dev
   libpq-dev postgresql-15 postgresql-15-postgis-3 postgresql-15-partman postgresql-contrib
-  libnats-dev nats-server nginx
+  libnats-dev nats-server nginx prometheus
   libhiredis-dev redis-server
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   curl ca-certificates python3 wrk

@@ -39,6 +39,7 @@
 #include "nginx_process.h"
 #include "pg_test_db.h"
 #include "polling.h"
+#include "promtool.h"
 #include "redis_server_process.h"
 #include "server_process.h"
 
@@ -294,6 +295,11 @@ TEST_F(Replicas, AReplicaThatJoinsIsHandedItsShareOfPartitionsWithTheirItemsAndD
   // 0.67 s, and the test has run for 15 s since).
   EXPECT_EQ(metric(ca, "replica_partitions_handed_over"), 2);
   EXPECT_EQ(metric(cb, "replica_partitions_handed_over"), 0);
+  for (HttpClient* k : {&ca, &cb}) {  // a replica's metrics, as Prometheus reads them
+    const auto verdict = promtool_check_metrics(k->request("GET", "/metrics").body);
+    EXPECT_EQ(verdict.exit_code, 0) << verdict.output;
+    EXPECT_EQ(verdict.output, "");
+  }
   EXPECT_EQ(a->stop(), 0) << a->output();
   EXPECT_EQ(b->stop(), 0) << b->output();
 }

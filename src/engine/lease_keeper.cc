@@ -226,6 +226,15 @@ void LeaseKeeper::release_all() {
   for (const auto& [partition, h] : held) (void)store_.release(partition, owner_, h.epoch);
 }
 
+int64_t LeaseKeeper::orphaned_seen() const {
+  std::lock_guard lock(mu_);
+  int64_t n = 0;
+  for (const auto& [id, f] : foreign_) {
+    n += balanced(id) && (f.released || foreign_read_ - f.unchanged_since >= ttl_ / 2);
+  }
+  return n;
+}
+
 bool LeaseKeeper::holds(int64_t partition) const {
   std::lock_guard lock(mu_);
   return held_.count(partition) > 0;

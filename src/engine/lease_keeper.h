@@ -67,6 +67,9 @@ class LeaseKeeper {
   void release_all();
   std::vector<int64_t> held() const;                           // the relay's lease too, not the member lease
   int64_t handed_over() const { return handed_over_.load(); }  // partitions given to others, ever
+  // Other replicas' partitions that looked orphaned at the last read of the leases (not renewed for
+  // half a TTL, or released): a partition without an owner, until a replica takes it.
+  int64_t orphaned_seen() const;
   bool holds(int64_t partition) const;
 
  private:

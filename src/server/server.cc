@@ -600,6 +600,10 @@ int run_server(const Config& config) {
           .set(static_cast<double>(forwarder->forwarded()));
       metrics.gauge("replica_partitions_handed_over", "Partitions this replica gave to another (balancing)")
           .set(static_cast<double>(keeper->handed_over()));
+      metrics
+          .gauge("replica_partitions_orphaned",
+                 "Other replicas' partitions whose lease looked unrenewed at the last read (no owner until taken)")
+          .set(static_cast<double>(keeper->orphaned_seen()));
     });
   }
   HttpLimits http_limits;

@@ -13,6 +13,8 @@
 // - Three replicas behind nginx in a herd with NGOs acknowledging, kill -9 of the partition's
 //   holder in the middle: taken over within a few TTLs, every acknowledged post there and claimed in the end, no
 //   NGO offered the same item twice.
+// - A real Prometheus scrapes two replicas with the repository's rules: both series, the recording
+//   rule the autoscaler reads, and the replica-down alert going pending once one is killed.
 // - Redis (--hot): a replica browses the items another replica holds from the shared copy; with
 //   Redis killed, browse still answers (from PostGIS); Redis back empty is rebuilt and read again.
 #include <arpa/inet.h>
@@ -39,6 +41,7 @@
 #include "nginx_process.h"
 #include "pg_test_db.h"
 #include "polling.h"
+#include "prometheus_process.h"
 #include "promtool.h"
 #include "redis_server_process.h"
 #include "server_process.h"
@@ -185,6 +188,33 @@ TEST_F(Replicas, AnyReplicaTakesAnyCommandAndEachItemHasOneWinner) {
   EXPECT_EQ(a->stop(), 0) << a->output();
   EXPECT_EQ(b->stop(), 0) << b->output();
   EXPECT_EQ(c3->stop(), 0) << c3->output();
+}
+
+TEST_F(Replicas, PrometheusScrapesTwoReplicasAndEvaluatesTheRulesOnThem) {
+  auto a = replica("a");
+  auto b = replica("b");
+  HttpClient ca("127.0.0.1", a->port());
+  const auto [provider, n1, n2] = far_parties(*a, {&ca});
+  ASSERT_FALSE(post(ca, provider).empty());  // a takes Jakarta's partition
+  PrometheusProcess prometheus({a->port(), b->port()});
+  auto one = [&](const std::string& promql) {  // the value of a query with one sample, or -1
+    auto r = prometheus.query(promql);
+    return r.size() == 1 ? std::stod(std::string(r[0].at("value").as_array()[1].as_string())) : -1.0;
+  };
+  ASSERT_TRUE(eventually([&] { return one("sum(up{job=\"pahlawan\"})") == 2; })) << prometheus.log();
+  // Both replicas' series, apart by instance: a holds the partition, b none.
+  EXPECT_TRUE(eventually([&] {
+    return one("replica_partitions_held{instance=\"127.0.0.1:" + std::to_string(a->port()) + "\"}") >= 1 &&
+           one("replica_partitions_held{instance=\"127.0.0.1:" + std::to_string(b->port()) + "\"}") == 0;
+  }));
+  // The recording rule the autoscaler reads is evaluated on them.
+  EXPECT_TRUE(eventually([&] { return one("pahlawan:matching_engine_saturation_ratio:avg") >= 0; }));
+  EXPECT_EQ(one("ALERTS{alertstate=\"firing\"}"), -1) << "nothing to wake anyone for";
+
+  b->kill();  // the replica-down alert goes pending at the next evaluation (it fires after 2 min)
+  EXPECT_TRUE(eventually([&] { return one("ALERTS{alertname=\"PahlawanReplicaDown\",alertstate=\"pending\"}") == 1; }))
+      << prometheus.log();
+  EXPECT_EQ(a->stop(), 0) << a->output();
 }
 
 TEST_F(Replicas, AKilledReplicasPartitionIsTakenOverWithItsItemsAndItsOfferDeadline) {

@@ -198,6 +198,23 @@ TEST_F(LeaseKeeperTest, AMemberThatLeftIsGivenNothingAndWhatItReleasedIsTakenAtO
   EXPECT_EQ(partitions(a), 4u);
 }
 
+TEST_F(LeaseKeeperTest, ADeadReplicasPartitionsCountAsOrphanedUntilTaken) {
+  Replica a(leases, clock, "a"), b(leases, clock, "b");
+  ASSERT_EQ(a.keeper.epoch_for(10), 1);
+  ASSERT_EQ(a.keeper.epoch_for(12), 1);
+  run(clock, {&a, &b}, 10);
+  ASSERT_EQ(partitions(b), 1u) << "a handed b its share";
+  EXPECT_EQ(b.keeper.orphaned_seen(), 0) << "renewed: owned";
+  int64_t most = 0;
+  for (int i = 0; i < 30; ++i) {  // a is dead from here
+    run(clock, {&b}, 1);
+    most = std::max(most, b.keeper.orphaned_seen());
+  }
+  EXPECT_EQ(most, 1) << "a's one seen without an owner before the takeover";
+  EXPECT_EQ(b.keeper.orphaned_seen(), 0) << "then taken";
+  EXPECT_EQ(partitions(b), 2u);
+}
+
 TEST(Partition, NearbyCellsShareAPartitionAndAFarOneDoesNot) {
   const uint64_t monas = cell_id_at(-6.1754, 106.8272, 13), nearby = cell_id_at(-6.1760, 106.8280, 13);
   const uint64_t bandung = cell_id_at(-6.9175, 107.6191, 13);

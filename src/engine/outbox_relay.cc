@@ -53,6 +53,7 @@ void OutboxRelay::stop() {
 Result<size_t> OutboxRelay::run_once() {
   if (gate_) {
     if (!gate_()) {
+      oldest_unpublished_ms_ = 0;        // not this replica's to publish
       if (!gated_out_) save_position();  // where the next holder resumes
       gated_out_ = true;
       return size_t{0};
@@ -68,7 +69,11 @@ Result<size_t> OutboxRelay::run_once() {
   }
   auto events = store_.read_outbox(position_, batch_);
   if (!events) return events.status();
-  if (events->empty()) return size_t{0};
+  if (events->empty()) {
+    oldest_unpublished_ms_ = 0;
+    return size_t{0};
+  }
+  oldest_unpublished_ms_ = to_unix_ms(events->front().occurred_at);
   for (const auto& e : *events) bus_.publish(e);
   // A bus that could not confirm the batch: the position stays, and the batch goes again later.
   if (Status flushed = bus_.flush(); !flushed) return flushed;
@@ -78,6 +83,11 @@ Result<size_t> OutboxRelay::run_once() {
   position_ = events->back().seq;
   if (position_ - saved_ >= save_every_) save_position();
   return events->size();
+}
+
+std::optional<TimePoint> OutboxRelay::oldest_unpublished() const {
+  const int64_t ms = oldest_unpublished_ms_.load();
+  return ms == 0 ? std::nullopt : std::optional<TimePoint>(from_unix_ms(ms));
 }
 
 void OutboxRelay::save_position() {

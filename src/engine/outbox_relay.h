@@ -14,6 +14,7 @@
 #include <condition_variable>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -40,6 +41,10 @@ class OutboxRelay {
   // Delivers one batch on the caller's thread; returns how many events it published.
   Result<size_t> run_once();
   int64_t position() const { return position_.load(); }
+  // When the oldest event read but not yet confirmed by the bus was committed (its occurred_at), or
+  // nullopt when the last read found nothing new or the gate is closed: what the outbox lag is
+  // measured from. A bus that keeps failing keeps it, so the lag grows.
+  std::optional<TimePoint> oldest_unpublished() const;
 
  private:
   void run();
@@ -54,6 +59,7 @@ class OutboxRelay {
   bool gated_out_ = false;  // relay thread (or the caller of run_once) only: the gate was closed
   int64_t saved_ = 0;       // relay thread (or the caller of run_once) only
   std::atomic<int64_t> position_{0};
+  std::atomic<int64_t> oldest_unpublished_ms_{0};  // unix ms; 0: none
   std::mutex mu_;
   std::condition_variable cv_;
   bool pending_ = true;    // GUARDED_BY(mu_)

@@ -510,6 +510,21 @@ int run_server(const Config& config) {
           .set(breaker.state_value());
     });
   }
+  // The outbox's lag: how old the oldest committed event is that a relay has not handed on yet — to
+  // this process's own subscribers (relay="local": event streams, webhooks, metrics) and to
+  // JetStream (relay="nats", on the replica holding the bus relay's lease). 0: caught up.
+  metrics.add_collector([&metrics, &relay, &nats_relay, &clock] {
+    auto lag = [&](const OutboxRelay& r, const char* label) {
+      const auto oldest = r.oldest_unpublished();
+      const double s = oldest ? std::chrono::duration<double>(clock.now() - *oldest).count() : 0.0;
+      metrics
+          .gauge("outbox_lag_seconds", "Age of the oldest committed event a relay has not handed on yet (0: caught up)",
+                 std::string("relay=\"") + label + "\"")
+          .set(s > 0 ? s : 0.0);
+    };
+    lag(relay, "local");
+    if (nats_relay) lag(*nats_relay, "nats");
+  });
   metrics.add_collector([&metrics, &line] {
     for (const auto& [region, n] : line.size_by_region()) {
       metrics

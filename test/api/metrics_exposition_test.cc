@@ -42,6 +42,7 @@ TEST_F(MetricsExposition, PassesPromtoolAfterAWorkloadThatTouchesEveryFamily) {
        {"surplus_claim_latency_seconds", "food_waste_prevented_tons_total", "matching_engine_saturation_ratio"}) {
     EXPECT_NE(m.body.find("# TYPE " + std::string(family)), std::string::npos) << family;
   }
+  EXPECT_NE(m.body.find("\noutbox_lag_seconds{relay=\"local\"} "), std::string::npos) << m.body;
   const auto verdict = promtool_check_metrics(m.body);
   EXPECT_EQ(verdict.exit_code, 0) << verdict.output;
   EXPECT_EQ(verdict.output, "") << "no lint warning either";

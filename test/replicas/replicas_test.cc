@@ -404,6 +404,9 @@ TEST_F(Replicas, WithNatsStoppedForTenSecondsPostsAndClaimsGoOnAndEveryEventArri
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(200));  // pacing the workload, not a sync
   }
+  // The relay lease's holder counts its lag from the first event JetStream has not confirmed.
+  const std::string nats_lag = "outbox_lag_seconds{relay=\"nats\"}";
+  EXPECT_GT(std::max(metric(ca, nats_lag), metric(cb, nats_lag)), 5) << "a 10 s outage";
   nats_.start();
 
   // Every post and claim reaches the stream once the relay's holder reconnects, none twice.
@@ -421,6 +424,7 @@ TEST_F(Replicas, WithNatsStoppedForTenSecondsPostsAndClaimsGoOnAndEveryEventArri
   for (auto& m : got) EXPECT_TRUE(ids.insert(m.headers["Nats-Msg-Id"]).second) << "twice: " << m.subject;
   EXPECT_EQ(count("pp.surplus.posted."), posts);
   EXPECT_EQ(count("pp.surplus.claimed."), claims);
+  EXPECT_TRUE(eventually([&] { return metric(ca, nats_lag) == 0 && metric(cb, nats_lag) == 0; })) << "caught up";
   std::printf("NATS down 10 s: %d posts and %d claims through two replicas, all in JetStream after\n", posts, claims);
   EXPECT_EQ(a->stop(), 0) << a->output();
   EXPECT_EQ(b->stop(), 0) << b->output();

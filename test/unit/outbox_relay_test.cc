@@ -19,6 +19,44 @@ class Counting final : public EventSubscriber {
   std::atomic<int> seen{0};
 };
 
+// A bus that confirms nothing while `down`.
+class FlakyBus final : public EventBus {
+ public:
+  void subscribe(EventSubscriber&) override {}
+  void publish(const Event&) override { ++published; }
+  Status flush() override { return down ? Status(ErrorCode::kUnavailable, "bus down") : Status::ok(); }
+  bool down = false;
+  int published = 0;
+};
+
+// The lag is measured from the oldest event not yet confirmed by the bus: it stays while the bus
+// fails (so the lag grows with the clock) and is gone once the relay has caught up.
+TEST(OutboxRelay, TheOldestUnpublishedEventStaysUntilTheBusConfirmsIt) {
+  testing::InMemoryStore store;
+  auto append = [&](const std::string& id, int64_t at_ms) {
+    UnitOfWork unit;
+    unit.events.push_back(Event{id, "surplus.posted", "s", from_unix_ms(at_ms), "", "{}", 0});
+    std::promise<Status> done;
+    store.commit(std::move(unit), [&](Status s) { done.set_value(s); });
+    ASSERT_TRUE(done.get_future().get());
+  };
+  FlakyBus bus;
+  OutboxRelay relay(store, bus, "nats", 16, 1024);
+  EXPECT_EQ(relay.oldest_unpublished(), std::nullopt);
+  append("e1", 1'795'000'000'000);
+  append("e2", 1'795'000'005'000);
+  bus.down = true;
+  EXPECT_FALSE(relay.run_once());
+  EXPECT_EQ(relay.oldest_unpublished(), from_unix_ms(1'795'000'000'000)) << "e1, not confirmed";
+  EXPECT_FALSE(relay.run_once());
+  EXPECT_EQ(relay.oldest_unpublished(), from_unix_ms(1'795'000'000'000)) << "still e1: the lag grows";
+  bus.down = false;
+  EXPECT_EQ(*relay.run_once(), 2u);
+  EXPECT_EQ(relay.oldest_unpublished(), from_unix_ms(1'795'000'000'000)) << "until a read finds nothing new";
+  EXPECT_EQ(*relay.run_once(), 0u);
+  EXPECT_EQ(relay.oldest_unpublished(), std::nullopt) << "caught up";
+}
+
 // At a quiet hour no commit comes to wake the relay: a failed read must be tried again by itself.
 TEST(OutboxRelay, AFailedReadIsRetriedWithoutWaitingForTheNextCommit) {
   testing::InMemoryStore store;

@@ -76,7 +76,7 @@ LeaseKeeper::Read LeaseKeeper::read_foreign() {
         f.released = l.expires_at < it->second.expires_at;
       }
       // A member lease is nobody's to take: a joining replica takes a free slot itself.
-      if (!member_slot(l.partition) && (f.released || now - f.unchanged_since >= ttl_ / 2)) {
+      if (!member_slot(l.partition) && unrenewed(f, now)) {
         out.orphaned.push_back(l.partition);
       }
     }
@@ -123,7 +123,7 @@ void LeaseKeeper::balance() {
     const TimePoint now = clock_.now();
     std::map<std::string, int64_t> live;  // member -> partitions it holds
     for (const auto& [id, f] : foreign_) {
-      if (member_slot(id) && !f.released && now - f.unchanged_since < ttl_ / 2) live.emplace(f.owner, 0);
+      if (member_slot(id) && !unrenewed(f, now)) live.emplace(f.owner, 0);
     }
     int64_t total = 0, mine = 0;
     for (const auto& [id, f] : foreign_) {
@@ -230,7 +230,7 @@ int64_t LeaseKeeper::orphaned_seen() const {
   std::lock_guard lock(mu_);
   int64_t n = 0;
   for (const auto& [id, f] : foreign_) {
-    n += balanced(id) && (f.released || foreign_read_ - f.unchanged_since >= ttl_ / 2);
+    n += balanced(id) && unrenewed(f, foreign_read_);
   }
   return n;
 }

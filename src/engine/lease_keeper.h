@@ -90,6 +90,9 @@ class LeaseKeeper {
     int64_t id = 0, epoch = 0;
     TimePoint renewed;
   };
+  // Another replica's lease that looks abandoned: released, or not renewed for half a TTL of this
+  // replica's time. A partition's: orphaned (taken if expired); a member's: not live.
+  bool unrenewed(const Foreign& f, TimePoint now) const { return f.released || now - f.unchanged_since >= ttl_ / 2; }
   void lose(int64_t partition);  // REQUIRES: mu_ not held
   // Reads every lease into foreign_. Returns the partitions that look orphaned (another owner's,
   // not renewed for half a TTL, or released) and those the store says are this replica's but it

@@ -8,21 +8,14 @@
 #include <unistd.h>
 
 #include <fstream>
-#include <sstream>
 
 #include "polling.h"
+#include "text_file.h"
 
 #include <gtest/gtest.h>
 
 namespace pahlawan::testing {
 namespace {
-
-std::string slurp(const std::filesystem::path& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 void replace_all(std::string& s, const std::string& from, const std::string& to) {
   for (size_t at = s.find(from); at != std::string::npos; at = s.find(from, at + to.size())) {
@@ -46,7 +39,7 @@ bool accepts(int port) {
 NginxProcess::NginxProcess(const std::vector<int>& upstream_ports) : port_(free_loopback_port()) {
   prefix_ = std::filesystem::temp_directory_path() / ("pp-nginx-" + std::to_string(::getpid()));
   std::filesystem::create_directories(prefix_);
-  std::string conf = slurp(std::string(PAHLAWAN_SOURCE_DIR) + "/deploy/nginx/pahlawan.conf");
+  std::string conf = read_text_file(std::string(PAHLAWAN_SOURCE_DIR) + "/deploy/nginx/pahlawan.conf");
   std::string servers;
   for (int p : upstream_ports) servers += "    server 127.0.0.1:" + std::to_string(p) + " max_fails=0;\n";
   replace_all(conf, "@UPSTREAMS@\n", servers);
@@ -60,7 +53,8 @@ NginxProcess::NginxProcess(const std::vector<int>& upstream_ports) : port_(free_
              nullptr);
     ::_exit(127);
   }
-  EXPECT_TRUE(eventually([&] { return accepts(port_); })) << "nginx did not start: " << slurp(prefix_ / "error.log");
+  EXPECT_TRUE(eventually([&] { return accepts(port_); }))
+      << "nginx did not start: " << read_text_file(prefix_ / "error.log");
 }
 
 NginxProcess::~NginxProcess() {
@@ -70,7 +64,7 @@ NginxProcess::~NginxProcess() {
 }
 
 std::string NginxProcess::access_log() const {
-  return slurp(prefix_ / "access.log");
+  return read_text_file(prefix_ / "access.log");
 }
 
 }  // namespace pahlawan::testing

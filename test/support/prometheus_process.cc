@@ -5,13 +5,13 @@
 #include <unistd.h>
 
 #include <fstream>
-#include <sstream>
 
 #include <boost/url/encode.hpp>
 #include <boost/url/rfc/unreserved_chars.hpp>
 
 #include "http_client.h"
 #include "polling.h"
+#include "text_file.h"
 
 #include <gtest/gtest.h>
 
@@ -73,10 +73,7 @@ boost::json::array PrometheusProcess::query(const std::string& promql) const {
 }
 
 std::string PrometheusProcess::log() const {
-  std::ifstream in(dir_ / "prometheus.log");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+  return read_text_file(dir_ / "prometheus.log");
 }
 
 }  // namespace pahlawan::testing

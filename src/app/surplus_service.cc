@@ -216,12 +216,17 @@ Result<std::vector<NearbyHit>> SurplusService::browse(const Principal& caller, c
 std::optional<Result<std::vector<NearbyHit>>> SurplusService::browse_shared(const BrowseRequest& req, TimePoint now) {
   if (!shared_breaker_->allow()) return std::nullopt;
   const auto started = std::chrono::steady_clock::now();
+  Span span = shared_tracer_ ? shared_tracer_->start("redis nearby", SpanKind::kClient, req.traceparent) : Span();
+  span.set("db.system", "redis");
   auto hits = shared_->nearby(NearbyQuery{req.lat, req.lon, req.radius_m, req.limit, req.category, now});
   auto cold = hits ? shared_->cold_total(now) : Result<int64_t>(hits.status());
   if (!hits || !cold) {
+    span.fail(hits ? cold.status().message() : hits.status().message());
     shared_breaker_->record_failure();
     return std::nullopt;
   }
+  span.set("pahlawan.hits", static_cast<int64_t>(hits->size()));
+  span.end();
   shared_breaker_->record_success(std::chrono::duration_cast<Millis>(std::chrono::steady_clock::now() - started));
   if (*cold == 0) return std::move(*hits);
   // The copy holds the hot window; older available items (some replica counts them) are the store's.

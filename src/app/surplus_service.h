@@ -21,6 +21,7 @@
 #include "domain/party.h"
 #include "engine/circuit_breaker.h"
 #include "engine/shard_router.h"
+#include "engine/tracer.h"
 #include "ports/hot_geo_index.h"
 #include "ports/ngo_directory.h"
 #include "ports/shared_hot_index.h"
@@ -49,6 +50,7 @@ struct BrowseRequest {
   double lat = 0, lon = 0, radius_m = 5000;
   int limit = 50;
   std::optional<std::string> category;
+  std::string traceparent;  // the request's span: the shared copy's query is its child
 };
 
 class SurplusService {
@@ -65,9 +67,10 @@ class SurplusService {
   // The hot index every replica shares (Redis; docs/replicas.md): browse reads it first, behind a
   // circuit breaker, and falls back to the path above when it fails, is slow or is being rebuilt.
   // Set once, before serving.
-  void set_shared_index(SharedHotIndex* shared, CircuitBreaker* breaker) {
+  void set_shared_index(SharedHotIndex* shared, CircuitBreaker* breaker, const Tracer* tracer = nullptr) {
     shared_ = shared;
     shared_breaker_ = breaker;
+    shared_tracer_ = tracer;
   }
   // Browses answered from the shared copy, and those that fell back (it failed or was refused).
   struct BrowseSources {
@@ -134,6 +137,7 @@ class SurplusService {
   bool browse_from_store_ = false;
   SharedHotIndex* shared_ = nullptr;
   CircuitBreaker* shared_breaker_ = nullptr;
+  const Tracer* shared_tracer_ = nullptr;
   std::atomic<uint64_t> browse_shared_{0}, browse_fallback_{0};
   // The shared copy's answer, with the cluster's cold items from the store when any exist; nullopt:
   // it failed (the caller falls back).

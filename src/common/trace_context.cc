@@ -16,12 +16,6 @@ bool all_zero(std::string_view s) {
   return s.find_first_not_of('0') == std::string_view::npos;
 }
 
-std::string hex64(uint64_t v) {
-  char buf[17];
-  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(v));
-  return buf;
-}
-
 }  // namespace
 
 bool valid_traceparent(std::string_view tp) {
@@ -32,15 +26,26 @@ bool valid_traceparent(std::string_view tp) {
          !all_zero(span);
 }
 
-std::string child_traceparent(std::string_view incoming, const std::function<uint64_t()>& random64) {
-  uint64_t span = 0;
-  while (span == 0) span = random64();
-  if (valid_traceparent(incoming)) {
-    return "00-" + std::string(incoming.substr(3, 32)) + "-" + hex64(span) + "-" + std::string(incoming.substr(53, 2));
+bool valid_tracestate(std::string_view ts) {
+  if (ts.empty() || ts.size() > 512) return false;
+  int members = 0;
+  size_t start = 0;
+  while (start <= ts.size()) {
+    size_t comma = ts.find(',', start);
+    if (comma == std::string_view::npos) comma = ts.size();
+    std::string_view m = ts.substr(start, comma - start);
+    while (!m.empty() && (m.front() == ' ' || m.front() == '\t')) m.remove_prefix(1);
+    while (!m.empty() && (m.back() == ' ' || m.back() == '\t')) m.remove_suffix(1);
+    if (!m.empty()) {  // empty members are allowed and ignored
+      const size_t eq = m.find('=');
+      if (eq == 0 || eq == std::string_view::npos || eq + 1 == m.size() || ++members > 32) return false;
+      for (char c : m) {
+        if (c < 0x20 || c > 0x7e) return false;
+      }
+    }
+    start = comma + 1;
   }
-  uint64_t hi = random64(), lo = random64();
-  if (hi == 0 && lo == 0) lo = 1;
-  return "00-" + hex64(hi) + hex64(lo) + "-" + hex64(span) + "-01";
+  return members > 0;
 }
 
 }  // namespace pahlawan

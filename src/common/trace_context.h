@@ -1,17 +1,16 @@
-// W3C Trace Context (traceparent) handling: continue an incoming trace with a new span of our own, or
-// start a trace when the request carried none (or an invalid one). Pure apart from the random source
-// passed in.
+// W3C Trace Context: which traceparent and tracestate headers are well formed. Spans and the contexts
+// they hand on are made by the Tracer (engine/tracer.h).
 #pragma once
 
 #include <cstdint>
-#include <functional>
 #include <string>
 #include <string_view>
 
 namespace pahlawan {
 
 bool valid_traceparent(std::string_view tp);
-// `random64` supplies fresh random bits (trace and span ids must not be guessable or repeat).
-std::string child_traceparent(std::string_view incoming, const std::function<uint64_t()>& random64);
+// A W3C tracestate header worth passing on: at most 512 characters and 32 comma-separated
+// key=value members of printable ASCII. A malformed one is dropped, as the specification asks.
+bool valid_tracestate(std::string_view ts);
 
 }  // namespace pahlawan

@@ -100,21 +100,18 @@ void ShardActor::insert(Surplus s, std::string traceparent, std::optional<Idempo
                         SurplusReply reply) {
   turn([this, s = std::move(s), traceparent = std::move(traceparent), idempotency = std::move(idempotency),
         reply = std::move(reply)]() mutable {
+    Span span = turn_span("actor insert", traceparent, s.id);
     auto fenced = fence();
     if (!fenced) return reply(fenced.status());
     UnitOfWork unit;
     unit.fence = *fenced;
     unit.inserts.push_back(s);
-    unit.events.push_back(ctx_.events.make(event_type::kPosted, s, traceparent));
+    unit.events.push_back(ctx_.events.make(event_type::kPosted, s, span.traceparent()));
     unit.idempotency = std::move(idempotency);
-    std::string json = unit.events.back().data_json;
+    Write w{s, unit.events.back().data_json, span.traceparent(), {}};
     items_.insert_or_assign(s.id, s);
     ctx_.track(s.id, cell_, true);
-    write_started(s.id);
-    ctx_.store.commit(std::move(unit), [this, self = shared_from_this(), s, json = std::move(json),
-                                        reply = std::move(reply)](Status st) mutable {
-      finish(std::move(st), std::move(s), std::move(json), std::move(reply));
-    });
+    commit(std::move(unit), std::move(w), std::move(reply));
   });
 }
 
@@ -162,6 +159,7 @@ void ShardActor::write_decided(const std::string& id) {
 }
 
 void ShardActor::do_mutate(const std::string& id, const std::string& traceparent, Decide& decide, SurplusReply reply) {
+  Span span = turn_span("actor decide", traceparent, id);
   // Before anything is read: a replica that does not hold the partition keeps none of its items.
   auto fenced = fence();
   if (!fenced) return reply(fenced.status());
@@ -170,6 +168,7 @@ void ShardActor::do_mutate(const std::string& id, const std::string& traceparent
   const auto it = items_.find(id);
   const Surplus current = **item;
   auto decided = decide(current);
+  if (!decided) span.fail(decided.status().message());
   if (!decided || !decided->changed) {
     // A waiting item handed back by the line for a freed slot that is gone again: back in line.
     if (waits(current)) sync_line(current);
@@ -197,27 +196,44 @@ void ShardActor::do_mutate(const std::string& id, const std::string& traceparent
   // Several replicas offer to one NGO: its limits are checked again in the commit, across them all.
   if (ctx_.leases) unit.budget = decided->budget;
   unit.updates.push_back(SurplusUpdate{after, current.version});
-  unit.events.push_back(ctx_.events.make(decided->event_type, after, traceparent));
-  std::string json = unit.events.back().data_json;
-  it->second = after;
+  span.set("pahlawan.event", decided->event_type);
+  unit.events.push_back(ctx_.events.make(decided->event_type, after, span.traceparent()));
+  Write w{after, unit.events.back().data_json, span.traceparent(), {}};
+  it->second = std::move(after);
   // Browsers must stop seeing an item the moment it stops being available, not after the fsync.
-  if (after.status != SurplusStatus::kAvailable) ctx_.index.remove(id);
-  write_started(id);
-  ctx_.store.commit(std::move(unit), [this, self = shared_from_this(), after = std::move(after), json = std::move(json),
-                                      reply = std::move(reply)](Status st) mutable {
-    finish(std::move(st), std::move(after), std::move(json), std::move(reply));
-  });
+  if (w.after.status != SurplusStatus::kAvailable) ctx_.index.remove(id);
+  commit(std::move(unit), std::move(w), std::move(reply));
+}
+
+Span ShardActor::turn_span(const char* name, const std::string& parent, const std::string& id) {
+  Span span = ctx_.tracer().start(name, SpanKind::kInternal, parent);
+  span.set("pahlawan.surplus_id", id);
+  span.set("pahlawan.cell", std::to_string(cell_));
+  return span;
+}
+
+void ShardActor::commit(UnitOfWork unit, Write w, SurplusReply reply) {
+  // The store transaction as the actor sees it: queued for the group commit, then made durable.
+  w.commit = ctx_.tracer().start("store commit", SpanKind::kClient, w.traceparent);
+  w.commit.set("db.operation", unit.inserts.empty() ? "update" : "insert");
+  write_started(w.after.id);
+  ctx_.store.commit(std::move(unit),
+                    [this, self = shared_from_this(), w = std::move(w), reply = std::move(reply)](Status st) mutable {
+                      if (!st.is_ok()) w.commit.fail(st.message());
+                      w.commit.end();
+                      finish(std::move(st), std::move(w), std::move(reply));
+                    });
 }
 
 // Runs on the store's thread, which is the one serial resource of the write path: it only hands the
 // outcome over. The index update and the reply (which renders JSON) run on the mailbox, where they are
 // ordered with the decisions made since.
-void ShardActor::finish(Status st, Surplus after, std::string json, SurplusReply reply) {
+void ShardActor::finish(Status st, Write w, SurplusReply reply) {
   if (!st.is_ok()) {
     // Counted here, before any barrier queued after this write is answered (see answer_after_pending).
     failed_writes_.fetch_add(1);
     // in_flight_ stays raised until the reload has run, so no refusal is answered from the stale copy.
-    return turn([this, st = std::move(st), id = after.id, reply = std::move(reply)]() mutable {
+    return turn([this, st = std::move(st), id = w.after.id, reply = std::move(reply)]() mutable {
       write_decided(id);
       reload(id);
       --in_flight_;
@@ -225,11 +241,11 @@ void ShardActor::finish(Status st, Surplus after, std::string json, SurplusReply
     });
   }
   --in_flight_;
-  turn([this, after = std::move(after), json = std::move(json), reply = std::move(reply)]() mutable {
-    write_decided(after.id);
-    on_committed(after, std::move(json));
-    forget_if_closed(after.id);  // a closed copy kept only while this write was out
-    reply(std::move(after));
+  turn([this, w = std::move(w), reply = std::move(reply)]() mutable {
+    write_decided(w.after.id);
+    on_committed(w);
+    forget_if_closed(w.after.id);  // a closed copy kept only while this write was out
+    reply(std::move(w.after));
   });
 }
 
@@ -250,12 +266,13 @@ void ShardActor::answer_after_pending(Result<Surplus> result, SurplusReply reply
 
 // Runs on the mailbox once `after` is durable. A newer change decided meanwhile has already updated
 // the index (or will, when it commits), so only the latest version touches it.
-void ShardActor::on_committed(const Surplus& after, std::string json) {
+void ShardActor::on_committed(Write& w) {
+  const Surplus& after = w.after;
   if (ctx_.matcher) ctx_.matcher->committed(after);
   if (after.version == 1) {
     ctx_.expiries.push(Deadline{after.expires_at, after.id, cell_, DeadlineKind::kExpire});
     ctx_.expiries.push(Deadline{after.created_at + ctx_.hot_window, after.id, cell_, DeadlineKind::kCool});
-    if (ctx_.leases) match(after.id, true);  // several replicas: no bus consumer matches posts
+    if (ctx_.leases) match(after.id, true, w.traceparent);  // several replicas: no bus consumer matches posts
   }
   if (after.status != SurplusStatus::kAvailable) forget_cold(after.id);
   if (after.status == SurplusStatus::kAvailable && after.offer) {
@@ -269,20 +286,20 @@ void ShardActor::on_committed(const Surplus& after, std::string json) {
     // empty line, and must not be missed.
     sync_line(after);
     ctx_.expiries.push(Deadline{ctx_.matcher->wait_deadline(after), after.id, cell_, DeadlineKind::kMatch});
-    match(after.id, false);
+    match(after.id, false, w.traceparent);
   }
   if (after.status == SurplusStatus::kAvailable) {
-    make_hot(after, std::move(json));
+    make_hot(after, std::move(w.json));
   } else if (!after.is_open()) {
     ctx_.track(after.id, cell_, false);
     items_.erase(it);  // finished items are not kept in memory; the store has them
   }
 }
 
-void ShardActor::match(std::string id, bool only_if_new) {
+void ShardActor::match(std::string id, bool only_if_new, std::string traceparent) {
   if (!ctx_.matcher) return;
   run_match(
-      std::move(id), "",
+      std::move(id), std::move(traceparent),
       [this, only_if_new](const Surplus& s) -> Result<std::optional<Surplus>> {
         const bool open =
             s.status == SurplusStatus::kAvailable && !s.offer && !s.dead_lettered && s.expires_at > ctx_.clock.now();
@@ -345,6 +362,9 @@ void ShardActor::run_match(std::string id, std::string traceparent, MatchGate ga
                            SurplusReply reply, bool immediate) {
   turn([this, id = std::move(id), traceparent = std::move(traceparent), gate = std::move(gate),
         relaxed = std::move(relaxed), reply = std::move(reply), immediate]() mutable {
+    // The match's first turn; the route request and the decision that follows are its children.
+    Span span = turn_span("actor match", traceparent, id);
+    traceparent = span.traceparent();
     if (auto fenced = fence(); !fenced) return reply(fenced.status());
     auto item = find_item(id);
     if (!item) return reply(item.status());
@@ -388,9 +408,12 @@ void ShardActor::run_match(std::string id, std::string traceparent, MatchGate ga
     // What the second step needs if it runs later; the reply moves in before the race below starts.
     auto later =
         std::make_shared<std::tuple<std::string, std::string, SurplusReply>>(id, traceparent, std::move(reply));
+    auto route_span = std::make_shared<Span>(ctx_.tracer().start("route estimate", SpanKind::kClient, traceparent));
+    route_span->set("pahlawan.destinations", static_cast<int64_t>(plan->destinations.size()));
     ctx_.matcher->routes().estimate(
         GeoPoint{current.lat, current.lon}, plan->destinations,
-        [this, self = shared_from_this(), handoff, later, choose](RouteAnswer times) mutable {
+        [this, self = shared_from_this(), handoff, later, choose, route_span](RouteAnswer times) mutable {
+          route_span->end();
           int expected = 0;
           handoff->answer = std::move(times);
           if (handoff->state.compare_exchange_strong(expected, 1)) return;

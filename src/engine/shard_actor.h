@@ -29,6 +29,7 @@
 #include "engine/lease_keeper.h"
 #include "engine/matcher.h"
 #include "engine/ngo_ledger.h"
+#include "engine/tracer.h"
 #include "engine/waiting_line.h"
 #include "ports/event_factory.h"
 #include "ports/hot_geo_index.h"
@@ -64,6 +65,8 @@ struct ShardContext {
   // A posted item is matched when its insert commits (no bus consumer does it; a match lost with the
   // process is redone by the partition's next owner when it adopts the item).
   LeaseKeeper* leases = nullptr;
+  const Tracer* tracer_ptr = nullptr;  // null: spans are not recorded (contexts are still handed on)
+  const Tracer& tracer() const { return tracer_ptr ? *tracer_ptr : untraced(); }
 };
 
 // Owned through shared_ptr: every task and callback of the actor holds a reference, so the router can
@@ -103,7 +106,8 @@ class ShardActor : public std::enable_shared_from_this<ShardActor> {
   void cool(std::string id);
   // Offers an available item without a pending offer to the best eligible NGO, or dead-letters it.
   // `only_if_new`: only an item never offered (a replayed posted event must not offer twice).
-  void match(std::string id, bool only_if_new);
+  // `traceparent`: the context of what asked for the match (the post's commit), or empty.
+  void match(std::string id, bool only_if_new, std::string traceparent = "");
   // The pending offer's deadline came: re-match, excluding every NGO already offered the item.
   void offer_lapsed(std::string id);
   // A batch window's outcome for the item (as it was at `version`): an offer to `ngo_id` if the item
@@ -133,8 +137,18 @@ class ShardActor : public std::enable_shared_from_this<ShardActor> {
                  SurplusReply reply, bool immediate = false);
   // Answers without writing, after any write of this actor still in flight has been decided.
   void answer_after_pending(Result<Surplus> result, SurplusReply reply);
-  void finish(Status st, Surplus after, std::string json, SurplusReply reply);
-  void on_committed(const Surplus& after, std::string json);
+  // A change handed to the store, and what follows it once it is decided.
+  struct Write {
+    Surplus after;
+    std::string json;         // the item's rendering, for the hot index
+    std::string traceparent;  // the deciding turn's span: what the change causes continues it
+    Span commit;              // the store transaction's span
+  };
+  // A span for a mailbox turn on item `id`, continuing `parent`.
+  Span turn_span(const char* name, const std::string& parent, const std::string& id);
+  void commit(UnitOfWork unit, Write w, SurplusReply reply);
+  void finish(Status st, Write w, SurplusReply reply);
+  void on_committed(Write& w);
   void reload(const std::string& id);
   // Keeps the waiting line in step with the item: in it while it waits, out of it otherwise.
   void sync_line(const Surplus& s);

@@ -54,6 +54,8 @@ class ShardRouter {
   // a partition held elsewhere is answered kElsewhere. REQUIRES: before serving; then
   // load_open_items() is not used: partitions are adopted as their leases are gained.
   void enable_leases(LeaseKeeper& keeper) { ctx_.leases = &keeper; }
+  // Spans for the actors' turns, store commits and route requests. REQUIRES: before serving.
+  void enable_tracing(const Tracer& tracer) { ctx_.tracer_ptr = &tracer; }
   // This replica gained `partition`: its open items are loaded from the store and adopted by their
   // actors, deadlines and all. Called by the keeper (any thread).
   Status adopt_partition(int64_t partition);

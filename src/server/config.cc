@@ -45,7 +45,8 @@ std::string config_usage() {
          "                      [--routing-timeout-ms 1000] [--routing-breaker-failures 5]\n"
          "                      [--routing-breaker-cooldown-ms 30000] [--webhook-ca-file PEM]\n"
          "                      [--max-connections 10000] [--request-timeout-ms 10000] [--write-timeout-ms 10000]\n"
-         "                      [--sse-heartbeat-ms 10000]\n"
+         "                      [--sse-heartbeat-ms 10000] [--log-level info]\n"
+         "                      [--otlp-endpoint http://host:4318] [--trace-sample-ratio 1.0]\n"
          "                      [--max-streams-per-ngo 8] [--idempotency-retention-h 24]\n"
          "                      [--outbox-retention-h 24] [--journal-max-mb 256] [--journal-keep 4]\n"
          "                      [--webhook-allow-private false] [--max-post-distance-m 50000]\n"
@@ -102,6 +103,9 @@ Result<Config> parse_config(const std::vector<std::string>& args,
       {"--request-timeout-ms", "PAHLAWAN_REQUEST_TIMEOUT_MS"},
       {"--write-timeout-ms", "PAHLAWAN_WRITE_TIMEOUT_MS"},
       {"--sse-heartbeat-ms", "PAHLAWAN_SSE_HEARTBEAT_MS"},
+      {"--otlp-endpoint", "PAHLAWAN_OTLP_ENDPOINT"},
+      {"--trace-sample-ratio", "PAHLAWAN_TRACE_SAMPLE_RATIO"},
+      {"--log-level", "PAHLAWAN_LOG_LEVEL"},
   };
   std::map<std::string, std::string> values;
   for (const auto& f : kFlags) {
@@ -163,6 +167,7 @@ Result<Config> parse_config(const std::vector<std::string>& args,
       {"--match-radius-m", {&c.match_radius_m, 1, 1000000}},
       {"--rate-limit", {&c.rate_limit, 0, 1e6}},
       {"--max-post-distance-m", {&c.max_post_distance_m, 0, 20100000}},
+      {"--trace-sample-ratio", {&c.trace_sample_ratio, 0, 1}},
   };
   for (const auto& [flag, v] : values) {
     if (flag == "--listen") c.listen = v;
@@ -206,6 +211,18 @@ Result<Config> parse_config(const std::vector<std::string>& args,
             "--hot must be a Redis URL (redis://host:port[/db]); without it the hot index is in-process only");
       }
       c.hot_url = v;
+    }
+    if (flag == "--otlp-endpoint") {
+      if (!v.empty() && v.rfind("http://", 0) != 0) {
+        return invalid("--otlp-endpoint must be an OTLP/HTTP URL (http://host:4318[/v1/traces])");
+      }
+      c.otlp_endpoint = v;
+    }
+    if (flag == "--log-level") {
+      if (v != "debug" && v != "info" && v != "warn" && v != "error") {
+        return invalid("--log-level must be debug, info, warn or error");
+      }
+      c.log_level = v;
     }
     if (flag == "--store") {
       if (!v.empty() && !is_postgres_url(v)) {

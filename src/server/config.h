@@ -59,6 +59,11 @@ struct Config {
   int write_timeout_ms = 10000;        // each write to a client (responses, event frames)
   int sse_heartbeat_ms = 10000;        // a comment line on an event stream quiet this long
   double rate_limit = 100;             // requests per second per provider/NGO token (0: off); bursts of 2 s worth
+  // Traces (docs/operations.md): spans go to this OTLP/HTTP collector (http://host:port, path
+  // /v1/traces unless given); empty: none are recorded. New traces are kept with this probability.
+  std::string otlp_endpoint;
+  double trace_sample_ratio = 1.0;
+  std::string log_level = "info";  // debug, info, warn or error: the least severe line written
 };
 
 // args: the words after "serve". env: lookup of environment variables (getenv in production).

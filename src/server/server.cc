@@ -27,6 +27,7 @@
 #include "adapters/journal/file_event_journal.h"
 #include "adapters/nats/jetstream_bus.h"
 #include "adapters/nats/jetstream_consumer.h"
+#include "adapters/otlp/otlp_http_exporter.h"
 #include "adapters/postgres/pg_store.h"
 #include "adapters/redis/redis_hot_index.h"
 #include "adapters/routing/osrm_route_estimator.h"
@@ -249,6 +250,29 @@ int run_server(const Config& config) {
   asio::io_context io(static_cast<int>(threads));
   SaturationMeter saturation(threads);
   AsioExecutor pool(io, saturation);
+  // Traces: every request, and what it causes, is a span of the trace its traceparent names; with
+  // --otlp-endpoint the sampled ones go to the collector (docs/operations.md).
+  std::random_device rd;
+  std::mt19937_64 seed_rng((static_cast<uint64_t>(rd()) << 32) ^ rd());
+  std::mutex rng_mu;
+  auto random64 = [&] {
+    std::lock_guard lock(rng_mu);
+    return seed_rng();
+  };
+  std::unique_ptr<OtlpHttpExporter> otlp;
+  if (!config.otlp_endpoint.empty()) {
+    OtlpOptions otlp_options;
+    otlp_options.endpoint = config.otlp_endpoint;
+    otlp_options.resource = {{"service.name", "pahlawan"},
+                             {"service.instance.id", replica_owner.empty() ? config.listen : replica_owner}};
+    auto started = OtlpHttpExporter::start(std::move(otlp_options), metrics);
+    if (!started) {
+      std::fprintf(stderr, "%s\n", started.status().message().c_str());
+      return 1;
+    }
+    otlp = std::move(*started);
+  }
+  const Tracer tracer(otlp.get(), config.trace_sample_ratio, random64);
   S2HotGeoIndex local_index;
   // --hot redis://: the hot index is also written to Redis, which every replica browses (the mirror's
   // thread writes it; docs/replicas.md). Its cold count and partition test are wired once the router
@@ -281,6 +305,7 @@ int run_server(const Config& config) {
   ShardRouter router(config.shard_level, store, index, expiries, events, pool, clock,
                      std::chrono::seconds(config.hot_window_s));
   cold_count = [&router] { return router.cold_available(); };
+  router.enable_tracing(tracer);
 
   // Matching: NGOs by place, their rolling load, and travel-time ranking — OSRM behind a circuit
   // breaker when --routing-url is set (a slow answer, half the deadline, counts as a failure), with
@@ -403,12 +428,13 @@ int run_server(const Config& config) {
   bus.subscribe(**journal);
   MatchTrigger match_trigger(router);
   if (!via_jetstream) bus.subscribe(match_trigger);
-  SseHub sse_hub(static_cast<size_t>(config.max_streams_per_ngo));
+  SseHub sse_hub(static_cast<size_t>(config.max_streams_per_ngo), &tracer);
   bus.subscribe(sse_hub);
   WebhookOptions webhook_options;
   webhook_options.base_backoff = std::chrono::milliseconds(config.webhook_retry_ms);
   webhook_options.ca_file = config.webhook_ca_file;
   webhook_options.allow_private = config.webhook_allow_private;
+  webhook_options.tracer = &tracer;
   // On the bus, JetStream keeps what is not delivered yet: no cursor of the sender's own.
   auto webhooks_r = WebhookSender::create(ngos, metrics, webhook_options, via_jetstream ? nullptr : &store);
   if (!webhooks_r) {
@@ -429,6 +455,7 @@ int run_server(const Config& config) {
   if (!config.bus_url.empty()) {
     JetStreamOptions jo;
     jo.url = config.bus_url;
+    jo.tracer = &tracer;
     auto js = JetStreamBus::connect(jo, &metrics);
     if (!js) {
       std::fprintf(stderr, "%s\n", js.status().message().c_str());
@@ -468,6 +495,7 @@ int run_server(const Config& config) {
     for (const Wanted& w : wanted) {
       JetStreamConsumerOptions co;
       co.link.url = config.bus_url;
+      co.link.tracer = &tracer;
       co.durable = w.durable;
       co.filter = w.filter;
       co.ack_wait = std::chrono::milliseconds(config.bus_ack_wait_ms);
@@ -480,6 +508,7 @@ int run_server(const Config& config) {
     }
     JetStreamConsumerOptions co;
     co.link.url = config.bus_url;
+    co.link.tracer = &tracer;
     co.ack_wait = std::chrono::milliseconds(config.bus_ack_wait_ms);
     co.durable = "webhooks";
     co.filter = "pp.surplus.offered.>";
@@ -574,7 +603,7 @@ int run_server(const Config& config) {
   // in a row send browse to the store for a second, then one probe.
   CircuitBreaker hot_breaker(clock, CircuitBreakerOptions{3, Millis(config.hot_timeout_ms), Millis(1000)});
   if (mirror) {
-    surplus.set_shared_index(shared_index.get(), &hot_breaker);
+    surplus.set_shared_index(shared_index.get(), &hot_breaker, &tracer);
     metrics.add_collector([&metrics, &mirror, &surplus, &hot_breaker] {
       const auto st = mirror->stats();
       metrics.gauge("hot_shared_in_step", "1 when this replica's part of the shared (Redis) hot index is written")
@@ -596,17 +625,11 @@ int run_server(const Config& config) {
     });
   }
   std::atomic<bool> ready{false};
-  std::random_device rd;
-  std::mt19937_64 seed_rng((static_cast<uint64_t>(rd()) << 32) ^ rd());
-  std::mutex rng_mu;
   RateLimiter limiter(clock, config.rate_limit, 2 * config.rate_limit);
-  ApiHandler handler(ApiHandlerDeps{auth, limiter, registry, surplus, metrics, sse_hub, secrets, reads, ready, [&] {
-                                      std::lock_guard lock(rng_mu);
-                                      return seed_rng();
-                                    }});
+  ApiHandler handler(ApiHandlerDeps{auth, limiter, registry, surplus, metrics, sse_hub, secrets, reads, ready, tracer});
   std::unique_ptr<RequestForwarder> forwarder;
   if (replicated) {
-    forwarder = std::make_unique<RequestForwarder>(std::chrono::milliseconds(config.request_timeout_ms));
+    forwarder = std::make_unique<RequestForwarder>(std::chrono::milliseconds(config.request_timeout_ms), tracer);
     handler.set_forwarder(forwarder.get());
     metrics.add_collector([&metrics, &keeper, &forwarder] {
       metrics.gauge("replica_partitions_held", "Partition leases this replica holds")
@@ -681,6 +704,7 @@ int run_server(const Config& config) {
   if (ticker) ticker->stop();
   if (keeper) keeper->release_all();
   store_r->flush_and_stop();
+  if (otlp) otlp->stop();  // the last spans, once (a dead collector costs one request timeout)
   std::printf("drained; bye\n");
   std::fflush(stdout);
   return 0;

@@ -1,5 +1,6 @@
-// A local webhook receiver for the end-to-end tests: accepts connections one at a time and records
-// each request (event id, signature, body); the first request gets 500, the rest 200 (or all 200 with
+// A local webhook receiver for the end-to-end tests (and, always answering 200, an OTLP collector):
+// accepts connections one at a time and records each request (event id, signature, body,
+// traceparent, path); the first request gets 500, the rest 200 (or all 200 with
 // always_ok). With a certificate (TestCertificate: self-signed for "localhost", made with OpenSSL
 // for the test run) it speaks TLS.
 #pragma once
@@ -26,6 +27,7 @@ namespace pahlawan::testing {
 
 struct Received {
   std::string event_id, signature, body;
+  std::string traceparent, path;
 };
 
 // A self-signed certificate for "localhost" (its own CA), made with OpenSSL for the test run.
@@ -145,8 +147,8 @@ class Receiver {
     {
       std::lock_guard lock(mu_);
       first = got_.empty();
-      got_.push_back(
-          Received{std::string(req["X-Pahlawan-Event-Id"]), std::string(req["X-Pahlawan-Signature"]), req.body()});
+      got_.push_back(Received{std::string(req["X-Pahlawan-Event-Id"]), std::string(req["X-Pahlawan-Signature"]),
+                              req.body(), std::string(req["traceparent"]), std::string(req.target())});
     }
     const bool fail = first && !always_ok_;
     boost::beast::http::response<boost::beast::http::string_body> res{

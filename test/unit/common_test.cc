@@ -7,7 +7,6 @@
 #include "common/ids.h"
 #include "common/metrics.h"
 #include "common/time_format.h"
-#include "common/trace_context.h"
 #include "fake_clock.h"
 
 namespace pahlawan {
@@ -51,25 +50,6 @@ TEST(Ids, AreUniqueTimeOrderedUuidV7) {
     EXPECT_LT(prev, id);
     EXPECT_TRUE(seen.insert(id).second);
     prev = id;
-  }
-}
-
-TEST(TraceContext, ContinuesAValidTraceWithANewSpan) {
-  const std::string in = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
-  ASSERT_TRUE(valid_traceparent(in));
-  uint64_t n = 41;
-  const std::string out = child_traceparent(in, [&] { return ++n; });
-  EXPECT_TRUE(valid_traceparent(out));
-  EXPECT_EQ(out.substr(0, 36), in.substr(0, 36));
-  EXPECT_NE(out.substr(36, 16), in.substr(36, 16));
-}
-
-TEST(TraceContext, StartsATraceForMissingOrInvalidHeaders) {
-  uint64_t n = 7;
-  for (const char* bad : {"", "garbage", "00-00000000000000000000000000000000-00f067aa0ba902b7-01",
-                          "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01"}) {
-    EXPECT_FALSE(valid_traceparent(bad));
-    EXPECT_TRUE(valid_traceparent(child_traceparent(bad, [&] { return ++n; }))) << bad;
   }
 }
 

@@ -9,6 +9,7 @@
 #include "app/json_render.h"
 #include "common/time_format.h"
 #include "common/trace_context.h"
+#include "engine/tracer.h"
 
 namespace pahlawan {
 namespace {
@@ -49,12 +50,68 @@ SurplusReply surplus_reply(Respond respond) {
   };
 }
 
+// The route a path matches, with its id segment as "{id}" ("/v1/surplus/{id}/claim"): the name of
+// its span, its log line and its metrics. Anything else is "unmatched", so that a client making up
+// paths makes up no label values.
+const char* route_template(const std::vector<std::string>& seg) {
+  static const char* const kRoutes[] = {"/healthz",
+                                        "/readyz",
+                                        "/metrics",
+                                        "/v1/providers",
+                                        "/v1/ngos",
+                                        "/v1/ngos/{id}",
+                                        "/v1/surplus",
+                                        "/v1/surplus/{id}",
+                                        "/v1/surplus/{id}/claim",
+                                        "/v1/surplus/{id}/pickup",
+                                        "/v1/surplus/{id}/decline",
+                                        "/v1/offers",
+                                        "/v1/providers/{id}/token",
+                                        "/v1/ngos/{id}/token",
+                                        "/v1/events",
+                                        "/v1/dlq",
+                                        "/v1/waiting",
+                                        "/v1/dlq/{id}/retry",
+                                        "/v1/dlq/{id}/assign"};
+  std::string path;
+  for (size_t i = 0; i < seg.size(); ++i) path += "/" + (i == 2 ? std::string("{id}") : seg[i]);
+  for (const char* r : kRoutes) {
+    if (path == r) return r;
+  }
+  return "unmatched";
+}
+
 }  // namespace
 
 void ApiHandler::handle(ApiRequest req, Respond respond) {
   auto target = parse_target(req.target);
-  if (!target) return respond(error_response(target.status()));
+  if (!target) {
+    ApiResponse r = error_response(target.status());
+    r.route = "unmatched";
+    return respond(std::move(r));
+  }
   const std::vector<std::string>& seg = target->segments;
+  const char* const route_name = route_template(seg);
+  // The request's span: a child of the caller's traceparent, or a trace's root. Its context goes
+  // back in the answer's traceparent, and on into everything the request causes. Probes and scrapes
+  // (not under /v1) are not traced: they would be most of the spans and say nothing.
+  const bool traced = std::string_view(route_name).starts_with("/v1");
+  Span span = traced
+                  ? d_.tracer.start(req.method + " " + route_name, SpanKind::kServer, req.traceparent, req.tracestate)
+                  : Span();
+  span.set("http.request.method", req.method);
+  span.set("http.route", route_name);
+  const std::string tp = span.traceparent();
+  respond = [span = std::move(span), route_name, tracestate = valid_tracestate(req.tracestate) ? req.tracestate : "",
+             respond = std::move(respond)](ApiResponse r) mutable {
+    r.route = route_name;
+    span.set("http.response.status_code", static_cast<int64_t>(r.status));
+    if (r.status >= 500) span.fail("HTTP " + std::to_string(r.status));
+    if (!span.traceparent().empty()) r.headers.emplace_back("traceparent", span.traceparent());
+    if (!tracestate.empty()) r.headers.emplace_back("tracestate", tracestate);
+    span.end();
+    respond(std::move(r));
+  };
   const QueryParams& query = target->query;
   const std::string& m = req.method;
 
@@ -144,7 +201,6 @@ void ApiHandler::handle(ApiRequest req, Respond respond) {
     }
     return respond(std::move(r));
   }
-  const std::string tp = child_traceparent(req.traceparent, d_.random64);
 
   // Several replicas: a command for a place another replica serves comes back kElsewhere (before
   // anything is written) and goes on to that replica as it came.
@@ -152,6 +208,7 @@ void ApiHandler::handle(ApiRequest req, Respond respond) {
                        route == Route::kClaim || route == Route::kPickup || route == Route::kDecline ||
                        route == Route::kDlqRetry || route == Route::kDlqAssign;
   if (forwarder_ && command && !req.forwarded) {
+    req.traceparent = tp;  // the forward continues this request's span
     respond = [this, copy = std::make_shared<const ApiRequest>(req),
                respond = std::move(respond)](ApiResponse r) mutable {
       if (r.forward_to.empty()) return respond(std::move(r));
@@ -171,7 +228,7 @@ void ApiHandler::handle(ApiRequest req, Respond respond) {
       });
     case Route::kSurplusList:
       if (m == "POST") return post_surplus(p, req, tp, std::move(respond));
-      return browse(p, query, std::move(respond));
+      return browse(p, query, tp, std::move(respond));
     case Route::kSurplus:
       if (m == "DELETE") return d_.surplus.cancel(p, seg[2], tp, surplus_reply(std::move(respond)));
       return d_.reads.post([this, p, id = std::string(seg[2]), respond = std::move(respond)]() mutable {
@@ -273,9 +330,10 @@ void ApiHandler::post_surplus(const Principal& p, ApiRequest& req, const std::st
   });
 }
 
-void ApiHandler::browse(const Principal& p, const QueryParams& query, Respond respond) {
+void ApiHandler::browse(const Principal& p, const QueryParams& query, const std::string& tp, Respond respond) {
   auto b = parse_browse_query(query);
   if (!b) return respond(error_response(b.status()));
+  b->traceparent = tp;
   // From memory on this thread, unless some available items are older than the hot window: then
   // the store is asked too, on the read pool.
   if (!d_.surplus.browse_reads_store()) return browse_now(p, *b, std::move(respond));

@@ -17,6 +17,7 @@
 #include "app/surplus_service.h"
 #include "common/executor.h"
 #include "common/metrics.h"
+#include "engine/tracer.h"
 #include "ports/secrets.h"
 
 namespace pahlawan {
@@ -31,7 +32,7 @@ struct ApiHandlerDeps {
   const Secrets& secrets;  // fingerprints of keyed post bodies (the same digest as token hashes)
   Executor& reads;         // store reads that may block (listings, the event replay): never an I/O thread
   const std::atomic<bool>& ready;
-  std::function<uint64_t()> random64;  // for trace/span ids
+  const Tracer& tracer;  // the request's span, and the context it hands on
 };
 
 class ApiHandler {
@@ -43,7 +44,8 @@ class ApiHandler {
 
  private:
   void post_surplus(const Principal& p, ApiRequest& req, const std::string& tp, Respond respond);
-  void browse(const Principal& p, const std::vector<std::pair<std::string, std::string>>& query, Respond respond);
+  void browse(const Principal& p, const std::vector<std::pair<std::string, std::string>>& query, const std::string& tp,
+              Respond respond);
   void browse_now(const Principal& p, const BrowseRequest& b, Respond respond);
   void register_provider(const Principal& p, ApiRequest& req, Respond respond);
   void register_ngo(const Principal& p, ApiRequest& req, Respond respond);

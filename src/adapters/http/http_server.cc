@@ -271,6 +271,7 @@ struct HttpServer::Impl {
         api.if_match = header(req, http::field::if_match);
         api.idempotency_key = header(req, "Idempotency-Key");
         api.traceparent = header(req, "traceparent");
+        api.tracestate = header(req, "tracestate");
         api.last_event_id = header(req, "Last-Event-ID");
         api.forwarded = !header(req, "X-Pahlawan-Forwarded").empty();
         in_flight.fetch_add(1);

@@ -33,15 +33,16 @@ UpstreamOptions forward_options(Millis timeout) {
 
 // The answer's headers the client should see; the connection's own are this server's to set.
 bool passes_through(const std::string& name) {
-  for (const char* own :
-       {"Content-Length", "Content-Type", "Connection", "Keep-Alive", "Transfer-Encoding", "Date", "Server"}) {
+  for (const char* own : {"Content-Length", "Content-Type", "Connection", "Keep-Alive", "Transfer-Encoding", "Date",
+                          "Server", "traceparent", "tracestate"}) {
     if (strcasecmp(name.c_str(), own) == 0) return false;
   }
   return true;
 }
 }  // namespace
 
-RequestForwarder::RequestForwarder(Millis timeout) : client_(forward_options(timeout), "pp-forward") {}
+RequestForwarder::RequestForwarder(Millis timeout, const Tracer& tracer)
+    : client_(forward_options(timeout), "pp-forward"), tracer_(tracer) {}
 
 void RequestForwarder::forward(const std::string& owner, const ApiRequest& req, Respond respond) {
   auto address = replica_address(owner);
@@ -58,12 +59,19 @@ void RequestForwarder::forward(const std::string& owner, const ApiRequest& req, 
   for (const auto& [name, value] : {std::pair<const char*, const std::string*>{"Authorization", &req.authorization},
                                     {"Idempotency-Key", &req.idempotency_key},
                                     {"If-Match", &req.if_match},
-                                    {"traceparent", &req.traceparent}}) {
+                                    {"tracestate", &req.tracestate}}) {
     if (!value->empty()) up.headers.emplace_back(name, *value);
   }
+  // The hop to the owner is a span of its own, whose context the owner continues.
+  Span span = tracer_.start("forward " + req.method, SpanKind::kClient, req.traceparent, req.tracestate);
+  span.set("pahlawan.replica.owner", owner);
+  if (!span.traceparent().empty()) up.headers.emplace_back("traceparent", span.traceparent());
   forwarded_.fetch_add(1);
   client_.send(address->first, address->second, std::move(up),
-               [respond = std::move(respond)](Result<UpstreamResponse> r) mutable {
+               [span = std::move(span), respond = std::move(respond)](Result<UpstreamResponse> r) mutable {
+                 if (r) span.set("http.response.status_code", static_cast<int64_t>(r->status));
+                 if (!r) span.fail(r.status().message());
+                 span.end();
                  if (!r && r.status().code() == ErrorCode::kInternal) {
                    // Sent, and no answer came back: the owner may have applied it. The client is
                    // told nothing rather than something untrue, as if this replica had died.

@@ -16,6 +16,7 @@
 #include <utility>
 
 #include "adapters/http/api_types.h"
+#include "engine/tracer.h"
 #include "net/upstream_client.h"
 
 namespace pahlawan {
@@ -27,13 +28,14 @@ std::optional<std::pair<std::string, std::string>> replica_address(const std::st
 
 class RequestForwarder {
  public:
-  explicit RequestForwarder(Millis timeout);
+  RequestForwarder(Millis timeout, const Tracer& tracer);
   void forward(const std::string& owner, const ApiRequest& req, Respond respond);
   void stop() { client_.stop(); }
   int64_t forwarded() const { return forwarded_.load(); }
 
  private:
   UpstreamClient client_;
+  const Tracer& tracer_;
   std::atomic<int64_t> forwarded_{0};
 };
 

@@ -83,6 +83,9 @@ void SseHub::on_event(const Event& event) {
     if (it == by_ngo_.end()) return;
     targets.assign(it->second.begin(), it->second.end());
   }
+  Span span = tracer_ ? tracer_->start("sse push", SpanKind::kProducer, event.traceparent) : Span();
+  span.set("pahlawan.ngo_id", event.recipient);
+  span.set("pahlawan.streams", static_cast<int64_t>(targets.size()));
   const std::string frame = sse_offer_frame(event);
   for (auto& s : targets) s->push(event.seq, frame);
 }

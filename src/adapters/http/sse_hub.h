@@ -19,6 +19,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "engine/tracer.h"
 #include "ports/event_bus.h"
 
 namespace pahlawan {
@@ -60,7 +61,9 @@ class SseStream {
 
 class SseHub final : public EventSubscriber {
  public:
-  explicit SseHub(size_t max_per_ngo = 8) : max_per_ngo_(max_per_ngo) {}
+  // tracer: a span per offer pushed to open streams (null: none).
+  explicit SseHub(size_t max_per_ngo = 8, const Tracer* tracer = nullptr)
+      : max_per_ngo_(max_per_ngo), tracer_(tracer) {}
   void on_event(const Event& event) override;
   std::shared_ptr<SseStream> open(const std::string& ngo_id);
   void close(const std::shared_ptr<SseStream>& stream);
@@ -69,6 +72,7 @@ class SseHub final : public EventSubscriber {
 
  private:
   const size_t max_per_ngo_;
+  const Tracer* tracer_;
   mutable std::mutex mu_;
   std::unordered_map<std::string, std::list<std::shared_ptr<SseStream>>> by_ngo_;  // GUARDED_BY(mu_), oldest first
   size_t open_ = 0;                                                                // GUARDED_BY(mu_)

@@ -70,10 +70,21 @@ void JetStreamBus::publish(const Event& event) {
   // pp.<type>.<region>: a consumer can follow one region (pp.*.*.<region>) or one type. Admin
   // events, and events stored before they carried a region, have none and go to "global".
   const std::string subject = "pp." + event.type + "." + (event.region.empty() ? "global" : event.region);
-  const std::string body = render_event(event);
+  // An event that came from a traced request is published as a span of its trace, and carries that
+  // span's context (in the header and the body): whoever takes it from the bus continues there.
+  Event sent = event;
+  Span span;
+  if (options_.tracer && !event.traceparent.empty()) {
+    span = options_.tracer->start("publish " + event.type, SpanKind::kProducer, event.traceparent);
+    span.set("messaging.system", "nats");
+    span.set("messaging.destination.name", subject);
+    span.set("messaging.message.id", event.id);
+    sent.traceparent = span.traceparent();
+  }
+  const std::string body = render_event(sent);
   natsMsg* msg = nullptr;
   natsStatus s = natsMsg_Create(&msg, subject.c_str(), nullptr, body.data(), static_cast<int>(body.size()));
-  if (s == NATS_OK && !event.traceparent.empty()) s = natsMsgHeader_Set(msg, "traceparent", event.traceparent.c_str());
+  if (s == NATS_OK && !sent.traceparent.empty()) s = natsMsgHeader_Set(msg, "traceparent", sent.traceparent.c_str());
   if (s == NATS_OK) s = natsMsgHeader_Set(msg, kSeqHeader, std::to_string(event.seq).c_str());
   if (s == NATS_OK && !event.recipient.empty()) s = natsMsgHeader_Set(msg, kRecipientHeader, event.recipient.c_str());
   jsPubOptions o;
@@ -83,9 +94,11 @@ void JetStreamBus::publish(const Event& event) {
   if (s != NATS_OK) {
     natsMsg_Destroy(msg);  // still ours when the publish was refused
     batch_failed_ = true;
+    span.fail("not sent");
     return;
   }
   batch_.push_back(event);
+  spans_.push_back(std::move(span));
 }
 
 bool JetStreamBus::connected() const {
@@ -104,6 +117,11 @@ Status JetStreamBus::flush() {
   }
   const bool failed = batch_failed_ || s != NATS_OK || refused_.exchange(0) > 0;
   batch_failed_ = false;
+  for (Span& span : spans_) {
+    if (failed) span.fail("JetStream did not confirm the batch");
+    span.end();
+  }
+  spans_.clear();
   if (failed) {
     batch_.clear();
     stream_ready_ = stream_ready_ && natsConnection_Status(conn_) == NATS_CONN_STATUS_CONNECTED;

@@ -57,6 +57,7 @@ class JetStreamBus final : public EventBus {
   bool stream_ready_ = false;  // relay thread only
   bool batch_failed_ = false;  // relay thread only: a publish of this batch was not even sent
   std::vector<Event> batch_;   // relay thread only: for the local subscribers, once confirmed
+  std::vector<Span> spans_;    // relay thread only: the batch's publishes, ended when it is confirmed
   std::vector<EventSubscriber*> subscribers_;
   std::atomic<int64_t> refused_{0};  // acks that came back as errors (cnats' thread)
   Counter* published_ = nullptr;

@@ -191,6 +191,7 @@ void JetStreamConsumer::handle(natsMsg** msgs, int count) {
       if (repeats_) repeats_->inc();
       continue;
     }
+    Span span = receive_span(*event);
     for (auto* sub : subscribers_) sub->on_event(*event);
     if (consumed_) consumed_->inc();
   }
@@ -241,6 +242,7 @@ void JetStreamConsumer::hand_over(natsMsg** msgs, int count) {
     }
     msgs[i] = nullptr;  // held now: natsMsgList_Destroy skips it
     if (consumed_) consumed_->inc();
+    Span span = receive_span(*event);
     deferred_->on_event(*event, [held = held_, key, id = event->id] {
       std::lock_guard lock(held->mu);
       auto it = held->messages.find(key);
@@ -252,6 +254,16 @@ void JetStreamConsumer::hand_over(natsMsg** msgs, int count) {
     });
   }
   (void)natsConnection_FlushTimeout(conn_, 2000);
+}
+
+Span JetStreamConsumer::receive_span(Event& event) const {
+  if (!options_.link.tracer || event.traceparent.empty()) return Span();
+  Span span = options_.link.tracer->start("receive " + event.type, SpanKind::kConsumer, event.traceparent);
+  span.set("messaging.system", "nats");
+  span.set("messaging.consumer.group.name", options_.durable);
+  span.set("messaging.message.id", event.id);
+  event.traceparent = span.traceparent();  // what the subscribers do continues this span
+  return span;
 }
 
 void JetStreamConsumer::still_working() {

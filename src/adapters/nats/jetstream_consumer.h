@@ -81,9 +81,11 @@ class JetStreamConsumer {
   Status subscribe();
   void handle(__natsMsg** msgs, int count);
   void hand_over(__natsMsg** msgs, int count);  // to the deferred subscriber; takes the messages it holds
-  void still_working();                         // every held message: in progress
-  bool first_time(const std::string& id);       // and remembers it
-  void pause();                                 // after a failure: reconnect_wait, or until stopped
+  // The span of taking `event` from the bus (inert when untraced); the event then carries its context.
+  Span receive_span(Event& event) const;
+  void still_working();                    // every held message: in progress
+  bool first_time(const std::string& id);  // and remembers it
+  void pause();                            // after a failure: reconnect_wait, or until stopped
 
   JetStreamConsumerOptions options_;
   std::vector<EventSubscriber*> subscribers_;

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "common/status.h"
+#include "engine/tracer.h"
 
 struct __natsConnection;
 struct __jsCtx;
@@ -19,6 +20,7 @@ struct JetStreamOptions {
   std::chrono::milliseconds ack_wait{5000};    // the bus's flush() waits this long for the batch's acks
   std::chrono::seconds duplicate_window{120};  // JetStream drops a repeated Nats-Msg-Id within this
   std::chrono::milliseconds reconnect_wait{250};
+  const Tracer* tracer = nullptr;  // spans for publishing and receiving; null: contexts pass unchanged
 };
 
 // Headers beside the event's JSON body (the id is Nats-Msg-Id, JetStream's de-duplication key).

@@ -169,6 +169,7 @@ bool WebhookSender::enqueue(const Event& event, std::function<void()>& done) {
              ngo->webhook_secret.value_or(""),
              event.id,
              render_event(event),
+             event.traceparent,
              done ? 0 : event.seq,  // the cursor follows the relay's deliveries only
              0,
              std::move(done)};
@@ -270,21 +271,23 @@ using asio::use_awaitable;
 
 // One POST over an established stream (plain or TLS); true on a 2xx answer.
 template <class Stream>
-asio::awaitable<bool> post(Stream& stream, const std::string& host, const std::string& target,
-                           const std::string& event_id, const std::string& signature, const std::string& body) {
+asio::awaitable<int> post(Stream& stream, const std::string& host, const std::string& target,
+                          const std::string& event_id, const std::string& signature, const std::string& traceparent,
+                          const std::string& body) {
   http::request<http::string_body> req{http::verb::post, target, 11};
   req.set(http::field::host, host);
   req.set(http::field::content_type, "application/json");
   req.set(http::field::user_agent, "pahlawan-webhooks");
   req.set("X-Pahlawan-Event-Id", event_id);
   req.set("X-Pahlawan-Signature", signature);
+  if (!traceparent.empty()) req.set("traceparent", traceparent);
   req.body() = body;
   req.prepare_payload();
   co_await http::async_write(stream, req, use_awaitable);
   beast::flat_buffer buffer;
   http::response<http::string_body> res;
   co_await http::async_read(stream, buffer, res, use_awaitable);
-  co_return res.result_int() >= 200 && res.result_int() < 300;
+  co_return static_cast<int>(res.result_int());
 }
 
 }  // namespace
@@ -293,6 +296,18 @@ asio::awaitable<bool> post(Stream& stream, const std::string& host, const std::s
 // not apply to blocking calls, and a receiver that accepts and then stalls (in the TLS handshake, or
 // never answering) must not hold the sender's only thread.
 bool WebhookSender::send(const Delivery& d) {
+  Span span = options_.tracer ? options_.tracer->start("webhook POST", SpanKind::kClient, d.traceparent) : Span();
+  span.set("pahlawan.ngo_id", d.ngo_id);
+  span.set("pahlawan.attempt", static_cast<int64_t>(d.attempt + 1));
+  const std::string traceparent = options_.tracer ? span.traceparent() : d.traceparent;
+  int status = 0;
+  const bool ok = attempt(d, traceparent, status);
+  if (status) span.set("http.response.status_code", static_cast<int64_t>(status));
+  if (!ok) span.fail(status ? "HTTP " + std::to_string(status) : "not delivered");
+  return ok;
+}
+
+bool WebhookSender::attempt(const Delivery& d, const std::string& traceparent, int& status) {
   const auto deadline = std::chrono::steady_clock::now() + options_.timeout;
   auto url = boost::urls::parse_uri(d.url);
   if (!url || (url->scheme() != "http" && url->scheme() != "https")) return false;
@@ -316,32 +331,31 @@ bool WebhookSender::send(const Delivery& d) {
   }
   if (endpoints.empty()) return false;  // did not resolve in time
 
-  auto deliver = [&]() -> asio::awaitable<bool> {
+  auto deliver = [&]() -> asio::awaitable<int> {
     auto ex = co_await asio::this_coro::executor;
     if (!tls) {
       beast::tcp_stream stream(ex);
       co_await stream.async_connect(endpoints, use_awaitable);
-      co_return co_await post(stream, host, target, d.event_id, signature, d.body);
+      co_return co_await post(stream, host, target, d.event_id, signature, traceparent, d.body);
     }
     beast::ssl_stream<beast::tcp_stream> stream(ex, tls_);
     // SNI, so a receiver behind a shared front end presents the right certificate; and the name the
     // certificate must carry.
-    if (!SSL_set_tlsext_host_name(stream.native_handle(), host.c_str())) co_return false;
+    if (!SSL_set_tlsext_host_name(stream.native_handle(), host.c_str())) co_return 0;
     stream.set_verify_callback(asio::ssl::host_name_verification(host));
     co_await beast::get_lowest_layer(stream).async_connect(endpoints, use_awaitable);
     co_await stream.async_handshake(asio::ssl::stream_base::client, use_awaitable);
     // No TLS shutdown afterwards: waiting for the receiver's close_notify is one more way to stall,
     // and the answer is already in. Closing the socket is enough.
-    co_return co_await post(stream, host, target, d.event_id, signature, d.body);
+    co_return co_await post(stream, host, target, d.event_id, signature, traceparent, d.body);
   };
 
-  bool ok = false;
   asio::io_context io;
   // Refused, timed out, certificate rejected, or not HTTP: an exception, retried like any failure.
-  asio::co_spawn(io, deliver(), [&ok](std::exception_ptr e, bool delivered) { ok = !e && delivered; });
+  asio::co_spawn(io, deliver(), [&status](std::exception_ptr e, int answered) { status = e ? 0 : answered; });
   io.run_until(deadline);
   // Still running at the deadline: destroying `io` destroys the coroutine, which closes its socket.
-  return ok;
+  return status >= 200 && status < 300;
 }
 
 }  // namespace pahlawan

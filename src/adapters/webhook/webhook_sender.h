@@ -42,6 +42,7 @@
 #include "adapters/webhook/host_lookup.h"
 #include "common/metrics.h"
 #include "common/status.h"
+#include "engine/tracer.h"
 #include "ports/event_bus.h"
 #include "ports/ngo_directory.h"
 #include "ports/store.h"
@@ -62,6 +63,9 @@ struct WebhookOptions {
   bool allow_private = false;
   // Name resolution, run by HostLookup within the attempt's timeout; empty: the system resolver.
   ResolveFn resolve;
+  // A span per attempt, whose context goes to the receiver as traceparent; null: the event's own
+  // traceparent is sent as it is.
+  const Tracer* tracer = nullptr;
 };
 
 // Hex HMAC-SHA256 of `body` keyed with `key`.
@@ -96,7 +100,7 @@ class WebhookSender final : public EventSubscriber, public DeferredEventSubscrib
  private:
   struct Delivery {
     std::chrono::steady_clock::time_point due;
-    std::string ngo_id, url, secret, event_id, body;
+    std::string ngo_id, url, secret, event_id, body, traceparent;
     int64_t seq = 0;
     int attempt = 0;
     std::function<void()> done;  // a bus consumer's, for a delivery from one
@@ -114,7 +118,9 @@ class WebhookSender final : public EventSubscriber, public DeferredEventSubscrib
   bool take(Delivery& out);                              // REQUIRES: mu_ held; a ready delivery of a receiver with room
   void save_cursor(std::unique_lock<std::mutex>& lock);  // REQUIRES: mu_ held (released while committing)
   void run();
-  bool send(const Delivery& d);  // true: the receiver answered 2xx
+  bool send(const Delivery& d);  // true: the receiver answered 2xx (one attempt, as a span)
+  // One attempt at `d`, sending `traceparent`; `status` gets the receiver's HTTP status (0: none).
+  bool attempt(const Delivery& d, const std::string& traceparent, int& status);
 
   NgoDirectory& directory_;
   const WebhookOptions options_;

@@ -75,7 +75,7 @@ std::string render_ngo(const Ngo& n, const std::optional<std::string>& token,
 }
 
 std::string dlq_region(const Surplus& s) {
-  return cell_token(cell_id_at(s.lat, s.lon, 6));
+  return region_token(s.lat, s.lon);
 }
 
 std::string render_dlq_entry(const Surplus& s) {

@@ -1,5 +1,7 @@
 #include "app/json_text.h"
 
+#include "common/json_string.h"
+
 #include <boost/json.hpp>
 
 #include <charconv>
@@ -9,38 +11,9 @@ namespace pahlawan {
 namespace json = boost::json;
 namespace {
 
-// A JSON string: plain bytes are copied as they are; quotes, backslashes and control characters are
-// escaped (\u00XX for the controls without a short form). UTF-8 passes through.
-void write_string(std::string& out, json::string_view s) {
-  static const char* kHex = "0123456789abcdef";
-  out += '"';
-  size_t plain = 0;
-  for (size_t i = 0; i < s.size(); ++i) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    if (c >= 0x20 && c != '"' && c != '\\') continue;
-    out.append(s.data() + plain, i - plain);
-    plain = i + 1;
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
-      default:
-        out += "\\u00";
-        out += kHex[c >> 4];
-        out += kHex[c & 15];
-    }
-  }
-  out.append(s.data() + plain, s.size() - plain);
-  out += '"';
-}
-
 // Boost.JSON 1.81 prints every double in exponent form ("1.25E1"). Valid JSON, but an API's
 // readers expect 12.5 and -6.2: numbers are written as the shortest decimal that reads back as the
-// same double, in plain notation; strings are escaped by write_string, booleans and integers by
+// same double, in plain notation; strings are escaped by append_json_string, booleans and integers by
 // Boost.JSON.
 void write_json(std::string& out, const json::value& v) {
   switch (v.kind()) {
@@ -61,7 +34,7 @@ void write_json(std::string& out, const json::value& v) {
       for (const auto& [key, value] : v.get_object()) {
         if (!first) out += ',';
         first = false;
-        write_string(out, key);
+        append_json_string(out, key);
         out += ':';
         write_json(out, value);
       }
@@ -79,7 +52,7 @@ void write_json(std::string& out, const json::value& v) {
       out += ']';
       return;
     }
-    case json::kind::string: write_string(out, v.get_string()); return;
+    case json::kind::string: append_json_string(out, v.get_string()); return;
     default: out += json::serialize(v); return;
   }
 }

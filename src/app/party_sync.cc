@@ -1,4 +1,5 @@
 #include "app/party_sync.h"
+#include "common/log.h"
 
 #include <cstdio>
 #include <string_view>
@@ -22,8 +23,8 @@ void PartySync::on_event(const Event& event) {
   if (!cred) {
     // Not fatal: the party keeps the credential this process already knew; the next event or a
     // restart reads it again.
-    std::fprintf(stderr, "party sync: cannot read %s %s: %s\n", party->first.c_str(), id.c_str(),
-                 cred.status().message().c_str());
+    log_line(LogLevel::kWarn, "party sync: cannot read a party's credential",
+             {{"kind", party->first}, {"id", id}, {"error", cred.status().message()}});
     return;
   }
   if (*cred) auth_.replace(**cred);

@@ -79,4 +79,8 @@ std::vector<CellRange> covering_ranges(double lat, double lon, double radius_m, 
   return out;
 }
 
+std::string region_token(double lat, double lon) {
+  return cell_token(cell_id_at(lat, lon, kRegionLevel));
+}
+
 }  // namespace pahlawan

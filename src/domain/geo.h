@@ -41,6 +41,9 @@ std::vector<CellRange> covering_ranges(double lat, double lon, double radius_m, 
 
 // The shard cells of a partition: one range of cell ids (its descendants), within one cube face.
 CellRange cells_of_partition(int64_t partition);
+// The token of the region (kRegionLevel cell) a point lies in: how the Geo-DLQ, the waiting line and
+// their gauges name regions.
+std::string region_token(double lat, double lon);
 // The region (kRegionLevel cell) a partition lies in: where a distributed store keeps its rows.
 uint64_t region_of_partition(int64_t partition);
 

@@ -26,6 +26,7 @@ std::optional<int64_t> LeaseKeeper::epoch_for(int64_t partition) {
     std::lock_guard lock(mu_);
     gained = held_.insert_or_assign(partition, Held{(*lease)->epoch, sent}).second;
   }
+  if (gained) acquired_.fetch_add(1);
   if (gained && callbacks_.gained) callbacks_.gained(partition, (*lease)->epoch);
   return (*lease)->epoch;
 }
@@ -212,6 +213,7 @@ void LeaseKeeper::lose(int64_t partition) {
     std::lock_guard lock(mu_);
     if (held_.erase(partition) == 0) return;
   }
+  lost_.fetch_add(1);
   if (callbacks_.lost) callbacks_.lost(partition);
 }
 

@@ -67,6 +67,10 @@ class LeaseKeeper {
   void release_all();
   std::vector<int64_t> held() const;                           // the relay's lease too, not the member lease
   int64_t handed_over() const { return handed_over_.load(); }  // partitions given to others, ever
+  // Leases gained (taken free, taken over after a lapse, or handed over to this replica) and lost
+  // (taken by another after a lapse, or unrenewable for a TTL), ever: how often partitions move.
+  int64_t acquired() const { return acquired_.load(); }
+  int64_t lost() const { return lost_.load(); }
   // Other replicas' partitions that looked orphaned at the last read of the leases (not renewed for
   // half a TTL, or released): a partition without an owner, until a replica takes it.
   int64_t orphaned_seen() const;
@@ -116,6 +120,8 @@ class LeaseKeeper {
   std::optional<Member> member_;        // GUARDED_BY(mu_)
   std::set<int64_t> shedding_;          // GUARDED_BY(mu_): being handed over; not to be taken meanwhile
   std::atomic<int64_t> handed_over_{0};
+  std::atomic<int64_t> acquired_{0};
+  std::atomic<int64_t> lost_{0};
 };
 
 }  // namespace pahlawan

@@ -1,5 +1,6 @@
 #include "engine/outbox_relay.h"
 #include "common/fault.h"
+#include "common/log.h"
 #include "common/thread_name.h"
 
 #include <cstdio>
@@ -53,7 +54,8 @@ void OutboxRelay::stop() {
 Result<size_t> OutboxRelay::run_once() {
   if (gate_) {
     if (!gate_()) {
-      oldest_unpublished_ms_ = 0;        // not this replica's to publish
+      oldest_unpublished_ms_ = 0;  // not this replica's to publish
+      head_ = position_.load();
       if (!gated_out_) save_position();  // where the next holder resumes
       gated_out_ = true;
       return size_t{0};
@@ -71,9 +73,16 @@ Result<size_t> OutboxRelay::run_once() {
   if (!events) return events.status();
   if (events->empty()) {
     oldest_unpublished_ms_ = 0;
+    head_ = position_.load();
     return size_t{0};
   }
   oldest_unpublished_ms_ = to_unix_ms(events->front().occurred_at);
+  // How far the outbox runs past this batch is only worth a read when the batch came back full.
+  int64_t head = events->back().seq;
+  if (events->size() == static_cast<size_t>(batch_)) {
+    if (auto last = store_.last_outbox_seq(); last && *last > head) head = *last;
+  }
+  head_ = head;
   for (const auto& e : *events) bus_.publish(e);
   // A bus that could not confirm the batch: the position stays, and the batch goes again later.
   if (Status flushed = bus_.flush(); !flushed) return flushed;
@@ -120,7 +129,7 @@ void OutboxRelay::run() {
     for (;;) {
       auto n = run_once();
       if (!n) {
-        std::fprintf(stderr, "outbox relay: %s (retrying)\n", n.status().message().c_str());
+        log_line(LogLevel::kWarn, "outbox relay: retrying", {{"relay", consumer_}, {"error", n.status().message()}});
         failed = true;
         break;
       }

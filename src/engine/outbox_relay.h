@@ -9,6 +9,7 @@
 // Thread-safe.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -45,6 +46,10 @@ class OutboxRelay {
   // nullopt when the last read found nothing new or the gate is closed: what the outbox lag is
   // measured from. A bus that keeps failing keeps it, so the lag grows.
   std::optional<TimePoint> oldest_unpublished() const;
+  // Committed events past the position, as of the last read (0 when caught up or gated out): the
+  // outbox lag in events. Counted by seq, so a PostgreSQL sequence's gaps (rolled-back commits) can
+  // make it a little high, never low.
+  int64_t unpublished_events() const { return std::max<int64_t>(0, head_.load() - position_.load()); }
 
  private:
   void run();
@@ -60,6 +65,7 @@ class OutboxRelay {
   int64_t saved_ = 0;       // relay thread (or the caller of run_once) only
   std::atomic<int64_t> position_{0};
   std::atomic<int64_t> oldest_unpublished_ms_{0};  // unix ms; 0: none
+  std::atomic<int64_t> head_{0};                   // the last seq known committed, at the last read
   std::mutex mu_;
   std::condition_variable cv_;
   bool pending_ = true;    // GUARDED_BY(mu_)

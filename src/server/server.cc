@@ -42,8 +42,10 @@
 #include "app/rate_limiter.h"
 #include "app/registry_service.h"
 #include "app/surplus_service.h"
+#include "common/log.h"
 #include "engine/batch_assigner.h"
 #include "engine/circuit_breaker.h"
+#include "engine/dlq_census.h"
 #include "engine/expiry_scheduler.h"
 #include "engine/guarded_route_estimator.h"
 #include "engine/haversine_route_estimator.h"
@@ -94,21 +96,24 @@ Result<std::string> admin_token_hash(const Config& config, Store& store, Secrets
     UnitOfWork unit;
     unit.meta.emplace_back(kAdminHashKey, hash);
     if (Status s = commit_sync(store, std::move(unit)); !s) return s;
-    std::printf("admin token: as given by --admin-token / PAHLAWAN_ADMIN_TOKEN\n");
+    log_line(LogLevel::kInfo, "admin token: as given by --admin-token / PAHLAWAN_ADMIN_TOKEN");
     return hash;
   }
   auto stored = store.get_meta(kAdminHashKey);
   if (!stored) return stored.status();
   if (*stored) {
-    std::printf(
-        "admin token: generated at first start and shown then (stored hashed; pass --admin-token to set one)\n");
+    log_line(LogLevel::kInfo,
+             "admin token: generated at first start and shown then (stored hashed; pass --admin-token to set one)");
     return **stored;
   }
   const std::string token = secrets.new_token("pp_admin_");
   UnitOfWork unit;
   unit.meta.emplace_back(kAdminHashKey, secrets.hash(token));
   if (Status s = commit_sync(store, std::move(unit)); !s) return s;
+  // The one time a secret is written out, to the terminal (stdout), not the log: the operator who
+  // started the server without --admin-token has no other way to learn it.
   std::printf("admin token: %s\n(shown once; only its hash is stored in the data directory)\n", token.c_str());
+  std::fflush(stdout);
   return secrets.hash(token);
 }
 
@@ -209,8 +214,9 @@ std::string random_hex(size_t n) {
 }  // namespace
 
 int run_server(const Config& config) {
+  set_log_level(parse_log_level(config.log_level).value_or(LogLevel::kInfo));
   if (Status s = secure_data_dir(config.data_dir); !s) {
-    std::fprintf(stderr, "%s\n", s.message().c_str());
+    log_line(LogLevel::kError, "cannot start", {{"error", s.message()}});
     return 1;
   }
   // Block the stop signals in every thread we start; the main thread waits for them with sigwait.
@@ -228,20 +234,20 @@ int run_server(const Config& config) {
       config.replica.empty() ? "" : replica_owner_id(config.replica, config.advertise, random_hex(8));
   auto store_r = open_store(config, metrics, replica_owner);
   if (!store_r) {
-    std::fprintf(stderr, "cannot open store: %s\n", store_r.status().message().c_str());
+    log_line(LogLevel::kError, "cannot open store", {{"error", store_r.status().message()}});
     return 1;
   }
   Store& store = *store_r->store;
   OpenSslSecrets secrets;
   auto admin_hash = admin_token_hash(config, store, secrets);
   if (!admin_hash) {
-    std::fprintf(stderr, "cannot set up the admin token: %s\n", admin_hash.status().message().c_str());
+    log_line(LogLevel::kError, "cannot set up the admin token", {{"error", admin_hash.status().message()}});
     return 1;
   }
   Authenticator auth(secrets, *admin_hash);
   auto creds = store.load_credentials();
   if (!creds) {
-    std::fprintf(stderr, "cannot load credentials: %s\n", creds.status().message().c_str());
+    log_line(LogLevel::kError, "cannot load credentials", {{"error", creds.status().message()}});
     return 1;
   }
   for (const auto& c : *creds) auth.add(c);
@@ -267,7 +273,7 @@ int run_server(const Config& config) {
                              {"service.instance.id", replica_owner.empty() ? config.listen : replica_owner}};
     auto started = OtlpHttpExporter::start(std::move(otlp_options), metrics);
     if (!started) {
-      std::fprintf(stderr, "%s\n", started.status().message().c_str());
+      log_line(LogLevel::kError, "cannot start", {{"error", started.status().message()}});
       return 1;
     }
     otlp = std::move(*started);
@@ -285,7 +291,7 @@ int run_server(const Config& config) {
   if (!config.hot_url.empty()) {
     auto endpoint = parse_redis_url(config.hot_url);
     if (!endpoint) {
-      std::fprintf(stderr, "--hot: %s\n", endpoint.status().message().c_str());
+      log_line(LogLevel::kError, "--hot", {{"error", endpoint.status().message()}});
       return 1;
     }
     redis = std::make_unique<RedisLink>(*endpoint, Millis(config.hot_timeout_ms));
@@ -324,7 +330,7 @@ int run_server(const Config& config) {
     auto created =
         OsrmRouteEstimator::create(OsrmOptions{*config.routing_url, "driving", Millis(config.routing_timeout_ms)});
     if (!created) {
-      std::fprintf(stderr, "%s\n", created.status().message().c_str());
+      log_line(LogLevel::kError, "cannot start", {{"error", created.status().message()}});
       return 1;
     }
     osrm = std::move(*created);
@@ -354,7 +360,7 @@ int run_server(const Config& config) {
     auto all = store.load_ngos();
     auto claims = store.find_claimed_since(clock.now() - std::chrono::hours(24));
     if (!all || !claims) {
-      std::fprintf(stderr, "cannot load NGOs: %s\n", (!all ? all.status() : claims.status()).message().c_str());
+      log_line(LogLevel::kError, "cannot load NGOs", {{"error", (!all ? all.status() : claims.status()).message()}});
       return 1;
     }
     for (auto& n : *all) ngos.add(std::move(n));
@@ -368,7 +374,7 @@ int run_server(const Config& config) {
   std::unique_ptr<LeaseKeeper> keeper;
   if (replicated) {
     if (!store_r->leases) {
-      std::fprintf(stderr, "--replica needs a store that keeps leases (PostgreSQL)\n");
+      log_line(LogLevel::kError, "--replica needs a store that keeps leases (PostgreSQL)");
       return 1;
     }
     const std::string& owner = replica_owner;
@@ -380,8 +386,8 @@ int run_server(const Config& config) {
       if (Status s = router.adopt_partition(partition); !s) {
         // Its items are adopted one by one as commands reach them (find_item reads the store), but
         // their deadlines wait for the next owner: say so loudly.
-        std::fprintf(stderr, "partition %lld (epoch %lld): cannot load its items: %s\n",
-                     static_cast<long long>(partition), static_cast<long long>(epoch), s.message().c_str());
+        log_line(LogLevel::kError, "cannot load a gained partition's items",
+                 {{"partition", partition}, {"epoch", epoch}, {"error", s.message()}});
       }
     };
     callbacks.lost = [&router](int64_t partition) {
@@ -391,9 +397,9 @@ int run_server(const Config& config) {
                                            std::move(callbacks));
     router.enable_leases(*keeper);
     owns_partition = [&keeper](int64_t p) { return keeper->holds(p); };
-    std::printf("replica %s (leases of %d ms)\n", owner.c_str(), config.lease_ttl_ms);
+    log_line(LogLevel::kInfo, "replica", {{"owner", owner}, {"lease_ttl_ms", config.lease_ttl_ms}});
   } else if (Status s = router.load_open_items(); !s) {
-    std::fprintf(stderr, "cannot load surplus: %s\n", s.message().c_str());
+    log_line(LogLevel::kError, "cannot load surplus", {{"error", s.message()}});
     return 1;
   }
   ExpiryScheduler expiry(expiries, router, clock);
@@ -422,7 +428,7 @@ int run_server(const Config& config) {
       FileEventJournal::open(config.data_dir + "/events.jsonl",
                              JournalOptions{static_cast<uint64_t>(config.journal_max_mb) << 20, config.journal_keep});
   if (!journal) {
-    std::fprintf(stderr, "%s\n", journal.status().message().c_str());
+    log_line(LogLevel::kError, "cannot start", {{"error", journal.status().message()}});
     return 1;
   }
   bus.subscribe(**journal);
@@ -438,13 +444,13 @@ int run_server(const Config& config) {
   // On the bus, JetStream keeps what is not delivered yet: no cursor of the sender's own.
   auto webhooks_r = WebhookSender::create(ngos, metrics, webhook_options, via_jetstream ? nullptr : &store);
   if (!webhooks_r) {
-    std::fprintf(stderr, "%s\n", webhooks_r.status().message().c_str());
+    log_line(LogLevel::kError, "cannot start", {{"error", webhooks_r.status().message()}});
     return 1;
   }
   WebhookSender& webhooks = **webhooks_r;
   if (!via_jetstream) bus.subscribe(webhooks);
   if (Status s = webhooks.start(); !s) {  // re-queues undelivered offers; before the relay publishes
-    std::fprintf(stderr, "cannot start webhook delivery: %s\n", s.message().c_str());
+    log_line(LogLevel::kError, "cannot start webhook delivery", {{"error", s.message()}});
     return 1;
   }
   // With --bus, a second relay with its own cursor ("nats") hands the same events to JetStream: a
@@ -458,7 +464,7 @@ int run_server(const Config& config) {
     jo.tracer = &tracer;
     auto js = JetStreamBus::connect(jo, &metrics);
     if (!js) {
-      std::fprintf(stderr, "%s\n", js.status().message().c_str());
+      log_line(LogLevel::kError, "cannot start", {{"error", js.status().message()}});
       return 1;
     }
     jetstream = std::move(*js);
@@ -475,7 +481,7 @@ int run_server(const Config& config) {
   for (OutboxRelay* r : {&relay, nats_relay.get()}) {
     if (!r) continue;
     if (Status s = r->start(); !s) {
-      std::fprintf(stderr, "cannot start the outbox relay: %s\n", s.message().c_str());
+      log_line(LogLevel::kError, "cannot start the outbox relay", {{"error", s.message()}});
       return 1;
     }
   }
@@ -501,7 +507,7 @@ int run_server(const Config& config) {
       co.ack_wait = std::chrono::milliseconds(config.bus_ack_wait_ms);
       auto c = JetStreamConsumer::start(co, {w.subscriber}, &metrics);
       if (!c) {
-        std::fprintf(stderr, "%s\n", c.status().message().c_str());
+        log_line(LogLevel::kError, "cannot start", {{"error", c.status().message()}});
         return 1;
       }
       consumers.push_back(std::move(*c));
@@ -515,7 +521,7 @@ int run_server(const Config& config) {
     co.max_ack_pending = static_cast<int>(webhook_options.max_queue);  // what the sender would queue
     auto c = JetStreamConsumer::start_deferred(co, webhooks, &metrics);
     if (!c) {
-      std::fprintf(stderr, "%s\n", c.status().message().c_str());
+      log_line(LogLevel::kError, "cannot start", {{"error", c.status().message()}});
       return 1;
     }
     consumers.push_back(std::move(*c));
@@ -533,6 +539,19 @@ int run_server(const Config& config) {
                                                 : std::vector<std::string>{"relay", "webhooks"};
   RetentionSweeper retention(store, clock, retention_options);
   retention.start();
+  // The Geo-DLQ by region, counted off the request path (with replicas: the one shared DLQ, the
+  // same on every replica).
+  DlqCensus dlq_census(store, clock);
+  dlq_census.start();
+  metrics.add_collector([&metrics, &dlq_census] {
+    dlq_census.nudge();  // for the next scrape
+    for (const auto& [region, n] : dlq_census.by_region()) {
+      metrics
+          .gauge("surplus_dlq_items", "Items in the Geo-DLQ an operator can still rescue, by region (S2 cell, level 6)",
+                 "region=\"" + region + "\"")
+          .set(static_cast<double>(n));
+    }
+  });
   if (guarded) {
     metrics.add_collector([&metrics, &breaker] {
       metrics.gauge("routing_circuit_breaker_state", "Breaker around the OSRM client: 0 closed, 1 half-open, 2 open")
@@ -546,10 +565,15 @@ int run_server(const Config& config) {
     auto lag = [&](const OutboxRelay& r, const char* label) {
       const auto oldest = r.oldest_unpublished();
       const double s = oldest ? std::chrono::duration<double>(clock.now() - *oldest).count() : 0.0;
+      const std::string relay_label = std::string("relay=\"") + label + "\"";
       metrics
           .gauge("outbox_lag_seconds", "Age of the oldest committed event a relay has not handed on yet (0: caught up)",
-                 std::string("relay=\"") + label + "\"")
+                 relay_label)
           .set(s > 0 ? s : 0.0);
+      metrics
+          .gauge("outbox_lag_events",
+                 "Committed events a relay has not handed on yet, as of its last read (0: caught up)", relay_label)
+          .set(static_cast<double>(r.unpublished_events()));
     };
     lag(relay, "local");
     if (nats_relay) lag(*nats_relay, "nats");
@@ -638,6 +662,13 @@ int run_server(const Config& config) {
           .set(static_cast<double>(forwarder->forwarded()));
       metrics.gauge("replica_partitions_handed_over", "Partitions this replica gave to another (balancing)")
           .set(static_cast<double>(keeper->handed_over()));
+      const char* help = "Lease changes on this replica: acquired, lost (taken by another or unrenewable), handed over";
+      metrics.counter("replica_lease_changes_total", help, "change=\"acquired\"")
+          .set_total(static_cast<double>(keeper->acquired()));
+      metrics.counter("replica_lease_changes_total", help, "change=\"lost\"")
+          .set_total(static_cast<double>(keeper->lost()));
+      metrics.counter("replica_lease_changes_total", help, "change=\"handed_over\"")
+          .set_total(static_cast<double>(keeper->handed_over()));
       metrics
           .gauge("replica_partitions_orphaned",
                  "Other replicas' partitions whose lease looked unrenewed at the last read (no owner until taken)")
@@ -652,7 +683,7 @@ int run_server(const Config& config) {
   HttpServer http(io, handler, metrics, sse_hub, http_limits);
   auto port = http.listen(config.listen);
   if (!port) {
-    std::fprintf(stderr, "%s\n", port.status().message().c_str());
+    log_line(LogLevel::kError, "cannot start", {{"error", port.status().message()}});
     return 1;
   }
   expiry.start();
@@ -672,14 +703,12 @@ int run_server(const Config& config) {
 
   const std::string host = config.listen.substr(0, config.listen.rfind(':'));
   ready = true;
-  std::printf("pahlawan listening on http://%s:%d (data dir %s, %u threads)\n", host.c_str(), *port,
-              config.data_dir.c_str(), threads);
-  std::fflush(stdout);
+  log_lifecycle("pahlawan listening on http://" + host + ":" + std::to_string(*port),
+                {{"data_dir", config.data_dir}, {"threads", static_cast<int64_t>(threads)}});
 
   int sig = 0;
   sigwait(&stop_signals, &sig);
-  std::printf("signal %d: draining\n", sig);
-  std::fflush(stdout);
+  log_lifecycle("draining", {{"signal", sig}});
   ready = false;
   http.drain(std::chrono::seconds(30));
   if (forwarder) forwarder->stop();
@@ -697,6 +726,7 @@ int run_server(const Config& config) {
   webhooks.stop();
   consumers.clear();
   retention.stop();
+  dlq_census.stop();
   // The next owners need not wait out the TTL. A unit still queued commits unless one of them has
   // already taken its partition (fencing).
   // The last changes go to Redis while this replica still holds their partitions.
@@ -705,8 +735,7 @@ int run_server(const Config& config) {
   if (keeper) keeper->release_all();
   store_r->flush_and_stop();
   if (otlp) otlp->stop();  // the last spans, once (a dead collector costs one request timeout)
-  std::printf("drained; bye\n");
-  std::fflush(stdout);
+  log_lifecycle("drained; bye");
   return 0;
 }
 

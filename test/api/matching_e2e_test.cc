@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "api_fixture.h"
+#include "polling.h"
 #include "sse_client.h"
 
 namespace pahlawan::testing {
@@ -230,6 +231,10 @@ TEST(MatchingE2E, UnmatchableItemsAreListedInTheDlqAndCanBeAssigned) {
   EXPECT_EQ(c.call("GET", "/v1/dlq?region=" + region, admin).json().at("items").as_array().size(), 1u);
   EXPECT_EQ(c.call("GET", "/v1/dlq?region=00000000", admin).json().at("items").as_array().size(), 0u);
   expect_error(c.call("GET", "/v1/dlq", bank_token), 403, "forbidden");
+  // The gauge counts the DLQ by the same region (a scrape shows the count the previous one asked for).
+  const std::string gauge = "\nsurplus_dlq_items{region=\"" + region + "\"} ";
+  EXPECT_TRUE(eventually([&] { return c.request("GET", "/metrics").body.find(gauge + "1\n") != std::string::npos; }))
+      << c.request("GET", "/metrics").body;
 
   expect_error(c.call("POST", "/v1/dlq/" + id + "/assign", admin, R"({})"), 400, "invalid_request");
   expect_error(c.call("POST", "/v1/dlq/" + id + "/assign", admin, R"({"ngo_id":"nobody"})"), 404, "not_found");
@@ -239,6 +244,8 @@ TEST(MatchingE2E, UnmatchableItemsAreListedInTheDlqAndCanBeAssigned) {
   EXPECT_FALSE(retried.json().at("dead_lettered").as_bool());
   EXPECT_TRUE(c.call("GET", "/v1/dlq", admin).json().at("items").as_array().empty());
   expect_error(c.call("POST", "/v1/dlq/" + id + "/retry", admin), 404, "not_found");  // no longer in the DLQ
+  EXPECT_TRUE(eventually([&] { return c.request("GET", "/metrics").body.find(gauge + "0\n") != std::string::npos; }))
+      << "an emptied region falls to 0";
   EXPECT_EQ(server.stop(), 0);
 }
 

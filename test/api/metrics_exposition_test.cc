@@ -43,6 +43,9 @@ TEST_F(MetricsExposition, PassesPromtoolAfterAWorkloadThatTouchesEveryFamily) {
     EXPECT_NE(m.body.find("# TYPE " + std::string(family)), std::string::npos) << family;
   }
   EXPECT_NE(m.body.find("\noutbox_lag_seconds{relay=\"local\"} "), std::string::npos) << m.body;
+  EXPECT_NE(m.body.find("\noutbox_lag_events{relay=\"local\"} "), std::string::npos) << m.body;
+  EXPECT_NE(m.body.find("\nhttp_requests_total{route=\"/v1/surplus/{id}/claim\",code=\"4xx\"} 1\n"), std::string::npos)
+      << m.body;
   const auto verdict = promtool_check_metrics(m.body);
   EXPECT_EQ(verdict.exit_code, 0) << verdict.output;
   EXPECT_EQ(verdict.output, "") << "no lint warning either";

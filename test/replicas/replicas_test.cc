@@ -325,6 +325,10 @@ TEST_F(Replicas, AReplicaThatJoinsIsHandedItsShareOfPartitionsWithTheirItemsAndD
   // 0.67 s, and the test has run for 15 s since).
   EXPECT_EQ(metric(ca, "replica_partitions_handed_over"), 2);
   EXPECT_EQ(metric(cb, "replica_partitions_handed_over"), 0);
+  // The same moves as lease changes: a's two hand-overs, each one b's acquisition.
+  EXPECT_EQ(metric(ca, "replica_lease_changes_total{change=\"handed_over\"}"), 2);
+  EXPECT_EQ(metric(ca, "replica_lease_changes_total{change=\"lost\"}"), 0);
+  EXPECT_GE(metric(cb, "replica_lease_changes_total{change=\"acquired\"}"), 2);
   for (HttpClient* k : {&ca, &cb}) {  // a replica's metrics, as Prometheus reads them
     const auto verdict = promtool_check_metrics(k->request("GET", "/metrics").body);
     EXPECT_EQ(verdict.exit_code, 0) << verdict.output;

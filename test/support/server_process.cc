@@ -3,6 +3,7 @@
 #include <cctype>
 
 #include "pg_test_db.h"
+#include "text_file.h"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -44,11 +45,20 @@ ServerProcess::~ServerProcess() {
   if (pid_ > 0) kill();
   pg_.reset();
   if (own_dir_) std::filesystem::remove_all(data_dir_);
+  if (!out_path_.empty()) unlink(out_path_.c_str());
 }
 
 void ServerProcess::spawn(bool with_stderr) {
-  int fds[2];
-  if (pipe(fds) != 0) throw std::runtime_error("pipe failed");
+  if (out_path_.empty()) {
+    char tmpl[] = "/tmp/pahlawan-out-XXXXXX";
+    const int fd = mkstemp(tmpl);
+    if (fd < 0) throw std::runtime_error("mkstemp failed");
+    close(fd);
+    out_path_ = tmpl;
+  }
+  // Each start writes the file afresh: output() is this run's.
+  const int out = open(out_path_.c_str(), O_WRONLY | O_TRUNC | O_APPEND | O_CLOEXEC);
+  if (out < 0) throw std::runtime_error("cannot open " + out_path_);
   std::vector<std::string> args = {server_binary(), "serve",   "--listen",      "127.0.0.1:0",
                                    "--data-dir",    data_dir_, "--admin-token", admin_token_};
   args.insert(args.end(), extra_args_.begin(), extra_args_.end());
@@ -66,26 +76,24 @@ void ServerProcess::spawn(bool with_stderr) {
     } else {
       setenv("PAHLAWAN_FAULTS", faults_.c_str(), 1);
     }
-    dup2(fds[1], STDOUT_FILENO);
-    if (with_stderr) dup2(fds[1], STDERR_FILENO);
-    close(fds[0]);
-    close(fds[1]);
+    dup2(out, STDOUT_FILENO);
+    if (with_stderr) dup2(out, STDERR_FILENO);
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
     execv(argv[0], argv.data());
     _exit(127);
   }
-  close(fds[1]);
-  out_fd_ = fds[0];
+  close(out);
+}
+
+std::string ServerProcess::output() const {
+  if (out_path_.empty()) return {};
+  return read_text_file(out_path_);
 }
 
 int ServerProcess::run_to_exit() {
   spawn(true);
-  char buf[4096];
-  ssize_t n;
-  while ((n = read(out_fd_, buf, sizeof buf)) > 0) output_.append(buf, static_cast<size_t>(n));
-  close(out_fd_);
   int status = 0;
   waitpid(pid_, &status, 0);
   pid_ = -1;
@@ -94,25 +102,26 @@ int ServerProcess::run_to_exit() {
 
 void ServerProcess::start() {
   spawn(false);
-  // Read stdout until the URL line; bounded by a deadline so a broken server fails the test.
+  // Poll the output until the URL line; bounded by a deadline so a broken server fails the test.
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
   const std::string marker = "listening on http://127.0.0.1:";
   while (std::chrono::steady_clock::now() < deadline) {
-    pollfd p{out_fd_, POLLIN, 0};
-    if (poll(&p, 1, 1000) <= 0) continue;
-    char buf[4096];
-    const ssize_t n = read(out_fd_, buf, sizeof buf);
-    if (n <= 0) break;
-    output_.append(buf, static_cast<size_t>(n));
-    const auto at = output_.find(marker);
-    if (at != std::string::npos && output_.find(' ', at + marker.size()) != std::string::npos) {
-      port_ = std::atoi(output_.c_str() + at + marker.size());
-      // Keep draining stdout in the background so the server never blocks on a full pipe.
-      fcntl(out_fd_, F_SETFL, O_NONBLOCK);
+    const std::string out = output();
+    const auto at = out.find(marker);
+    // The port is whole once something other than a digit follows it (the log line's closing quote).
+    const auto end = at == std::string::npos ? at : out.find_first_not_of("0123456789", at + marker.size());
+    if (end != std::string::npos && end > at + marker.size()) {
+      port_ = std::atoi(out.c_str() + at + marker.size());
       return;
     }
+    int status = 0;
+    if (waitpid(pid_, &status, WNOHANG) == pid_) {
+      pid_ = -1;
+      break;  // it ended before it listened
+    }
+    usleep(5000);  // polling a file the child writes: there is nothing to wait on
   }
-  throw std::runtime_error("server did not start; output:\n" + output_);
+  throw std::runtime_error("server did not start; output:\n" + output());
 }
 
 int ServerProcess::stop() {
@@ -121,10 +130,6 @@ int ServerProcess::stop() {
   int status = 0;
   waitpid(pid_, &status, 0);
   pid_ = -1;
-  char buf[4096];
-  ssize_t n;
-  while ((n = read(out_fd_, buf, sizeof buf)) > 0) output_.append(buf, static_cast<size_t>(n));
-  close(out_fd_);
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
@@ -137,7 +142,6 @@ int ServerProcess::wait_exit(int timeout_ms) {
     usleep(10000);
   }
   pid_ = -1;
-  close(out_fd_);
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
@@ -147,7 +151,6 @@ void ServerProcess::kill() {
   int status = 0;
   waitpid(pid_, &status, 0);
   pid_ = -1;
-  close(out_fd_);
 }
 
 }  // namespace pahlawan::testing

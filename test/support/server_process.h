@@ -40,7 +40,9 @@ class ServerProcess {
   int wait_exit(int timeout_ms);
   const std::string& data_dir() const { return data_dir_; }
   const std::string& admin_token() const { return admin_token_; }
-  const std::string& output() const { return output_; }
+  // Everything the child has written to stdout so far (and stderr, for run_to_exit): it goes to a
+  // file, not a pipe, so a server that logs a line per request never blocks on a reader.
+  std::string output() const;
 
  private:
   void spawn(bool with_stderr);
@@ -50,11 +52,10 @@ class ServerProcess {
   std::vector<std::string> extra_args_;
   std::string admin_token_ = "test-admin-token-0123456789";
   pid_t pid_ = -1;
-  int out_fd_ = -1;
+  std::string out_path_;  // the child's stdout
   int port_ = 0;
   int fd_limit_ = 0;
   std::string faults_;
-  std::string output_;
 };
 
 // Path of the server binary under test (set by CMake).

@@ -96,6 +96,7 @@ TEST_F(LeaseKeeperTest, AReplicaPausedPastItsTtlFindsThePartitionTakenAndDropsIt
   EXPECT_EQ(a.keeper.epoch_for(10), std::nullopt);
   a.keeper.tick();
   EXPECT_EQ(a.lost.size(), 1u) << "told once";
+  EXPECT_EQ(a.keeper.lost(), 1) << "counted once";
 }
 
 TEST_F(LeaseKeeperTest, WithoutTheStoreAReplicaDropsItsPartitionAfterATtlByItself) {
@@ -121,6 +122,11 @@ TEST_F(LeaseKeeperTest, ALeaseThatLapsedAndWasTakenBackIsLostThenGainedAgain) {
   EXPECT_EQ(a.keeper.epoch_for(10), 3);
   EXPECT_EQ(a.lost, std::vector<int64_t>{10}) << "epoch 1's state is stale: dropped first";
   EXPECT_EQ(a.gained, (std::vector<std::pair<int64_t, int64_t>>{{10, 1}, {10, 3}}));
+  // The counts the lease-change metrics export, one per gain and loss.
+  EXPECT_EQ(a.keeper.acquired(), 2);
+  EXPECT_EQ(a.keeper.lost(), 1);
+  EXPECT_EQ(b.keeper.acquired(), 1);
+  EXPECT_EQ(b.keeper.lost(), 0) << "b has not looked since";
 }
 
 TEST_F(LeaseKeeperTest, ReleaseAllLetsTheNextOwnerInAtOnce) {

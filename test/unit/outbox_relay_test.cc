@@ -57,6 +57,35 @@ TEST(OutboxRelay, TheOldestUnpublishedEventStaysUntilTheBusConfirmsIt) {
   EXPECT_EQ(relay.oldest_unpublished(), std::nullopt) << "caught up";
 }
 
+// The lag in events: what is committed past the position, as of the last read. A full batch asks
+// the store how far the outbox runs; a bus that fails keeps the whole backlog counted.
+TEST(OutboxRelay, TheLagInEventsCountsTheBacklogPastAFullBatchUntilTheBusTakesIt) {
+  testing::InMemoryStore store;
+  UnitOfWork unit;
+  for (int i = 0; i < 10; ++i) {
+    unit.events.push_back(
+        Event{"e" + std::to_string(i), "surplus.posted", "s", from_unix_ms(1'795'000'000'000), "", "{}", 0});
+  }
+  std::promise<Status> done;
+  store.commit(std::move(unit), [&](Status s) { done.set_value(s); });
+  ASSERT_TRUE(done.get_future().get());
+  FlakyBus bus;
+  OutboxRelay relay(store, bus, "nats", 4, 1024);  // batches of 4: the backlog is 2.5 batches
+  EXPECT_EQ(relay.unpublished_events(), 0) << "nothing read yet";
+  bus.down = true;
+  EXPECT_FALSE(relay.run_once());
+  EXPECT_EQ(relay.unpublished_events(), 10) << "the whole backlog, not just the batch read";
+  bus.down = false;
+  EXPECT_EQ(*relay.run_once(), 4u);
+  EXPECT_EQ(relay.unpublished_events(), 6);
+  EXPECT_EQ(*relay.run_once(), 4u);
+  EXPECT_EQ(relay.unpublished_events(), 2);
+  EXPECT_EQ(*relay.run_once(), 2u);
+  EXPECT_EQ(relay.unpublished_events(), 0);
+  EXPECT_EQ(*relay.run_once(), 0u);
+  EXPECT_EQ(relay.unpublished_events(), 0) << "caught up";
+}
+
 // At a quiet hour no commit comes to wake the relay: a failed read must be tried again by itself.
 TEST(OutboxRelay, AFailedReadIsRetriedWithoutWaitingForTheNextCommit) {
   testing::InMemoryStore store;

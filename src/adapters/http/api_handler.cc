@@ -50,38 +50,41 @@ SurplusReply surplus_reply(Respond respond) {
   };
 }
 
-// The route a path matches, with its id segment as "{id}" ("/v1/surplus/{id}/claim"): the name of
-// its span, its log line and its metrics. Anything else is "unmatched", so that a client making up
-// paths makes up no label values.
+// The route a path matches, with its id segment as "{id}"; "unmatched" for any other.
 const char* route_template(const std::vector<std::string>& seg) {
-  static const char* const kRoutes[] = {"/healthz",
-                                        "/readyz",
-                                        "/metrics",
-                                        "/v1/providers",
-                                        "/v1/ngos",
-                                        "/v1/ngos/{id}",
-                                        "/v1/surplus",
-                                        "/v1/surplus/{id}",
-                                        "/v1/surplus/{id}/claim",
-                                        "/v1/surplus/{id}/pickup",
-                                        "/v1/surplus/{id}/decline",
-                                        "/v1/offers",
-                                        "/v1/providers/{id}/token",
-                                        "/v1/ngos/{id}/token",
-                                        "/v1/events",
-                                        "/v1/dlq",
-                                        "/v1/waiting",
-                                        "/v1/dlq/{id}/retry",
-                                        "/v1/dlq/{id}/assign"};
   std::string path;
   for (size_t i = 0; i < seg.size(); ++i) path += "/" + (i == 2 ? std::string("{id}") : seg[i]);
-  for (const char* r : kRoutes) {
+  for (const char* r : api_routes()) {
     if (path == r) return r;
   }
   return "unmatched";
 }
 
 }  // namespace
+
+const std::vector<const char*>& api_routes() {
+  static const std::vector<const char*> routes = {"/healthz",
+                                                  "/readyz",
+                                                  "/metrics",
+                                                  "/v1/providers",
+                                                  "/v1/ngos",
+                                                  "/v1/ngos/{id}",
+                                                  "/v1/surplus",
+                                                  "/v1/surplus/{id}",
+                                                  "/v1/surplus/{id}/claim",
+                                                  "/v1/surplus/{id}/pickup",
+                                                  "/v1/surplus/{id}/decline",
+                                                  "/v1/offers",
+                                                  "/v1/providers/{id}/token",
+                                                  "/v1/ngos/{id}/token",
+                                                  "/v1/events",
+                                                  "/v1/dlq",
+                                                  "/v1/waiting",
+                                                  "/v1/dlq/{id}/retry",
+                                                  "/v1/dlq/{id}/assign",
+                                                  "unmatched"};
+  return routes;
+}
 
 void ApiHandler::handle(ApiRequest req, Respond respond) {
   auto target = parse_target(req.target);

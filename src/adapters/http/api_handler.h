@@ -35,6 +35,11 @@ struct ApiHandlerDeps {
   const Tracer& tracer;  // the request's span, and the context it hands on
 };
 
+// Every route the contract serves, as its template with the id segment as "{id}"
+// ("/v1/surplus/{id}/claim"), and "unmatched" last: the names of requests' spans, log lines and
+// metrics (a client making up paths makes up no label values). ApiResponse::route is one of these.
+const std::vector<const char*>& api_routes();
+
 class ApiHandler {
  public:
   explicit ApiHandler(ApiHandlerDeps deps) : d_(std::move(deps)) {}

@@ -5,8 +5,12 @@
 #include <boost/beast.hpp>
 
 #include <condition_variable>
+#include <map>
 #include <mutex>
+#include <string_view>
 #include <tuple>
+
+#include "common/log.h"
 
 namespace pahlawan {
 namespace asio = boost::asio;
@@ -60,10 +64,12 @@ struct HttpServer::Impl {
   std::atomic<bool> draining{false};
   std::mutex mu;
   std::condition_variable idle;
-  Counter* requests_2xx;
-  Counter* requests_4xx;
-  Counter* requests_5xx;
-  Histogram* latency;
+  // By route (api_routes(), fixed at start, so lookups take no lock) and status class.
+  struct RouteMetrics {
+    Counter* by_class[3];  // 2xx (and 1xx/3xx), 4xx, 5xx
+    Histogram* latency;
+  };
+  std::map<std::string_view, RouteMetrics> routes;
   Gauge* connections_open;
   Counter* connections_refused;
   Counter* accept_failures;
@@ -76,18 +82,27 @@ struct HttpServer::Impl {
         limits(l),
         in_flight(f),
         acceptor(asio::make_strand(io_)),
-        requests_2xx(&m.counter("http_requests_total", "HTTP requests answered, by status class", "code=\"2xx\"")),
-        requests_4xx(&m.counter("http_requests_total", "HTTP requests answered, by status class", "code=\"4xx\"")),
-        requests_5xx(&m.counter("http_requests_total", "HTTP requests answered, by status class", "code=\"5xx\"")),
-        latency(&m.histogram("http_request_duration_seconds", "Time from a request's arrival to its answer",
-                             {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5})),
         connections_open(&m.gauge("http_connections_open", "Client connections open (event streams included)")),
         connections_refused(&m.counter("http_connections_refused_total",
                                        "Connections answered 503 because --max-connections were open")),
         accept_failures(&m.counter("http_accept_failures_total",
                                    "Failed accepts (e.g. out of file descriptors), each followed by a pause")),
         timeouts(&m.counter("http_timeouts_total",
-                            "Connections closed because a request was not read or a write not taken in time")) {}
+                            "Connections closed because a request was not read or a write not taken in time")) {
+    for (const char* route : api_routes()) {
+      const std::string r = "route=\"" + std::string(route) + "\"";
+      RouteMetrics rm{};
+      const char* classes[] = {"2xx", "4xx", "5xx"};
+      for (int i = 0; i < 3; ++i) {
+        rm.by_class[i] = &m.counter("http_requests_total", "HTTP requests answered, by route and status class",
+                                    r + ",code=\"" + classes[i] + "\"");
+      }
+      rm.latency =
+          &m.histogram("http_request_duration_seconds", "Time from a request's arrival to its answer, by route",
+                       {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5}, r);
+      routes.emplace(route, rm);
+    }
+  }
 
   // The stream's deadline passed. Beast reports it as `timeout`, or, for a write that the expired
   // timer cancelled inside a composed operation, as `operation_aborted`; nothing else cancels a
@@ -96,9 +111,30 @@ struct HttpServer::Impl {
     return ec == beast::error::timeout || ec == asio::error::operation_aborted;
   }
 
-  void count(int status, std::chrono::steady_clock::time_point started) {
-    (status < 400 ? requests_2xx : status < 500 ? requests_4xx : requests_5xx)->inc();
-    latency->observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+  // Counts the answer, and writes its line to the log: method, route, status, duration and the
+  // request's trace (never its headers, query or body).
+  void count(const http::request<http::string_body>& req, const ApiResponse& resp,
+             std::chrono::steady_clock::time_point started) {
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    auto it = routes.find(resp.route);
+    if (it == routes.end()) it = routes.find("unmatched");
+    it->second.by_class[resp.status < 400 ? 0 : resp.status < 500 ? 1 : 2]->inc();
+    it->second.latency->observe(seconds);
+    if (!log_enabled(LogLevel::kInfo)) return;
+    std::string_view trace_id, span_id;
+    for (const auto& [k, v] : resp.headers) {
+      if (k == "traceparent" && v.size() == 55) {
+        trace_id = std::string_view(v).substr(3, 32);
+        span_id = std::string_view(v).substr(36, 16);
+      }
+    }
+    log_line(LogLevel::kInfo, "request",
+             {{"method", std::string_view(req.method_string())},
+              {"route", resp.route},
+              {"status", resp.status},
+              {"duration_ms", seconds * 1000},
+              {"trace_id", trace_id},
+              {"span_id", span_id}});
   }
 
   asio::awaitable<void> accept_loop() {
@@ -282,7 +318,7 @@ struct HttpServer::Impl {
         }
       }
       if (resp.drop_connection) break;  // the outcome is unknown here: no answer rather than a wrong one
-      count(resp.status, started);
+      count(req, resp, started);
       if (resp.sse) {
         co_await stream_events(stream, req.version(), std::move(resp));
         break;

@@ -279,6 +279,10 @@ Result<std::vector<Surplus>> InMemoryStore::find_offers_for(const std::string& n
 
 Result<std::vector<Surplus>> InMemoryStore::find_dead_letters(const std::optional<DlqPosition>& after, int limit) {
   std::lock_guard lock(mu_);
+  if (failing_dlq_reads_ > 0) {
+    --failing_dlq_reads_;
+    return Status(ErrorCode::kUnavailable, "dlq read failed (injected)");
+  }
   std::vector<Surplus> out;
   for (const auto& [id, s] : surplus_) {
     if (s.status != SurplusStatus::kAvailable || !s.dead_lettered) continue;

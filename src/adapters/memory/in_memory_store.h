@@ -33,6 +33,11 @@ class InMemoryStore final : public Store, public LeaseStore {
     std::lock_guard lock(mu_);
     failing_reads_ = n;
   }
+  // The next `n` Geo-DLQ reads fail (kUnavailable).
+  void fail_dead_letter_reads(int n) {
+    std::lock_guard lock(mu_);
+    failing_dlq_reads_ = n;
+  }
   // Decides every held unit, in order. Returns how many.
   size_t release();
   // Held units beyond this many are refused with kUnavailable (SqliteStoreOptions::max_queue).
@@ -85,6 +90,7 @@ class InMemoryStore final : public Store, public LeaseStore {
   std::deque<std::pair<UnitOfWork, CommitDone>> pending_;  // GUARDED_BY(mu_)
   std::optional<Status> fail_next_;                        // GUARDED_BY(mu_)
   int failing_reads_ = 0;                                  // GUARDED_BY(mu_)
+  int failing_dlq_reads_ = 0;                              // GUARDED_BY(mu_)
   std::map<std::string, Surplus> surplus_;
   std::map<std::string, IdempotencyRecord> idempotency_;
   std::map<std::string, Provider> providers_;

@@ -1,4 +1,5 @@
 #include "adapters/nats/jetstream_consumer.h"
+#include "common/log.h"
 
 #include <nats/nats.h>
 
@@ -146,8 +147,8 @@ void JetStreamConsumer::run() {
     if (!sub_) {
       if (Status st = subscribe(); !st) {
         if (!reported)
-          std::fprintf(stderr, "jetstream consumer %s: %s (retrying)\n", options_.durable.c_str(),
-                       st.message().c_str());
+          log_line(LogLevel::kWarn, "jetstream consumer: retrying",
+                   {{"consumer", options_.durable}, {"error", st.message()}});
         reported = true;
         pause();
         continue;

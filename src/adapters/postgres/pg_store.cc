@@ -1,4 +1,5 @@
 #include "adapters/postgres/pg_store.h"
+#include "common/log.h"
 
 #include <poll.h>
 #include <sys/eventfd.h>
@@ -27,10 +28,10 @@ void maintain(PgConn& conn, const std::string& archive_dir) {
   (void)conn.exec("SELECT partman.run_maintenance(p_analyze := false)");
   if (archive_dir.empty()) return;
   auto archived = pg_archive_detached(conn, archive_dir);
-  if (!archived) std::fprintf(stderr, "archiving old partitions: %s\n", archived.status().message().c_str());
+  if (!archived)
+    log_line(LogLevel::kError, "archiving old partitions failed", {{"error", archived.status().message()}});
   for (const auto& a : archived ? *archived : std::vector<ArchivedPartition>{}) {
-    std::fprintf(stderr, "archived partition %s (%lld rows) to %s\n", a.table.c_str(), static_cast<long long>(a.rows),
-                 archive_dir.c_str());
+    log_line(LogLevel::kInfo, "archived a partition", {{"table", a.table}, {"rows", a.rows}, {"dir", archive_dir}});
   }
 }
 

@@ -1,4 +1,5 @@
 #include "adapters/sqlite/sqlite_db.h"
+#include "common/log.h"
 
 #include <cstdio>
 
@@ -7,7 +8,8 @@ namespace pahlawan {
 Status sqlite_status(sqlite3* db, int rc, const char* what) {
   // SQLite's own words ("database is locked", constraint and table names) go to the operator's log;
   // the Status, which may reach a client, carries the contract's message only.
-  std::fprintf(stderr, "sqlite: %s: %s (code %d)\n", what, db ? sqlite3_errmsg(db) : sqlite3_errstr(rc), rc);
+  log_line(LogLevel::kError, "sqlite",
+           {{"operation", what}, {"error", db ? sqlite3_errmsg(db) : sqlite3_errstr(rc)}, {"code", rc}});
   if ((rc & 0xff) == SQLITE_CONSTRAINT) return {ErrorCode::kConflict, "the change conflicts with stored data"};
   return {ErrorCode::kUnavailable, "the store is unavailable; try again"};
 }

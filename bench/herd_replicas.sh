@@ -103,16 +103,7 @@ PY
   if [ "$with_ngos" = wrk ]; then
     # The check by an independent tool: wrk posting as 1,000 providers (registered first, not timed),
     # closed loop, 256 connections, 5 s, through nginx.
-    python3 - "$nginx_port" "$admin" 1000 >"$dir/tokens" <<'PY'
-import http.client, json, random, sys
-port, admin, n = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
-conn = http.client.HTTPConnection("127.0.0.1", port)
-rng = random.Random(42)
-for i in range(n):
-    body = json.dumps({"name": f"wrk {i}", "lat": rng.uniform(-6.37, -6.08), "lon": rng.uniform(106.68, 106.98)})
-    conn.request("POST", "/v1/providers", body, {"Authorization": "Bearer " + admin})
-    print(json.loads(conn.getresponse().read())["token"])
-PY
+    python3 bench/register_providers.py "$nginx_port" "$admin" 1000 >"$dir/tokens"
     m0=$(machine_busy)
     before=()
     for p in "${server_pids[@]}"; do before+=("$(ticks_of "$p")"); done

@@ -32,17 +32,7 @@ for stack in embedded postgres; do
   until grep -q "listening on" "$dir/out"; do sleep 0.1; done
   port=$(sed -n 's/.*listening on http:\/\/127.0.0.1:\([0-9]*\).*/\1/p' "$dir/out")
   # Providers spread over Jakarta, as the herd's (registration is not timed).
-  python3 - "$port" "$admin" "$providers" >"$dir/tokens" <<'PY'
-import http.client, json, random, sys
-port, admin, n = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
-conn = http.client.HTTPConnection("127.0.0.1", port)
-rng = random.Random(42)
-for i in range(n):
-    body = json.dumps({"name": f"wrk {i}", "lat": rng.uniform(-6.37, -6.08), "lon": rng.uniform(106.68, 106.98)})
-    conn.request("POST", "/v1/providers", body, {"Authorization": "Bearer " + admin})
-    r = conn.getresponse()
-    print(json.loads(r.read())["token"])
-PY
+  python3 bench/register_providers.py "$port" "$admin" "$providers" >"$dir/tokens"
   echo "== wrk on $stack: POST /v1/surplus, $providers providers, 1 thread, $connections connections, ${seconds}s"
   PROVIDER_TOKENS=$dir/tokens wrk -t1 -c"$connections" -d"${seconds}s" --latency -s bench/post.lua \
     "http://127.0.0.1:$port"

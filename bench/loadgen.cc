@@ -25,6 +25,7 @@
 #include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <mutex>
 #include <random>
 #include <sstream>
@@ -58,12 +59,14 @@ struct Args {
 constexpr double kLatMin = -6.37, kLatMax = -6.08, kLonMin = 106.68, kLonMax = 106.98;
 
 pid_t spawn_server(const Args& a, const std::string& dir, int& port) {
-  int fds[2];
-  if (pipe(fds) != 0) std::exit(1);
+  // The server's log goes to a file in its data directory, not a pipe: with a JSON line per request
+  // it would fill a pipe nobody reads after the start, and block.
+  const std::string log = dir + "/server.log";
+  const int out_fd = open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (out_fd < 0) std::exit(1);
   pid_t pid = fork();
   if (pid == 0) {
-    dup2(fds[1], 1);
-    close(fds[0]);
+    dup2(out_fd, 1);
     if (a.store.empty()) {
       execl(a.server.c_str(), a.server.c_str(), "serve", "--listen", "127.0.0.1:0", "--data-dir", dir.c_str(),
             "--admin-token", a.admin_token.c_str(), static_cast<char*>(nullptr));
@@ -74,21 +77,24 @@ pid_t spawn_server(const Args& a, const std::string& dir, int& port) {
     }
     _exit(127);
   }
-  close(fds[1]);
-  std::string out;
-  char buf[1024];
+  close(out_fd);
   const std::string marker = "listening on http://127.0.0.1:";
-  while (out.find(marker) == std::string::npos ||
-         out.find(' ', out.find(marker) + marker.size()) == std::string::npos) {
-    ssize_t n = read(fds[0], buf, sizeof buf);
-    if (n <= 0) {
+  for (;;) {  // poll the log until the URL line is whole (something other than a digit follows it)
+    std::ifstream in(log);
+    const std::string out((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const auto at = out.find(marker);
+    const auto end = at == std::string::npos ? at : out.find_first_not_of("0123456789", at + marker.size());
+    if (end != std::string::npos && end > at + marker.size()) {
+      port = std::atoi(out.c_str() + at + marker.size());
+      return pid;
+    }
+    int status = 0;
+    if (waitpid(pid, &status, WNOHANG) == pid) {
       std::fprintf(stderr, "server failed to start:\n%s\n", out.c_str());
       std::exit(1);
     }
-    out.append(buf, static_cast<size_t>(n));
+    usleep(20000);
   }
-  port = std::atoi(out.c_str() + out.find(marker) + marker.size());
-  return pid;
 }
 
 long status_kb(pid_t pid, const std::string& field) {

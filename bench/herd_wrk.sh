@@ -6,11 +6,11 @@
 # Needs the release build and wrk (installed here if missing). Starts its own PostgreSQL.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/lib.sh
 seconds=${1:-5}
 connections=${2:-256}
 providers=${3:-1000}
-command -v wrk >/dev/null || { sudo_cmd=(); [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo);
-  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq wrk >/dev/null; }
+ensure_wrk
 bin=${PAHLAWAN_BIN:-build/release/src/pahlawan}
 source scripts/services.sh
 dir=$(mktemp -d)
@@ -29,8 +29,7 @@ for stack in embedded postgres; do
   "$bin" serve --listen 127.0.0.1:0 --data-dir "$dir/data" --admin-token "$admin" --rate-limit 0 "${store[@]}" \
     >"$dir/out" 2>&1 &
   pid=$!
-  until grep -q "listening on" "$dir/out"; do sleep 0.1; done
-  port=$(sed -n 's/.*listening on http:\/\/127.0.0.1:\([0-9]*\).*/\1/p' "$dir/out")
+  port=$(listening_port "$dir/out")
   # Providers spread over Jakarta, as the herd's (registration is not timed).
   python3 bench/register_providers.py "$port" "$admin" "$providers" >"$dir/tokens"
   echo "== wrk on $stack: POST /v1/surplus, $providers providers, 1 thread, $connections connections, ${seconds}s"

@@ -7,10 +7,10 @@
 # (installed here if missing). The server runs with --rate-limit 0: wrk uses a single NGO token.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/lib.sh
 seconds=${1:-10}
 connections=${2:-64}
-command -v wrk >/dev/null || { sudo_cmd=(); [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo);
-  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq wrk >/dev/null; }
+ensure_wrk
 bin=${PAHLAWAN_BIN:-build/release/src/pahlawan}
 gen=build/release/bench/pahlawan-loadgen
 dir=$(mktemp -d)
@@ -27,8 +27,7 @@ fi
 "$bin" serve --listen 127.0.0.1:0 --data-dir "$dir" --admin-token "$admin" --rate-limit 0 "${hot[@]}" >"$dir/out" 2>&1 &
 pid=$!
 trap 'kill $pid $redis_pid 2>/dev/null; wait $pid $redis_pid 2>/dev/null; rm -rf "$dir"' EXIT
-until grep -q "listening on" "$dir/out"; do sleep 0.1; done
-port=$(sed -n 's/.*listening on http:\/\/127.0.0.1:\([0-9]*\).*/\1/p' "$dir/out")
+port=$(listening_port "$dir/out")
 echo "== seeding 100,000 items (pahlawan-loadgen nearby, then its own closed-loop browse for ${seconds}s)"
 "$gen" nearby --port "$port" --admin-token "$admin" --seconds "$seconds" --connections "$connections"
 [ "${SEED_ONLY:-0}" = 1 ] && exit 0

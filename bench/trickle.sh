@@ -4,6 +4,7 @@
 #   bash bench/trickle.sh [connections=1000] [seconds=20]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/lib.sh
 connections=${1:-1000}
 seconds=${2:-20}
 bin=${PAHLAWAN_BIN:-build/release/src/pahlawan}
@@ -11,8 +12,7 @@ dir=$(mktemp -d)
 "$bin" serve --listen 127.0.0.1:0 --data-dir "$dir" --admin-token bench-admin-token-0123456789 >"$dir/out" 2>&1 &
 pid=$!
 trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$dir"' EXIT
-until grep -q "listening on" "$dir/out"; do sleep 0.1; done
-port=$(sed -n 's/.*listening on http:\/\/127.0.0.1:\([0-9]*\).*/\1/p' "$dir/out")
+port=$(listening_port "$dir/out")
 echo "== wrk alone"
 wrk -t1 -c16 -d"${seconds}s" --latency "http://127.0.0.1:$port/healthz" | grep -E "Requests/sec|50%|99%"
 echo "== wrk with $connections trickling connections"

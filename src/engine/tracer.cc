@@ -78,7 +78,7 @@ Span Tracer::start(std::string_view name, SpanKind kind, std::string_view parent
     sampled = static_cast<double>(random64_() >> 11) * 0x1.0p-53 < sample_ratio_;
   }
   span.traceparent_ = "00-" + trace_id + "-" + hex64(id) + (sampled ? "-01" : "-00");
-  if (!exporter_ || !sampled) return span;
+  if (!exporter_ || !sampled || !exporter_->admit()) return span;
   span.tracer_ = this;
   SpanRecord& r = span.record_;
   r.trace_id = std::move(trace_id);

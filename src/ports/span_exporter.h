@@ -35,6 +35,10 @@ struct SpanRecord {
 class SpanExporter {
  public:
   virtual ~SpanExporter() = default;
+  // Asked as a sampled span starts: false if the exporter would only drop it (its queue is full),
+  // and then counts it dropped; the span is not recorded at all. So an exporter that cannot keep up,
+  // or whose collector is dead, costs a request a check instead of a span's strings. Thread-safe.
+  virtual bool admit() { return true; }
   // Takes a finished span. Never blocks; may drop (and count) it. Thread-safe.
   virtual void submit(SpanRecord span) = 0;
 };

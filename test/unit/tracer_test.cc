@@ -10,6 +10,7 @@
 #include "common/metrics.h"
 #include "common/trace_context.h"
 #include "engine/tracer.h"
+#include "polling.h"
 #include "silent_listener.h"
 #include "webhook_receiver.h"
 
@@ -22,10 +23,12 @@ namespace json = boost::json;
 
 class CollectingExporter final : public SpanExporter {
  public:
+  bool admit() override { return admitting; }
   void submit(SpanRecord span) override {
     std::lock_guard lock(mu);
     spans.push_back(std::move(span));
   }
+  bool admitting = true;
   std::mutex mu;
   std::vector<SpanRecord> spans;
 };
@@ -121,6 +124,21 @@ TEST(Tracer, WithoutAnExporterNothingIsRecordedButContextsAreStillHandedOn) {
   EXPECT_TRUE(inert.traceparent().empty());
   inert.set("k", "v");
   inert.end();
+}
+
+// An exporter that would only drop (its queue full) is asked first: the span is not recorded, but
+// its context is handed on as if it were, so the trace stays whole where the exporter keeps up.
+TEST(Tracer, ASpanTheExporterDoesNotAdmitIsNotRecordedButItsContextGoesOn) {
+  TracerFixture f;
+  f.out.admitting = false;
+  const Tracer t = f.tracer();
+  Span s = t.start("POST /v1/surplus", SpanKind::kServer, kParent);
+  EXPECT_FALSE(s.recording());
+  EXPECT_TRUE(valid_traceparent(s.traceparent()));
+  EXPECT_EQ(s.traceparent().substr(0, 36), std::string(kParent).substr(0, 36));
+  EXPECT_EQ(s.traceparent().substr(53), "01") << "still sampled: the next hop may record it";
+  s.end();
+  EXPECT_TRUE(f.out.spans.empty());
 }
 
 TEST(TraceContext, TracestateRules) {
@@ -221,6 +239,34 @@ TEST(OtlpHttpExporter, ACollectorThatNeverAnswersCostsSpansNotWaiting) {
   EXPECT_GE(dropped, 990) << "the queue holds 10";
   EXPECT_GE(failed, 1) << "at least one batch ran into the deadline";
   EXPECT_EQ(exported + dropped + failed, 1000) << "every span is counted once";
+}
+
+// A collector that refuses at once must not turn the exporter into a busy loop: after a failed batch
+// it waits (here the whole test: interval and backoff of a minute), the queue fills, and then spans
+// are refused at admit(), before they are built. stop() tries once more and drops the rest.
+TEST(OtlpHttpExporter, AfterARefusedBatchItBacksOffAndAFullQueueAdmitsNoMoreSpans) {
+  MetricsRegistry metrics;
+  OtlpOptions o;
+  o.endpoint = "http://127.0.0.1:" + std::to_string(testing::free_loopback_port());  // nothing listens
+  o.max_queue = 8;
+  o.max_batch = 4;
+  o.interval = std::chrono::minutes(1);
+  o.max_backoff = std::chrono::minutes(1);
+  auto e = OtlpHttpExporter::start(o, metrics);
+  ASSERT_TRUE(static_cast<bool>(e));
+  for (int i = 0; i < 4; ++i) (*e)->submit(sample_span(""));  // a full batch: sent at once, refused
+  ASSERT_TRUE(testing::eventually([&] { return outcome(metrics, "failed") == 4; }));
+  for (int i = 0; i < 8; ++i) {
+    EXPECT_TRUE((*e)->admit()) << i;
+    (*e)->submit(sample_span(""));
+  }
+  EXPECT_FALSE((*e)->admit()) << "the queue is full and nothing is being sent";
+  EXPECT_EQ(outcome(metrics, "failed"), 4) << "two full batches waited out the backoff, not sent";
+  EXPECT_EQ(outcome(metrics, "dropped"), 1) << "the span admit() refused";
+  (*e)->stop();
+  EXPECT_EQ(outcome(metrics, "failed"), 8) << "one last batch at stop";
+  EXPECT_EQ(outcome(metrics, "dropped"), 5) << "and the rest dropped, not tried one by one";
+  EXPECT_EQ(outcome(metrics, "exported"), 0);
 }
 
 TEST(OtlpHttpExporter, RefusesAnEndpointThatIsNotHttp) {

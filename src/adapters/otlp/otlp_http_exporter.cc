@@ -53,6 +53,12 @@ OtlpHttpExporter::~OtlpHttpExporter() {
   stop();
 }
 
+bool OtlpHttpExporter::admit() {
+  if (depth_.load(std::memory_order_relaxed) < options_.max_queue) return true;
+  dropped_.inc();
+  return false;
+}
+
 void OtlpHttpExporter::submit(SpanRecord span) {
   std::unique_lock lock(mu_);
   if (stopping_ || queue_.size() >= options_.max_queue) {
@@ -62,6 +68,7 @@ void OtlpHttpExporter::submit(SpanRecord span) {
   }
   queue_.push_back(std::move(span));
   const size_t n = queue_.size();
+  depth_.store(n, std::memory_order_relaxed);
   lock.unlock();
   queued_.set(static_cast<double>(n));
   if (n == options_.max_batch) cv_.notify_one();  // a full batch goes at once
@@ -80,8 +87,13 @@ void OtlpHttpExporter::stop() {
 
 void OtlpHttpExporter::run() {
   std::unique_lock lock(mu_);
+  std::chrono::milliseconds backoff{0};  // after failures in a row: how long before the next batch
   while (true) {
-    cv_.wait_for(lock, options_.interval, [this] { return stopping_ || queue_.size() >= options_.max_batch; });
+    if (backoff.count() > 0) {
+      cv_.wait_for(lock, backoff, [this] { return stopping_; });
+    } else {
+      cv_.wait_for(lock, options_.interval, [this] { return stopping_ || queue_.size() >= options_.max_batch; });
+    }
     // What has gathered goes; at stop, everything queued, unless the collector fails a batch (then
     // the rest is dropped: a dead collector must not hold the drain up by a timeout per batch).
     do {
@@ -90,16 +102,20 @@ void OtlpHttpExporter::run() {
       std::vector<SpanRecord> batch(std::make_move_iterator(queue_.begin()),
                                     std::make_move_iterator(queue_.begin() + static_cast<std::ptrdiff_t>(n)));
       queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(n));
+      depth_.store(queue_.size(), std::memory_order_relaxed);
       queued_.set(static_cast<double>(queue_.size()));
       lock.unlock();
       const bool ok = send(std::move(batch));
       (ok ? exported_ : failed_).inc(static_cast<double>(n));
       lock.lock();
+      backoff =
+          ok ? std::chrono::milliseconds{0} : std::min(options_.max_backoff, std::max(options_.interval, 2 * backoff));
       if (!ok && stopping_) {
         dropped_.inc(static_cast<double>(queue_.size()));
         queue_.clear();
+        depth_.store(0, std::memory_order_relaxed);
       }
-    } while (stopping_ || queue_.size() >= options_.max_batch);
+    } while (backoff.count() == 0 && (stopping_ || queue_.size() >= options_.max_batch));
     if (stopping_) return;
   }
 }

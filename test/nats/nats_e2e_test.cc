@@ -143,7 +143,8 @@ TEST(NatsE2E, MatchingAndRescueMetricsRideJetStreamAndAnOutageAppliesNothingTwic
                metric(c, "surplus_events_total{type=\"surplus.claimed\"}");
   }));
   EXPECT_EQ(metric(c, tons), 0.012);
-  EXPECT_EQ(metric(c, "bus_consumer_repeats_total{consumer=\"metrics\"}"), 0);
+  // Redeliveries may happen (acknowledgements in flight when nats-server stopped are lost, and a
+  // loaded machine can outlast the ack wait); the two checks above show none was applied again.
   EXPECT_EQ(server.stop(), 0) << server.output();
 }
 
